@@ -1,0 +1,130 @@
+//! Regions and gateways.
+
+use api_types::infra::{CreateGateway, CreateRegion, Gateway, Region};
+use clap::Subcommand;
+
+use super::Context;
+use crate::output::{self, Tabular};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RegionsCommand {
+    List,
+    Create {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    Delete {
+        region: String,
+    },
+}
+
+impl Tabular for Region {
+    fn headers() -> &'static [&'static str] {
+        &["name", "description", "created", "id"]
+    }
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.description.clone(),
+            output::time(&self.created_at),
+            self.id.clone(),
+        ]
+    }
+}
+
+pub(crate) async fn run_regions(context: &Context, command: RegionsCommand) -> anyhow::Result<()> {
+    let client = context.client()?;
+    match command {
+        RegionsCommand::List => output::list(context.output, &client.list_regions().await?),
+        RegionsCommand::Create { name, description } => {
+            let region = client
+                .create_region(&CreateRegion { name, description })
+                .await?;
+            output::one(context.output, &region)
+        }
+        RegionsCommand::Delete { region } => {
+            client.delete_region(&region).await?;
+            output::done(context.output, &format!("Region {region} deleted."));
+            Ok(())
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GatewaysCommand {
+    List,
+    /// Add a gateway; prints the token to start it with.
+    Add {
+        name: String,
+        #[arg(long)]
+        region: String,
+        /// host:port where devices reach it (the gateway can also report it).
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
+    Delete {
+        gateway: String,
+    },
+}
+
+impl Tabular for Gateway {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "name",
+            "region",
+            "endpoint",
+            "public key",
+            "last seen",
+            "id",
+        ]
+    }
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.region.clone(),
+            output::opt(self.endpoint.as_deref()),
+            output::opt(self.public_key.as_deref()),
+            output::opt_time(self.last_seen_at.as_ref()),
+            self.id.clone(),
+        ]
+    }
+}
+
+pub(crate) async fn run_gateways(
+    context: &Context,
+    command: GatewaysCommand,
+) -> anyhow::Result<()> {
+    let client = context.client()?;
+    match command {
+        GatewaysCommand::List => output::list(context.output, &client.list_gateways().await?),
+        GatewaysCommand::Add {
+            name,
+            region,
+            endpoint,
+        } => {
+            let created = client
+                .create_gateway(&CreateGateway {
+                    name,
+                    region,
+                    endpoint,
+                })
+                .await?;
+            let line = format!(
+                "Gateway token (shown only now): {}\nStart it with: homegate gateway \
+                 --control-plane {} --token {}",
+                created.token,
+                client.base_url().as_str().trim_end_matches('/'),
+                created.token
+            );
+            output::with_secret(context.output, &created, &created.gateway, &line)
+        }
+        GatewaysCommand::Delete { gateway } => {
+            client.delete_gateway(&gateway).await?;
+            output::done(context.output, &format!("Gateway {gateway} deleted."));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! Admin subcommands: parse arguments, call the API, print the result.
+
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod devices;
+pub(crate) mod groups;
+pub(crate) mod infra;
+pub(crate) mod tenants;
+pub(crate) mod users;
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::Context as _;
+use client::Client;
+
+use crate::UsageError;
+use crate::credentials;
+use crate::output::OutputFormat;
+
+/// Global options every subcommand sees.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub server: Option<String>,
+    pub token: Option<String>,
+    pub output: OutputFormat,
+}
+
+impl Context {
+    /// An API client for the configured server and token.
+    pub(crate) fn client(&self) -> anyhow::Result<Client> {
+        let stored = credentials::load()?;
+        let server = self
+            .server
+            .clone()
+            .or_else(|| stored.as_ref().map(|s| s.server.clone()))
+            .ok_or_else(|| {
+                UsageError(
+                    "no control plane configured: run `homegate login URL` first, or pass \
+                     --server and --token"
+                        .to_owned(),
+                )
+            })?;
+        let token = self
+            .token
+            .clone()
+            .or_else(|| stored.map(|s| s.token))
+            .ok_or_else(|| {
+                UsageError("not logged in: run `homegate login URL` first".to_owned())
+            })?;
+        Ok(Client::new(&server, Some(token))?)
+    }
+}
+
+/// Reads one secret: a line from stdin when asked to, else the environment
+/// variable, else a prompt on the terminal.
+pub(crate) fn read_secret(from_stdin: bool, env_var: &str, prompt: &str) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read from stdin")?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    if let Ok(value) = std::env::var(env_var)
+        && !value.is_empty()
+    {
+        return Ok(value);
+    }
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(prompt).context("cannot read the password");
+    }
+    Err(UsageError(format!(
+        "no password given: use --password-stdin, set {env_var}, or run in a terminal"
+    ))
+    .into())
+}

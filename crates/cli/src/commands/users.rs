@@ -1,0 +1,194 @@
+use api_types::Language;
+use api_types::Role;
+use api_types::tenancy::{CreateUser, UpdateUser, User};
+use clap::{Args, Subcommand};
+
+use super::{Context, read_secret};
+use crate::commands::tenants::parse_language;
+use crate::output::{self, Tabular};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UsersCommand {
+    /// List a tenant's users, or provider staff without --tenant.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Create a user. Without --password-stdin a one-time password is generated and shown.
+    Create(CreateArgs),
+    /// Show a user of a tenant.
+    Show {
+        #[arg(long)]
+        tenant: String,
+        user: String,
+    },
+    /// Change a user of a tenant.
+    Update(UpdateArgs),
+    /// Disable a user: they cannot log in and their tokens are revoked.
+    Disable {
+        #[arg(long)]
+        tenant: String,
+        user: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        #[arg(long)]
+        tenant: String,
+        user: String,
+    },
+    /// Delete a user of a tenant.
+    Delete {
+        #[arg(long)]
+        tenant: String,
+        user: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    /// The tenant; omit for provider staff.
+    #[arg(long)]
+    tenant: Option<String>,
+    #[arg(long)]
+    username: String,
+    /// provider-admin, provider-operator, tenant-admin or employee.
+    #[arg(long, value_parser = parse_role)]
+    role: Role,
+    #[arg(long)]
+    display_name: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long, value_parser = parse_language)]
+    language: Option<Language>,
+    /// Read the initial password from the first line of stdin.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpdateArgs {
+    #[arg(long)]
+    tenant: String,
+    user: String,
+    #[arg(long)]
+    display_name: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long, value_parser = parse_role)]
+    role: Option<Role>,
+    #[arg(long, value_parser = parse_language)]
+    language: Option<Language>,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| {
+        format!("'{text}' is not one of provider-admin, provider-operator, tenant-admin, employee")
+    })
+}
+
+impl Tabular for User {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "username", "name", "role", "tenant", "email", "disabled", "language", "id",
+        ]
+    }
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.username.clone(),
+            self.display_name.clone(),
+            self.role.as_str().to_owned(),
+            output::opt(self.tenant.as_deref()),
+            self.email.clone(),
+            if self.disabled { "yes" } else { "no" }.to_owned(),
+            output::opt(self.language.map(Language::code)),
+            self.id.clone(),
+        ]
+    }
+}
+
+pub(crate) async fn run(context: &Context, command: UsersCommand) -> anyhow::Result<()> {
+    let client = context.client()?;
+    match command {
+        UsersCommand::List { tenant } => {
+            let users = match tenant {
+                Some(tenant) => client.list_users(&tenant).await?,
+                None => client.list_provider_users().await?,
+            };
+            output::list(context.output, &users)
+        }
+        UsersCommand::Create(args) => {
+            let password = if args.password_stdin {
+                Some(read_secret(true, "HOMEGATE_PASSWORD", "")?)
+            } else {
+                None
+            };
+            let request = CreateUser {
+                username: args.username,
+                display_name: args.display_name,
+                email: args.email,
+                role: args.role,
+                password,
+                language: args.language,
+            };
+            let created = match &args.tenant {
+                Some(tenant) => client.create_user(tenant, &request).await?,
+                None => client.create_provider_user(&request).await?,
+            };
+            let secret_line = match &created.initial_password {
+                Some(password) => format!(
+                    "One-time password (shown only now; they must change it at first login): \
+                     {password}"
+                ),
+                None => String::new(),
+            };
+            output::with_secret(context.output, &created, &created.user, &secret_line)
+        }
+        UsersCommand::Show { tenant, user } => {
+            output::one(context.output, &client.get_user(&tenant, &user).await?)
+        }
+        UsersCommand::Update(args) => {
+            let request = UpdateUser {
+                display_name: args.display_name,
+                email: args.email,
+                role: args.role,
+                disabled: None,
+                language: args.language.map(Some),
+            };
+            output::one(
+                context.output,
+                &client
+                    .update_user(&args.tenant, &args.user, &request)
+                    .await?,
+            )
+        }
+        UsersCommand::Disable { tenant, user } => {
+            set_disabled(context, &client, &tenant, &user, true).await
+        }
+        UsersCommand::Enable { tenant, user } => {
+            set_disabled(context, &client, &tenant, &user, false).await
+        }
+        UsersCommand::Delete { tenant, user } => {
+            client.delete_user(&tenant, &user).await?;
+            output::done(context.output, &format!("User {user} deleted."));
+            Ok(())
+        }
+    }
+}
+
+async fn set_disabled(
+    context: &Context,
+    client: &client::Client,
+    tenant: &str,
+    user: &str,
+    disabled: bool,
+) -> anyhow::Result<()> {
+    let request = UpdateUser {
+        disabled: Some(disabled),
+        ..UpdateUser::default()
+    };
+    output::one(
+        context.output,
+        &client.update_user(tenant, user, &request).await?,
+    )
+}

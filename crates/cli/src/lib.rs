@@ -1,0 +1,176 @@
+//! The `homegate` command line. `serve` runs the control plane in-process;
+//! every admin subcommand is a thin layer over the API client, so the CLI can
+//! do nothing the API does not allow.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+// Printing results is this crate's job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod commands;
+mod credentials;
+mod output;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::OutputFormat;
+
+/// Exit code for bad command-line usage or configuration (BSD `EX_USAGE`).
+pub const EXIT_USAGE: u8 = 64;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "homegate",
+    version,
+    about = "Work from home for many municipalities: control plane, gateways, devices.",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Control-plane URL for admin commands (default: the one from `homegate login`).
+    #[arg(long, global = true, env = "HOMEGATE_SERVER")]
+    server: Option<String>,
+    /// API token for admin commands (default: the one from `homegate login`).
+    #[arg(long, global = true, env = "HOMEGATE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// How to print results.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
+    output: OutputFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the control plane (API, console, portal, status page).
+    Serve(serve::ServeArgs),
+    /// Log in to a control plane and remember the token for later commands.
+    Login(commands::auth::LoginArgs),
+    /// Forget the stored token and revoke it.
+    Logout,
+    /// Show who you are logged in as.
+    Whoami,
+    /// Change your password (required after logging in with a one-time password).
+    Password(commands::auth::PasswordArgs),
+    /// Municipalities and other customer organisations.
+    #[command(subcommand)]
+    Tenants(commands::tenants::TenantsCommand),
+    /// Session and device limits of a tenant.
+    #[command(subcommand)]
+    Quota(commands::tenants::QuotaCommand),
+    /// Priority seats, session idle timeout and MFA-before-VPN of a tenant.
+    #[command(subcommand)]
+    Policy(commands::tenants::PolicyCommand),
+    /// Provider staff, tenant admins and employees.
+    #[command(subcommand)]
+    Users(commands::users::UsersCommand),
+    /// Groups of a tenant's users.
+    #[command(subcommand)]
+    Groups(commands::groups::GroupsCommand),
+    /// What employees reach behind the gateways.
+    #[command(subcommand, visible_alias = "apps")]
+    Applications(commands::groups::ApplicationsCommand),
+    /// Which groups may reach which applications.
+    #[command(subcommand, visible_alias = "rules")]
+    AccessRules(commands::groups::RulesCommand),
+    /// WireGuard devices of a tenant.
+    #[command(subcommand)]
+    Devices(commands::devices::DevicesCommand),
+    /// Regions that group gateways.
+    #[command(subcommand)]
+    Regions(commands::infra::RegionsCommand),
+    /// Gateways (data-plane nodes).
+    #[command(subcommand)]
+    Gateways(commands::infra::GatewaysCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Tokens(commands::auth::TokensCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
+}
+
+/// Entry point of the `homegate` binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if error.use_stderr() => {
+            // One line: the cause, and where to read more.
+            let text = error.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("{first} (see --help)");
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Err(help_or_version) => {
+            let _ = help_or_version.print();
+            return ExitCode::SUCCESS;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&error));
+            match error.downcast_ref::<UsageError>() {
+                Some(_) => ExitCode::from(EXIT_USAGE),
+                None => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+/// An error in how homegate was invoked or configured.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The error and its causes on one line, most general first.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let context = commands::Context {
+        server: cli.server,
+        token: cli.token,
+        output: cli.output,
+    };
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Login(args) => commands::auth::login(&context, args).await,
+        Command::Logout => commands::auth::logout(&context).await,
+        Command::Whoami => commands::auth::whoami(&context).await,
+        Command::Password(args) => commands::auth::password(&context, args).await,
+        Command::Tenants(command) => commands::tenants::run(&context, command).await,
+        Command::Quota(command) => commands::tenants::run_quota(&context, command).await,
+        Command::Policy(command) => commands::tenants::run_policy(&context, command).await,
+        Command::Users(command) => commands::users::run(&context, command).await,
+        Command::Groups(command) => commands::groups::run(&context, command).await,
+        Command::Applications(command) => {
+            commands::groups::run_applications(&context, command).await
+        }
+        Command::AccessRules(command) => commands::groups::run_rules(&context, command).await,
+        Command::Devices(command) => commands::devices::run(&context, command).await,
+        Command::Regions(command) => commands::infra::run_regions(&context, command).await,
+        Command::Gateways(command) => commands::infra::run_gateways(&context, command).await,
+        Command::Tokens(command) => commands::auth::run_tokens(&context, command).await,
+        Command::Audit(command) => commands::audit::run(&context, command).await,
+    }
+}

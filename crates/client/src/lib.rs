@@ -1,0 +1,516 @@
+//! A typed client of `/api/v1`. It speaks the same wire types as the server
+//! (`api-types`), so CLI and tests exercise the API exactly as users do.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+use std::time::Duration;
+
+use api_types::audit::{AuditEvent, AuditQuery};
+use api_types::auth::{
+    ApiToken, ChangePassword, CreateToken, LoginRequest, LoginResponse, Me, TokenCreated,
+};
+use api_types::infra::{CreateGateway, CreateRegion, Gateway, GatewayCreated, Region};
+use api_types::problem::Problem;
+use api_types::tenancy::{
+    AccessRule, Application, CreateAccessRule, CreateApplication, CreateDevice, CreateGroup,
+    CreateTenant, CreateUser, Device, Group, SetPolicy, SetQuota, Tenant, UpdateApplication,
+    UpdateTenant, UpdateUser, User, UserCreated,
+};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with a problem document.
+    #[error("{problem}")]
+    Api { status: u16, problem: Problem },
+    #[error("cannot reach the control plane at {url}: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("unexpected answer from the control plane ({status}): {message}")]
+    Protocol { status: u16, message: String },
+    #[error("invalid control-plane URL '{0}'")]
+    BadUrl(String),
+}
+
+impl ClientError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } | ClientError::Protocol { status, .. } => Some(*status),
+            ClientError::Unreachable { .. } | ClientError::BadUrl(_) => None,
+        }
+    }
+
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            ClientError::Api { problem, .. } => Some(problem),
+            ClientError::Unreachable { .. }
+            | ClientError::Protocol { .. }
+            | ClientError::BadUrl(_) => None,
+        }
+    }
+}
+
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+#[derive(Clone)]
+pub struct Client {
+    base: Url,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base.as_str())
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl Client {
+    /// `server` is the control plane's URL, e.g. `http://127.0.0.1:8080`.
+    pub fn new(server: &str, token: Option<String>) -> Result<Client> {
+        let mut base =
+            Url::parse(server.trim()).map_err(|_| ClientError::BadUrl(server.to_owned()))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(ClientError::BadUrl(server.to_owned()));
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("homegate-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| ClientError::Unreachable {
+                url: server.to_owned(),
+                source,
+            })?;
+        Ok(Client { base, token, http })
+    }
+
+    pub fn with_token(&self, token: impl Into<String>) -> Client {
+        Client {
+            base: self.base.clone(),
+            token: Some(token.into()),
+            http: self.http.clone(),
+        }
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The URL of an API path made of (percent-encoded) segments.
+    pub fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(["api", "v1"]).extend(segments);
+        }
+        url
+    }
+
+    async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response> {
+        let mut request = self.http.request(method, url.clone());
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: self.base.to_string(),
+                source,
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let text = response.text().await.unwrap_or_default();
+        match serde_json::from_str::<Problem>(&text) {
+            Ok(problem) => Err(ClientError::Api {
+                status: status.as_u16(),
+                problem,
+            }),
+            Err(_) => Err(ClientError::Protocol {
+                status: status.as_u16(),
+                message: text.chars().take(300).collect(),
+            }),
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| ClientError::Protocol {
+            status: status.as_u16(),
+            message: e.to_string(),
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+            status: status.as_u16(),
+            message: format!("cannot decode the answer: {e}"),
+        })
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T> {
+        let response = self
+            .send::<()>(Method::GET, self.url(segments), None)
+            .await?;
+        Self::json(response).await
+    }
+
+    pub async fn get_query<T: DeserializeOwned, Q: Serialize>(
+        &self,
+        segments: &[&str],
+        query: &Q,
+    ) -> Result<T> {
+        let mut url = self.url(segments);
+        let encoded = serde_urlencoded_query(query);
+        if !encoded.is_empty() {
+            url.set_query(Some(&encoded));
+        }
+        let response = self.send::<()>(Method::GET, url, None).await?;
+        Self::json(response).await
+    }
+
+    /// GET returning the raw body (exports).
+    pub async fn get_text<Q: Serialize>(&self, segments: &[&str], query: &Q) -> Result<String> {
+        let mut url = self.url(segments);
+        let encoded = serde_urlencoded_query(query);
+        if !encoded.is_empty() {
+            url.set_query(Some(&encoded));
+        }
+        let response = self.send::<()>(Method::GET, url, None).await?;
+        let status = response.status();
+        response.text().await.map_err(|e| ClientError::Protocol {
+            status: status.as_u16(),
+            message: e.to_string(),
+        })
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T> {
+        let response = self
+            .send(Method::POST, self.url(segments), Some(body))
+            .await?;
+        Self::json(response).await
+    }
+
+    pub async fn post_empty<B: Serialize>(&self, segments: &[&str], body: &B) -> Result<()> {
+        self.send(Method::POST, self.url(segments), Some(body))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T> {
+        let response = self
+            .send(Method::PATCH, self.url(segments), Some(body))
+            .await?;
+        Self::json(response).await
+    }
+
+    pub async fn put<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T> {
+        let response = self
+            .send::<()>(Method::PUT, self.url(segments), None)
+            .await?;
+        Self::json(response).await
+    }
+
+    pub async fn delete(&self, segments: &[&str]) -> Result<()> {
+        let response = self
+            .send::<()>(Method::DELETE, self.url(segments), None)
+            .await?;
+        if response.status() == StatusCode::NO_CONTENT || response.status().is_success() {
+            Ok(())
+        } else {
+            Err(ClientError::Protocol {
+                status: response.status().as_u16(),
+                message: "unexpected status".to_owned(),
+            })
+        }
+    }
+
+    pub async fn delete_json<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T> {
+        let response = self
+            .send::<()>(Method::DELETE, self.url(segments), None)
+            .await?;
+        Self::json(response).await
+    }
+}
+
+fn serde_urlencoded_query<Q: Serialize>(query: &Q) -> String {
+    let Ok(serde_json::Value::Object(map)) = serde_json::to_value(query) else {
+        return String::new();
+    };
+    let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in map {
+        match value {
+            serde_json::Value::Null => {}
+            serde_json::Value::String(text) => {
+                serializer.append_pair(&key, &text);
+            }
+            other => {
+                serializer.append_pair(&key, &other.to_string());
+            }
+        }
+    }
+    serializer.finish()
+}
+
+/// Typed calls, one per endpoint.
+impl Client {
+    pub async fn login(&self, request: &LoginRequest) -> Result<LoginResponse> {
+        self.post(&["auth", "login"], request).await
+    }
+
+    pub async fn logout(&self) -> Result<()> {
+        self.post_empty(&["auth", "logout"], &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn me(&self) -> Result<Me> {
+        self.get(&["me"]).await
+    }
+
+    pub async fn change_password(&self, request: &ChangePassword) -> Result<()> {
+        self.post_empty(&["me", "password"], request).await
+    }
+
+    pub async fn list_tokens(&self) -> Result<Vec<ApiToken>> {
+        self.get(&["tokens"]).await
+    }
+
+    pub async fn create_token(&self, request: &CreateToken) -> Result<TokenCreated> {
+        self.post(&["tokens"], request).await
+    }
+
+    pub async fn revoke_token(&self, id: &str) -> Result<()> {
+        self.delete(&["tokens", id]).await
+    }
+
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        self.get(&["tenants"]).await
+    }
+
+    pub async fn create_tenant(&self, request: &CreateTenant) -> Result<Tenant> {
+        self.post(&["tenants"], request).await
+    }
+
+    pub async fn get_tenant(&self, tenant: &str) -> Result<Tenant> {
+        self.get(&["tenants", tenant]).await
+    }
+
+    pub async fn update_tenant(&self, tenant: &str, request: &UpdateTenant) -> Result<Tenant> {
+        self.patch(&["tenants", tenant], request).await
+    }
+
+    pub async fn delete_tenant(&self, tenant: &str) -> Result<()> {
+        self.delete(&["tenants", tenant]).await
+    }
+
+    pub async fn set_quota(&self, tenant: &str, request: &SetQuota) -> Result<Tenant> {
+        self.patch(&["tenants", tenant, "quota"], request).await
+    }
+
+    pub async fn set_policy(&self, tenant: &str, request: &SetPolicy) -> Result<Tenant> {
+        self.patch(&["tenants", tenant, "policy"], request).await
+    }
+
+    pub async fn list_provider_users(&self) -> Result<Vec<User>> {
+        self.get(&["users"]).await
+    }
+
+    pub async fn create_provider_user(&self, request: &CreateUser) -> Result<UserCreated> {
+        self.post(&["users"], request).await
+    }
+
+    pub async fn list_users(&self, tenant: &str) -> Result<Vec<User>> {
+        self.get(&["tenants", tenant, "users"]).await
+    }
+
+    pub async fn create_user(&self, tenant: &str, request: &CreateUser) -> Result<UserCreated> {
+        self.post(&["tenants", tenant, "users"], request).await
+    }
+
+    pub async fn get_user(&self, tenant: &str, user: &str) -> Result<User> {
+        self.get(&["tenants", tenant, "users", user]).await
+    }
+
+    pub async fn update_user(
+        &self,
+        tenant: &str,
+        user: &str,
+        request: &UpdateUser,
+    ) -> Result<User> {
+        self.patch(&["tenants", tenant, "users", user], request)
+            .await
+    }
+
+    pub async fn delete_user(&self, tenant: &str, user: &str) -> Result<()> {
+        self.delete(&["tenants", tenant, "users", user]).await
+    }
+
+    pub async fn list_groups(&self, tenant: &str) -> Result<Vec<Group>> {
+        self.get(&["tenants", tenant, "groups"]).await
+    }
+
+    pub async fn create_group(&self, tenant: &str, request: &CreateGroup) -> Result<Group> {
+        self.post(&["tenants", tenant, "groups"], request).await
+    }
+
+    pub async fn get_group(&self, tenant: &str, group: &str) -> Result<Group> {
+        self.get(&["tenants", tenant, "groups", group]).await
+    }
+
+    pub async fn delete_group(&self, tenant: &str, group: &str) -> Result<()> {
+        self.delete(&["tenants", tenant, "groups", group]).await
+    }
+
+    pub async fn add_group_member(&self, tenant: &str, group: &str, user: &str) -> Result<Group> {
+        self.put(&["tenants", tenant, "groups", group, "members", user])
+            .await
+    }
+
+    pub async fn remove_group_member(
+        &self,
+        tenant: &str,
+        group: &str,
+        user: &str,
+    ) -> Result<Group> {
+        self.delete_json(&["tenants", tenant, "groups", group, "members", user])
+            .await
+    }
+
+    pub async fn list_applications(&self, tenant: &str) -> Result<Vec<Application>> {
+        self.get(&["tenants", tenant, "applications"]).await
+    }
+
+    pub async fn create_application(
+        &self,
+        tenant: &str,
+        request: &CreateApplication,
+    ) -> Result<Application> {
+        self.post(&["tenants", tenant, "applications"], request)
+            .await
+    }
+
+    pub async fn get_application(&self, tenant: &str, application: &str) -> Result<Application> {
+        self.get(&["tenants", tenant, "applications", application])
+            .await
+    }
+
+    pub async fn update_application(
+        &self,
+        tenant: &str,
+        application: &str,
+        request: &UpdateApplication,
+    ) -> Result<Application> {
+        self.patch(&["tenants", tenant, "applications", application], request)
+            .await
+    }
+
+    pub async fn delete_application(&self, tenant: &str, application: &str) -> Result<()> {
+        self.delete(&["tenants", tenant, "applications", application])
+            .await
+    }
+
+    pub async fn list_access_rules(&self, tenant: &str) -> Result<Vec<AccessRule>> {
+        self.get(&["tenants", tenant, "access-rules"]).await
+    }
+
+    pub async fn create_access_rule(
+        &self,
+        tenant: &str,
+        request: &CreateAccessRule,
+    ) -> Result<AccessRule> {
+        self.post(&["tenants", tenant, "access-rules"], request)
+            .await
+    }
+
+    pub async fn delete_access_rule(&self, tenant: &str, id: &str) -> Result<()> {
+        self.delete(&["tenants", tenant, "access-rules", id]).await
+    }
+
+    pub async fn list_devices(&self, tenant: &str) -> Result<Vec<Device>> {
+        self.get(&["tenants", tenant, "devices"]).await
+    }
+
+    pub async fn create_device(&self, tenant: &str, request: &CreateDevice) -> Result<Device> {
+        self.post(&["tenants", tenant, "devices"], request).await
+    }
+
+    pub async fn get_device(&self, tenant: &str, device: &str) -> Result<Device> {
+        self.get(&["tenants", tenant, "devices", device]).await
+    }
+
+    pub async fn revoke_device(&self, tenant: &str, device: &str) -> Result<Device> {
+        self.post(
+            &["tenants", tenant, "devices", device, "revoke"],
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn list_regions(&self) -> Result<Vec<Region>> {
+        self.get(&["regions"]).await
+    }
+
+    pub async fn create_region(&self, request: &CreateRegion) -> Result<Region> {
+        self.post(&["regions"], request).await
+    }
+
+    pub async fn delete_region(&self, region: &str) -> Result<()> {
+        self.delete(&["regions", region]).await
+    }
+
+    pub async fn list_gateways(&self) -> Result<Vec<Gateway>> {
+        self.get(&["gateways"]).await
+    }
+
+    pub async fn create_gateway(&self, request: &CreateGateway) -> Result<GatewayCreated> {
+        self.post(&["gateways"], request).await
+    }
+
+    pub async fn delete_gateway(&self, gateway: &str) -> Result<()> {
+        self.delete(&["gateways", gateway]).await
+    }
+
+    pub async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        self.get_query(&["audit"], query).await
+    }
+
+    /// `format` is `csv` or `json`.
+    pub async fn audit_export(&self, query: &AuditQuery, format: &str) -> Result<String> {
+        #[derive(Serialize)]
+        struct Export<'a> {
+            #[serde(flatten)]
+            query: &'a AuditQuery,
+            format: &'a str,
+        }
+        self.get_text(&["audit", "export"], &Export { query, format })
+            .await
+    }
+}

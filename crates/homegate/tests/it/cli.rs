@@ -1,0 +1,456 @@
+//! The `homegate` binary as a new user meets it: `serve` on its defaults,
+//! then `login`, `password` and admin commands against the API.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{Backend, TestDb};
+
+/// A `homegate serve` child process, killed on drop.
+struct ServeProcess {
+    child: Child,
+    url: String,
+    password: String,
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn homegate(config_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_homegate"));
+    command
+        .env("HOMEGATE_CLI_CONFIG", config_dir.join("cli.toml"))
+        .env_remove("HOMEGATE_SERVER")
+        .env_remove("HOMEGATE_TOKEN")
+        .env_remove("HOMEGATE_PASSWORD")
+        .env_remove("HOMEGATE_DATABASE")
+        .env_remove("HOMEGATE_LISTEN")
+        .env_remove("HOMEGATE_DATA_DIR");
+    command
+}
+
+/// Starts `homegate serve` like the README does, on a free port, and reads
+/// the banner for the URL and the one-time admin password.
+fn serve(work_dir: &Path, database: Option<&str>) -> ServeProcess {
+    let mut command = homegate(work_dir);
+    command
+        .current_dir(work_dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(database) = database {
+        command.args(["--database", database]);
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut url = None;
+    let mut password = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while password.is_none() {
+        let line = lines_rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("serve printed no admin password in time");
+        if let Some(addr) = line.strip_prefix("homegate control plane listening on ") {
+            url = Some(format!("http://{}", addr.trim()));
+        }
+        if let Some(secret) = line.trim().strip_prefix("password: ") {
+            password = Some(secret.trim().to_owned());
+        }
+    }
+    ServeProcess {
+        child,
+        url: url.expect("no listen address in banner"),
+        password: password.unwrap_or_default(),
+    }
+}
+
+fn run(command: &mut Command, stdin: Option<&str>) -> Output {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let output = run(homegate(dir).args(args), None);
+    assert!(
+        output.status.success(),
+        "homegate {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Runs a command that must fail; returns its one-line error.
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let output = run(homegate(dir).args(args), None);
+    assert!(!output.status.success(), "homegate {args:?} should fail");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr}"
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--output", "json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&ok(dir, &all)).unwrap()
+}
+
+/// The "done when" of the foundation: from a fresh start to a tenant with an
+/// admin, an employee and an application, all visible in the audit log.
+fn new_user_walkthrough(database: Option<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let server = serve(dir, database);
+    if database.is_none() {
+        assert!(
+            dir.join("homegate-data/homegate.db").exists(),
+            "SQLite in the data folder"
+        );
+    }
+
+    let output = run(
+        homegate(dir).args([
+            "login",
+            &server.url,
+            "--username",
+            "admin",
+            "--password-stdin",
+        ]),
+        Some(&format!("{}\n", server.password)),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("homegate password"));
+    let mode = std::fs::metadata(dir.join("cli.toml")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+
+    assert!(fails(dir, &["tenants", "list"]).contains("one-time password"));
+    let output = run(
+        homegate(dir).args(["password", "--stdin"]),
+        Some(&format!("{}\nmy own admin password\n", server.password)),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    ok(dir, &["regions", "create", "south"]);
+    let tenant = json(
+        dir,
+        &[
+            "tenants",
+            "create",
+            "--slug",
+            "lemgo",
+            "--name",
+            "Alte Hansestadt Lemgo",
+            "--pool",
+            "10.20.0.0/16",
+            "--language",
+            "de",
+            "--region",
+            "south",
+            "--max-sessions",
+            "50",
+        ],
+    );
+    assert_eq!(tenant["slug"], "lemgo");
+    assert_eq!(tenant["quota"]["max_sessions"], 50);
+
+    let created = json(
+        dir,
+        &[
+            "users",
+            "create",
+            "--tenant",
+            "lemgo",
+            "--username",
+            "it@lemgo.de",
+            "--role",
+            "tenant-admin",
+        ],
+    );
+    assert!(created["initial_password"].as_str().unwrap().len() >= 12);
+    let table = ok(
+        dir,
+        &[
+            "users",
+            "create",
+            "--tenant",
+            "lemgo",
+            "--username",
+            "anna",
+            "--role",
+            "employee",
+            "--display-name",
+            "Anna Schmidt",
+        ],
+    );
+    assert!(table.contains("One-time password"));
+    ok(dir, &["groups", "create", "--tenant", "lemgo", "office"]);
+    ok(
+        dir,
+        &[
+            "groups",
+            "add-member",
+            "--tenant",
+            "lemgo",
+            "office",
+            "anna",
+        ],
+    );
+    let application = json(
+        dir,
+        &[
+            "applications",
+            "create",
+            "--tenant",
+            "lemgo",
+            "fileserver",
+            "--cidr",
+            "198.18.10.0/24",
+            "--protocol",
+            "tcp",
+            "--ports",
+            "445,8000-8100",
+        ],
+    );
+    assert_eq!(
+        application["ports"],
+        serde_json::json!(["445", "8000-8100"])
+    );
+    ok(
+        dir,
+        &[
+            "rules",
+            "create",
+            "--tenant",
+            "lemgo",
+            "--group",
+            "office",
+            "--application",
+            "fileserver",
+        ],
+    );
+
+    // Bad input: one line, non-zero exit, nothing changed.
+    let before = json(dir, &["audit", "list", "--limit", "1000"]);
+    assert!(fails(dir, &["tenants", "show", "nowhere"]).contains("'nowhere' not found"));
+    assert!(
+        fails(
+            dir,
+            &[
+                "tenants",
+                "create",
+                "--slug",
+                "lemgo",
+                "--name",
+                "X",
+                "--pool",
+                "10.99.0.0/16"
+            ]
+        )
+        .contains("already exists")
+    );
+    assert!(
+        fails(
+            dir,
+            &[
+                "tenants",
+                "create",
+                "--slug",
+                "detmold",
+                "--name",
+                "X",
+                "--pool",
+                "10.20.5.0/24"
+            ]
+        )
+        .contains("overlaps")
+    );
+    assert!(
+        fails(
+            dir,
+            &[
+                "apps",
+                "create",
+                "--tenant",
+                "lemgo",
+                "x",
+                "--cidr",
+                "198.18.10.0/33"
+            ]
+        )
+        .contains("cidr")
+    );
+    assert!(
+        fails(
+            dir,
+            &[
+                "users",
+                "create",
+                "--tenant",
+                "lemgo",
+                "--username",
+                "x",
+                "--role",
+                "king"
+            ]
+        )
+        .contains("king")
+    );
+    let after = json(dir, &["audit", "list", "--limit", "1000"]);
+    assert_eq!(before, after);
+
+    let events = after.as_array().unwrap();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "tenant.create",
+        "user.create",
+        "group.create",
+        "group.member.add",
+        "application.create",
+        "access_rule.create",
+    ] {
+        assert!(actions.contains(&action), "{action} missing in {actions:?}");
+    }
+    let csv = ok(
+        dir,
+        &["audit", "export", "--format", "csv", "--tenant", "lemgo"],
+    );
+    assert!(csv.lines().count() >= 7, "{csv}");
+
+    // The employee logs in with their one-time password and may not manage users.
+    let anna_password = {
+        let reset = json(
+            dir,
+            &[
+                "users",
+                "create",
+                "--tenant",
+                "lemgo",
+                "--username",
+                "bert",
+                "--role",
+                "employee",
+            ],
+        );
+        reset["initial_password"].as_str().unwrap().to_owned()
+    };
+    let employee_dir = tempfile::tempdir().unwrap();
+    let employee_dir = employee_dir.path();
+    let output = run(
+        homegate(employee_dir).args(["login", &server.url, "-u", "bert", "--password-stdin"]),
+        Some(&format!("{anna_password}\n")),
+    );
+    assert!(output.status.success());
+    run(
+        homegate(employee_dir).args(["password", "--stdin"]),
+        Some(&format!("{anna_password}\nbert's own password\n")),
+    );
+    assert!(fails(employee_dir, &["users", "list", "--tenant", "lemgo"]).contains("may not"));
+    ok(employee_dir, &["logout"]);
+    assert!(fails(employee_dir, &["whoami"]).contains("homegate login"));
+}
+
+#[test]
+fn new_user_walkthrough_on_sqlite() {
+    new_user_walkthrough(None);
+}
+
+#[test]
+fn new_user_walkthrough_on_postgres() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (db, url) = runtime.block_on(TestDb::create(Backend::Postgres));
+    new_user_walkthrough(Some(&url));
+    drop(db);
+}
+
+#[test]
+fn usage_errors_exit_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(homegate(dir.path()).args(["tenants", "list"]), None);
+    assert_eq!(output.status.code(), Some(64));
+    let output = run(
+        homegate(dir.path()).args(["serve", "--listen", "nonsense"]),
+        None,
+    );
+    assert_eq!(output.status.code(), Some(64));
+    let output = run(
+        homegate(dir.path()).args(["serve", "--database", "mysql://localhost/x"]),
+        None,
+    );
+    assert_eq!(output.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unsupported database URL"));
+}
+
+#[test]
+fn restart_keeps_data_and_shows_no_new_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = serve(dir.path(), None);
+    assert!(!first.password.is_empty());
+    drop(first);
+    let mut command = homegate(dir.path());
+    command
+        .current_dir(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut banner = Vec::new();
+    for _ in 0..4 {
+        banner.push(lines.next().unwrap().unwrap());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = banner.join("\n");
+    assert!(text.contains("listening on"), "{text}");
+    assert!(!text.contains("password"), "{text}");
+}

@@ -1,0 +1,15 @@
+//! Integration tests: the real control plane in-process on loopback, with a
+//! real database, driven through the API client and the `homegate` binary.
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    unreachable_pub
+)]
+
+mod support;
+
+mod api;
+mod cli;
+mod isolation;
+mod schema;

@@ -1,0 +1,278 @@
+//! Test fixtures: a control plane on 127.0.0.1:0 with its own database.
+
+use api_types::Role;
+use api_types::auth::{ChangePassword, LoginRequest};
+use api_types::tenancy::{CreateTenant, CreateUser, Tenant};
+use client::Client;
+use sqlx::Connection;
+use store::Store;
+use tokio::sync::oneshot;
+
+pub const ADMIN_PASSWORD: &str = "test-admin-password-1";
+pub const USER_PASSWORD: &str = "test-user-password-1";
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named async test function once per database backend.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let server = $crate::support::TestServer::start(
+                        $crate::support::Backend::Sqlite,
+                    )
+                    .await;
+                    super::$name(&server).await;
+                    server.stop().await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let server = $crate::support::TestServer::start(
+                        $crate::support::Backend::Postgres,
+                    )
+                    .await;
+                    super::$name(&server).await;
+                    server.stop().await;
+                }
+            }
+        )*
+    };
+}
+
+/// A database that exists for one test only.
+pub enum TestDb {
+    /// Kept for its `Drop`, which deletes the folder.
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+}
+
+impl TestDb {
+    pub async fn create(backend: Backend) -> (TestDb, String) {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                (TestDb::Sqlite { _dir: dir }, url)
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("hg_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is needed for this test ({admin_url}): {e}. Start it or set \
+                         HOMEGATE_TEST_POSTGRES."
+                    )
+                });
+                sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+                let url = replace_database(&admin_url, &name);
+                (TestDb::Postgres { admin_url, name }, url)
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name } = self {
+            let admin_url = admin_url.clone();
+            let name = name.clone();
+            // Drop runs inside the test's runtime; use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                        let _ = sqlx::Executor::execute(
+                            &mut conn,
+                            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                        )
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("HOMEGATE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let prefix = match base.rfind('/') {
+        Some(slash) if slash > "postgres://".len() => &base[..slash],
+        _ => base,
+    };
+    match query {
+        Some(query) => format!("{prefix}/{database}?{query}"),
+        None => format!("{prefix}/{database}"),
+    }
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub store: Store,
+    /// Logged in as the bootstrap provider admin (password already replaced).
+    pub admin: Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _db: TestDb,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        logging::test("warn");
+        let (db, url) = TestDb::create(backend).await;
+        let store = Store::open(&url).await.unwrap();
+        let (username, password) = store.bootstrap_admin().await.unwrap().unwrap();
+        let listen = "127.0.0.1:0".parse().unwrap();
+        let state = server::AppState::new(
+            store.clone(),
+            server::Settings {
+                public_url: "http://127.0.0.1".to_owned(),
+            },
+        );
+        let bound = server::Server::bind(listen, state).await.unwrap();
+        let addr = bound.local_addr().unwrap();
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            bound
+                .run(async {
+                    let _ = shutdown_rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        let url = format!("http://{addr}");
+        let anonymous = Client::new(&url, None).unwrap();
+        let login = anonymous
+            .login(&LoginRequest {
+                username,
+                password: password.clone(),
+                token_name: None,
+            })
+            .await
+            .unwrap();
+        assert!(login.password_change_required);
+        let admin = anonymous.with_token(login.token);
+        admin
+            .change_password(&ChangePassword {
+                current_password: password,
+                new_password: ADMIN_PASSWORD.to_owned(),
+            })
+            .await
+            .unwrap();
+        TestServer {
+            url,
+            store,
+            admin,
+            shutdown: Some(shutdown_tx),
+            task: Some(task),
+            _db: db,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.store.close().await;
+    }
+
+    pub fn anonymous(&self) -> Client {
+        Client::new(&self.url, None).unwrap()
+    }
+
+    pub async fn tenant(&self, slug: &str, pool: &str) -> Tenant {
+        self.admin
+            .create_tenant(&CreateTenant {
+                slug: slug.to_owned(),
+                name: format!("Gemeinde {slug}"),
+                default_language: None,
+                address_pool: pool.to_owned(),
+                region: None,
+                max_sessions: None,
+                max_devices: None,
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Creates a user (in `tenant`, or provider staff) and returns a client
+    /// logged in as them, past the one-time-password step.
+    pub async fn login_as(&self, tenant: Option<&str>, username: &str, role: Role) -> Client {
+        let request = CreateUser {
+            username: username.to_owned(),
+            display_name: None,
+            email: None,
+            role,
+            password: Some(USER_PASSWORD.to_owned()),
+            language: None,
+        };
+        match tenant {
+            Some(tenant) => self.admin.create_user(tenant, &request).await.unwrap(),
+            None => self.admin.create_provider_user(&request).await.unwrap(),
+        };
+        self.login(username, USER_PASSWORD).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Client {
+        let anonymous = self.anonymous();
+        let response = anonymous
+            .login(&LoginRequest {
+                username: username.to_owned(),
+                password: password.to_owned(),
+                token_name: None,
+            })
+            .await
+            .unwrap();
+        anonymous.with_token(response.token)
+    }
+}
+
+/// Status and problem of a failed call.
+pub fn problem_of<T: std::fmt::Debug>(
+    result: client::Result<T>,
+) -> (u16, api_types::problem::Problem) {
+    match result {
+        Err(client::ClientError::Api { status, problem }) => (status, problem),
+        other => panic!("expected an API problem, got {other:?}"),
+    }
+}
+
+/// A fresh WireGuard-style public key (random 32 bytes, base64).
+pub fn public_key() -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
+        .iter()
+        .flat_map(|u| *u.as_bytes())
+        .collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

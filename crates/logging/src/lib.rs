@@ -1,0 +1,33 @@
+//! Owns tracing subscriber setup for binaries and tests.
+//!
+//! Level policy: per-packet and per-request-body events are TRACE; keys,
+//! tokens and passwords are never logged at any level; WARN means someone
+//! should look; prefer structured fields over interpolation.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+use tracing_subscriber::EnvFilter;
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`); `json` selects
+/// one JSON object per line for log shippers.
+pub fn init(json: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second init (tests, embedding) keeps the first subscriber.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// For tests: logs at `level` unless `RUST_LOG` says otherwise, captured by the test harness.
+pub fn test(level: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}

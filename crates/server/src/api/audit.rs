@@ -1,0 +1,85 @@
+use api_types::audit::{AuditEvent, AuditQuery};
+use api_types::problem::Problem;
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiQuery, Authenticated};
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_events))
+        .routes(routes!(export_events))
+}
+
+/// Audit events, newest first. Provider staff see all; tenant admins their tenant's.
+#[utoipa::path(get, path = "/audit", tag = "audit",
+    params(AuditQuery),
+    responses((status = 200, body = Vec<AuditEvent>), (status = 403, body = Problem)))]
+async fn list_events(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEvent>>> {
+    let limit = query.limit.unwrap_or(store::audit::DEFAULT_LIMIT);
+    Ok(Json(
+        state
+            .store
+            .audit_events(&actor, &query, Some(limit))
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ExportFormat {
+    /// `csv` or `json` (default).
+    format: Option<String>,
+}
+
+/// All matching audit events as a CSV or JSON download.
+#[utoipa::path(get, path = "/audit/export", tag = "audit",
+    params(AuditQuery, ExportFormat),
+    responses(
+        (status = 200, description = "text/csv or application/json attachment"),
+        (status = 400, body = Problem),
+    ))]
+async fn export_events(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+    ApiQuery(format): ApiQuery<ExportFormat>,
+) -> ApiResult<Response> {
+    let events = state.store.audit_events(&actor, &query, None).await?;
+    match format.format.as_deref().unwrap_or("json") {
+        "csv" => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"homegate-audit.csv\"",
+                ),
+            ],
+            store::audit::to_csv(&events),
+        )
+            .into_response()),
+        "json" => Ok((
+            [(
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"homegate-audit.json\"",
+            )],
+            Json(events),
+        )
+            .into_response()),
+        other => Err(ApiError::BadRequest(format!(
+            "unknown export format '{other}'; use csv or json"
+        ))),
+    }
+}

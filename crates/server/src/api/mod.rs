@@ -1,0 +1,94 @@
+//! The REST API under `/api/v1`. Each module is one endpoint family; the
+//! OpenAPI document is generated from the handlers' annotations.
+
+mod audit;
+mod auth;
+mod devices;
+mod groups;
+mod infra;
+mod tenants;
+mod tokens;
+mod users;
+
+use api_types::problem::Problem;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "homegate API",
+        description = "Control plane of homegate: tenants, users, groups, applications, \
+                       access rules, devices, regions, gateways, tokens and the audit log. \
+                       Errors are RFC 9457 problem documents (application/problem+json).",
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem)),
+    security(("bearer" = [])),
+    tags(
+        (name = "auth", description = "Login and API tokens"),
+        (name = "tenants", description = "Municipalities, their quota and policy"),
+        (name = "users", description = "Provider staff, tenant admins and employees"),
+        (name = "groups", description = "Groups of a tenant's users"),
+        (name = "applications", description = "What employees reach, and who may"),
+        (name = "devices", description = "WireGuard identities of a tenant"),
+        (name = "infrastructure", description = "Regions and gateways"),
+        (name = "audit", description = "Who changed what, when, from where"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The API router (to be nested at `/api/v1`) and its OpenAPI document.
+pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(tokens::router())
+        .merge(tenants::router())
+        .merge(users::router())
+        .merge(groups::router())
+        .merge(devices::router())
+        .merge(infra::router())
+        .merge(audit::router())
+        .split_for_parts();
+    openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    let router = router
+        .route("/openapi.json", axum::routing::get(openapi_json))
+        .fallback(not_found);
+    (router, openapi)
+}
+
+async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        state.openapi.as_ref().clone(),
+    )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such API endpoint; see /api/v1/openapi.json".to_owned())
+}
+
+/// `201 Created` with a JSON body.
+pub(crate) fn created<T: serde::Serialize>(value: T) -> (StatusCode, Json<T>) {
+    (StatusCode::CREATED, Json(value))
+}

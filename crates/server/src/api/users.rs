@@ -1,0 +1,117 @@
+use api_types::problem::Problem;
+use api_types::tenancy::{CreateUser, UpdateUser, User, UserCreated};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::created;
+use crate::AppState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, ProviderAdmin, TenantManage};
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_provider_users, create_provider_user))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user, delete_user))
+}
+
+/// Provider staff accounts (provider admins).
+#[utoipa::path(get, path = "/users", tag = "users",
+    responses((status = 200, body = Vec<User>), (status = 403, body = Problem)))]
+async fn list_provider_users(
+    State(state): State<AppState>,
+    ProviderAdmin(_actor, access): ProviderAdmin,
+) -> ApiResult<Json<Vec<User>>> {
+    Ok(Json(state.store.list_provider_users(&access).await?))
+}
+
+/// Create a provider admin or operator (provider admins).
+#[utoipa::path(post, path = "/users", tag = "users",
+    request_body = CreateUser,
+    responses((status = 201, body = UserCreated), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_provider_user(
+    State(state): State<AppState>,
+    ProviderAdmin(_actor, access): ProviderAdmin,
+    ApiJson(request): ApiJson<CreateUser>,
+) -> ApiResult<(StatusCode, Json<UserCreated>)> {
+    Ok(created(
+        state.store.create_provider_user(&access, request).await?,
+    ))
+}
+
+/// Users of a tenant.
+#[utoipa::path(get, path = "/tenants/{tenant}/users", tag = "users",
+    params(("tenant" = String, Path, description = "Tenant slug or id")),
+    responses((status = 200, body = Vec<User>), (status = 404, body = Problem)))]
+async fn list_users(
+    State(state): State<AppState>,
+    TenantManage(_actor, access): TenantManage,
+) -> ApiResult<Json<Vec<User>>> {
+    Ok(Json(state.store.list_tenant_users(&access).await?))
+}
+
+/// Create a tenant admin or employee. Without `password`, a random initial
+/// password is generated and returned once.
+#[utoipa::path(post, path = "/tenants/{tenant}/users", tag = "users",
+    params(("tenant" = String, Path, description = "Tenant slug or id")),
+    request_body = CreateUser,
+    responses((status = 201, body = UserCreated), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_user(
+    State(state): State<AppState>,
+    TenantManage(_actor, access): TenantManage,
+    ApiJson(request): ApiJson<CreateUser>,
+) -> ApiResult<(StatusCode, Json<UserCreated>)> {
+    Ok(created(
+        state.store.create_tenant_user(&access, request).await?,
+    ))
+}
+
+/// One user of a tenant, by id or username.
+#[utoipa::path(get, path = "/tenants/{tenant}/users/{user}", tag = "users",
+    params(("tenant" = String, Path, description = "Tenant slug or id"),
+           ("user" = String, Path, description = "Username or id")),
+    responses((status = 200, body = User), (status = 404, body = Problem)))]
+async fn get_user(
+    State(state): State<AppState>,
+    TenantManage(_actor, access): TenantManage,
+    ApiPath((_tenant, user)): ApiPath<(String, String)>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(state.store.get_tenant_user(&access, &user).await?))
+}
+
+/// Change a user; `disabled: true` also revokes their tokens.
+#[utoipa::path(patch, path = "/tenants/{tenant}/users/{user}", tag = "users",
+    params(("tenant" = String, Path, description = "Tenant slug or id"),
+           ("user" = String, Path, description = "Username or id")),
+    request_body = UpdateUser,
+    responses((status = 200, body = User), (status = 422, body = Problem)))]
+async fn update_user(
+    State(state): State<AppState>,
+    TenantManage(_actor, access): TenantManage,
+    ApiPath((_tenant, user)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<UpdateUser>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(
+        state
+            .store
+            .update_tenant_user(&access, &user, request)
+            .await?,
+    ))
+}
+
+/// Delete a user.
+#[utoipa::path(delete, path = "/tenants/{tenant}/users/{user}", tag = "users",
+    params(("tenant" = String, Path, description = "Tenant slug or id"),
+           ("user" = String, Path, description = "Username or id")),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_user(
+    State(state): State<AppState>,
+    TenantManage(_actor, access): TenantManage,
+    ApiPath((_tenant, user)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.store.delete_tenant_user(&access, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,221 @@
+//! `ApiError`: every way a request can fail, rendered as RFC 9457 problem JSON.
+//!
+//! User errors (4xx) are returned without logging. Internal errors become a
+//! generic 500 whose body carries only an error id; the cause is logged once
+//! with that id, so nothing internal leaks to clients.
+
+use api_types::problem::{CONTENT_TYPE, FieldError, Problem};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("malformed request: {0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Well-formed JSON that does not fit the expected shape.
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+}
+
+impl ApiError {
+    pub fn problem(&self) -> (StatusCode, Problem) {
+        let make = |status: StatusCode, kind: &str, title: &str, detail: Option<String>| Problem {
+            kind: format!("/docs/problems#{kind}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors: Vec::new(),
+        };
+        match self {
+            ApiError::Store(StoreError::NotFound { .. }) => {
+                let status = StatusCode::NOT_FOUND;
+                (
+                    status,
+                    make(status, "not-found", "Not found", Some(self.to_string())),
+                )
+            }
+            ApiError::Store(StoreError::Conflict(message)) => {
+                let status = StatusCode::CONFLICT;
+                (
+                    status,
+                    make(status, "conflict", "Conflict", Some(message.clone())),
+                )
+            }
+            ApiError::Store(StoreError::Invalid(violations)) => {
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                let count = violations.len();
+                let mut problem = make(
+                    status,
+                    "validation",
+                    "Validation failed",
+                    Some(format!(
+                        "the request has {count} invalid field{}",
+                        if count == 1 { "" } else { "s" }
+                    )),
+                );
+                problem.errors = violations
+                    .iter()
+                    .map(|v| FieldError {
+                        field: v.field.clone(),
+                        message: v.message.clone(),
+                    })
+                    .collect();
+                (status, problem)
+            }
+            ApiError::Store(StoreError::Forbidden(message)) => {
+                let status = StatusCode::FORBIDDEN;
+                (
+                    status,
+                    make(status, "forbidden", "Forbidden", Some(message.clone())),
+                )
+            }
+            ApiError::Store(StoreError::Unauthenticated(message)) => {
+                let status = StatusCode::UNAUTHORIZED;
+                (
+                    status,
+                    make(
+                        status,
+                        "unauthenticated",
+                        "Not logged in",
+                        Some(message.clone()),
+                    ),
+                )
+            }
+            ApiError::BadRequest(message) => {
+                let status = StatusCode::BAD_REQUEST;
+                (
+                    status,
+                    make(
+                        status,
+                        "bad-request",
+                        "Malformed request",
+                        Some(message.clone()),
+                    ),
+                )
+            }
+            ApiError::UnsupportedMediaType(message) => {
+                let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+                (
+                    status,
+                    make(
+                        status,
+                        "unsupported-media-type",
+                        "Unsupported media type",
+                        Some(message.clone()),
+                    ),
+                )
+            }
+            ApiError::Unprocessable(message) => {
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                (
+                    status,
+                    make(
+                        status,
+                        "validation",
+                        "Validation failed",
+                        Some(message.clone()),
+                    ),
+                )
+            }
+            ApiError::NotFound(message) => {
+                let status = StatusCode::NOT_FOUND;
+                (
+                    status,
+                    make(status, "not-found", "Not found", Some(message.clone())),
+                )
+            }
+            ApiError::TooManyRequests(message) => {
+                let status = StatusCode::TOO_MANY_REQUESTS;
+                (
+                    status,
+                    make(
+                        status,
+                        "rate-limited",
+                        "Too many requests",
+                        Some(message.clone()),
+                    ),
+                )
+            }
+            ApiError::Store(
+                StoreError::Config(_)
+                | StoreError::Database(_)
+                | StoreError::Migrate(_)
+                | StoreError::PasswordHash,
+            ) => {
+                let status = StatusCode::INTERNAL_SERVER_ERROR;
+                let error_id = uuid::Uuid::new_v4();
+                tracing::error!(%error_id, error = ?self, "internal error");
+                (
+                    status,
+                    make(
+                        status,
+                        "internal",
+                        "Internal error",
+                        Some(format!(
+                            "something went wrong on the server; the operator can find error id \
+                             {error_id} in its log"
+                        )),
+                    ),
+                )
+            }
+        }
+    }
+}
+
+pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"homegate\""),
+        );
+    }
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, problem) = self.problem();
+        problem_response(status, &problem)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+                "send the body as JSON with Content-Type: application/json".to_owned(),
+            ),
+            JsonRejection::JsonDataError(error) => ApiError::Unprocessable(error.body_text()),
+            other => ApiError::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> ApiError {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> ApiError {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,131 @@
+//! The control plane's HTTP server as a library: [`app`] builds the router,
+//! [`Server`] binds and runs it. The `homegate serve` command and the tests
+//! both use this, so tests exercise the real server.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod ratelimit;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse};
+use store::Store;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::ratelimit::LoginLimiter;
+
+/// Settings of a running control plane that handlers need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The URL users and devices reach the control plane at.
+    pub public_url: String,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub login_limiter: Arc<LoginLimiter>,
+    /// The OpenAPI document, rendered once at start-up.
+    pub openapi: Arc<String>,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: Settings) -> AppState {
+        let (_, openapi) = api::router();
+        AppState {
+            store,
+            settings: Arc::new(settings),
+            login_limiter: Arc::new(LoginLimiter::default()),
+            openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()),
+        }
+    }
+}
+
+/// Largest request body the API accepts.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (api, _) = api::router();
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/", axum::routing::get(landing))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let path = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                tracing::info_span!("http", method = %request.method(), path)
+            }),
+        )
+        .with_state(state)
+}
+
+async fn landing() -> impl IntoResponse {
+    Html(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>homegate</title>\
+         </head><body><main><h1>homegate control plane</h1>\
+         <p>The REST API is at <a href=\"/api/v1/openapi.json\">/api/v1</a> \
+         (OpenAPI document). Use the <code>homegate</code> CLI to administer it.</p>\
+         </main></body></html>",
+    )
+}
+
+/// A bound, not yet running control-plane server.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    pub async fn bind(listen: SocketAddr, state: AppState) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        Ok(Server { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = app(self.state);
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}

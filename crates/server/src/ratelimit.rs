@@ -1,0 +1,166 @@
+//! Login throttling: a pure policy over `now`, wrapped in a mutex.
+//!
+//! Per username: after [`MAX_FAILURES`] consecutive failures the account is
+//! locked for a time that doubles with each further failure (capped), so a
+//! password cannot be guessed online. Per source address: at most
+//! [`MAX_ATTEMPTS_PER_WINDOW`] attempts per window, so one host cannot spray
+//! many usernames.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::error::ApiError;
+
+pub const MAX_FAILURES: u32 = 5;
+pub const BASE_LOCKOUT: Duration = Duration::from_secs(60);
+pub const MAX_LOCKOUT: Duration = Duration::from_secs(3600);
+pub const WINDOW: Duration = Duration::from_secs(60);
+pub const MAX_ATTEMPTS_PER_WINDOW: u32 = 30;
+
+#[derive(Debug, Default)]
+pub struct LoginPolicy {
+    failures: HashMap<String, (u32, Option<Instant>)>,
+    attempts: HashMap<IpAddr, (Instant, u32)>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    LockedFor(Duration),
+    SlowDown(Duration),
+}
+
+impl LoginPolicy {
+    pub fn check(&mut self, username: &str, source: IpAddr, now: Instant) -> Verdict {
+        let key = username.trim().to_lowercase();
+        if let Some((_, Some(until))) = self.failures.get(&key)
+            && *until > now
+        {
+            return Verdict::LockedFor(*until - now);
+        }
+        let entry = self.attempts.entry(source).or_insert((now, 0));
+        if now.duration_since(entry.0) >= WINDOW {
+            *entry = (now, 0);
+        }
+        if entry.1 >= MAX_ATTEMPTS_PER_WINDOW {
+            return Verdict::SlowDown(WINDOW.saturating_sub(now.duration_since(entry.0)));
+        }
+        entry.1 += 1;
+        Verdict::Allow
+    }
+
+    pub fn failed(&mut self, username: &str, now: Instant) {
+        let key = username.trim().to_lowercase();
+        let entry = self.failures.entry(key).or_insert((0, None));
+        entry.0 += 1;
+        if entry.0 >= MAX_FAILURES {
+            let doublings = (entry.0 - MAX_FAILURES).min(6);
+            let lockout = (BASE_LOCKOUT * 2u32.pow(doublings)).min(MAX_LOCKOUT);
+            entry.1 = Some(now + lockout);
+        }
+    }
+
+    pub fn succeeded(&mut self, username: &str) {
+        self.failures.remove(&username.trim().to_lowercase());
+    }
+
+    /// Forgets state that no longer matters, bounding memory.
+    pub fn prune(&mut self, now: Instant) {
+        self.attempts
+            .retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        self.failures
+            .retain(|_, (_, until)| until.is_none_or(|until| until + MAX_LOCKOUT > now));
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    policy: Mutex<LoginPolicy>,
+}
+
+impl LoginLimiter {
+    fn with_policy<T>(&self, f: impl FnOnce(&mut LoginPolicy) -> T) -> T {
+        let mut policy = self
+            .policy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut policy)
+    }
+
+    pub fn check(&self, username: &str, source: IpAddr) -> Result<(), ApiError> {
+        let now = Instant::now();
+        match self.with_policy(|policy| {
+            if policy.attempts.len() > 10_000 {
+                policy.prune(now);
+            }
+            policy.check(username, source, now)
+        }) {
+            Verdict::Allow => Ok(()),
+            Verdict::LockedFor(left) => Err(ApiError::TooManyRequests(format!(
+                "too many failed logins for this account; try again in {} seconds",
+                left.as_secs().max(1)
+            ))),
+            Verdict::SlowDown(left) => Err(ApiError::TooManyRequests(format!(
+                "too many login attempts from your address; try again in {} seconds",
+                left.as_secs().max(1)
+            ))),
+        }
+    }
+
+    pub fn failed(&self, username: &str, _source: IpAddr) {
+        let now = Instant::now();
+        self.with_policy(|policy| policy.failed(username, now));
+    }
+
+    pub fn succeeded(&self, username: &str, _source: IpAddr) {
+        self.with_policy(|policy| policy.succeeded(username));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip() -> IpAddr {
+        "127.0.0.1".parse().unwrap()
+    }
+
+    #[test]
+    fn locks_after_repeated_failures_and_doubles() {
+        let mut policy = LoginPolicy::default();
+        let start = Instant::now();
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(policy.check("Anna", ip(), start), Verdict::Allow);
+            policy.failed("anna", start);
+        }
+        assert_eq!(
+            policy.check("anna", ip(), start),
+            Verdict::LockedFor(BASE_LOCKOUT)
+        );
+        let later = start + BASE_LOCKOUT;
+        assert_eq!(policy.check("anna", ip(), later), Verdict::Allow);
+        policy.failed("anna", later);
+        assert_eq!(
+            policy.check("anna", ip(), later),
+            Verdict::LockedFor(BASE_LOCKOUT * 2)
+        );
+        policy.succeeded("anna");
+        assert_eq!(policy.check("anna", ip(), later), Verdict::Allow);
+    }
+
+    #[test]
+    fn limits_attempts_per_address() {
+        let mut policy = LoginPolicy::default();
+        let now = Instant::now();
+        for n in 0..MAX_ATTEMPTS_PER_WINDOW {
+            assert_eq!(policy.check(&format!("user{n}"), ip(), now), Verdict::Allow);
+        }
+        assert!(matches!(
+            policy.check("another", ip(), now),
+            Verdict::SlowDown(_)
+        ));
+        assert_eq!(policy.check("another", ip(), now + WINDOW), Verdict::Allow);
+    }
+}

@@ -1,0 +1,222 @@
+//! Applications: what employees reach behind the gateways.
+
+use api_types::tenancy::{Application, CreateApplication, Protocol, UpdateApplication};
+use serde_json::json;
+use sqlx::FromRow;
+
+use crate::audit::{self, Change};
+use crate::authz::TenantAccess;
+use crate::convert::timestamp;
+use crate::validate::{self, PortRange};
+use crate::{Result, Store, StoreError, Violation, new_id, now_ms};
+
+#[derive(FromRow)]
+struct ApplicationRow {
+    id: String,
+    name: String,
+    description: String,
+    cidr: String,
+    protocol: String,
+    ports: String,
+    created_at: i64,
+}
+
+fn to_application(access: &TenantAccess, row: ApplicationRow) -> Application {
+    Application {
+        id: row.id,
+        tenant: access.tenant_slug().to_owned(),
+        name: row.name,
+        description: row.description,
+        cidr: row.cidr,
+        protocol: Protocol::parse(&row.protocol).unwrap_or(Protocol::Any),
+        ports: row
+            .ports
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        created_at: timestamp(row.created_at),
+    }
+}
+
+/// Ports only make sense for TCP and UDP.
+fn check_ports_fit_protocol(protocol: Protocol, ports: &[PortRange]) -> Result<(), Violation> {
+    match protocol {
+        Protocol::Tcp | Protocol::Udp => Ok(()),
+        Protocol::Any | Protocol::Icmp if ports.is_empty() => Ok(()),
+        Protocol::Any | Protocol::Icmp => Err(Violation::new(
+            "ports",
+            format!("ports need protocol tcp or udp, not {}", protocol.as_str()),
+        )),
+    }
+}
+
+const APPLICATION_SELECT: &str =
+    "SELECT id, name, description, cidr, protocol, ports, created_at FROM applications";
+
+impl Store {
+    pub async fn list_applications(&self, access: &TenantAccess) -> Result<Vec<Application>> {
+        let rows = sqlx::query_as::<_, ApplicationRow>(&format!(
+            "{APPLICATION_SELECT} WHERE tenant_id = $1 ORDER BY name"
+        ))
+        .bind(access.tenant_id())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| to_application(access, row))
+            .collect())
+    }
+
+    pub async fn get_application(
+        &self,
+        access: &TenantAccess,
+        application: &str,
+    ) -> Result<Application> {
+        sqlx::query_as::<_, ApplicationRow>(&format!(
+            "{APPLICATION_SELECT} WHERE tenant_id = $1 AND (id = $2 OR name = $2)"
+        ))
+        .bind(access.tenant_id())
+        .bind(application.trim())
+        .fetch_optional(self.pool())
+        .await?
+        .map(|row| to_application(access, row))
+        .ok_or_else(|| StoreError::not_found("application", application))
+    }
+
+    pub async fn create_application(
+        &self,
+        access: &TenantAccess,
+        request: CreateApplication,
+    ) -> Result<Application> {
+        let (name, description, cidr, ports) = validate::all((
+            validate::name("name", &request.name, 100),
+            validate::optional_text("description", request.description.as_deref(), 500),
+            validate::cidr("cidr", &request.cidr),
+            validate::port_ranges("ports", &request.ports),
+        ))?;
+        check_ports_fit_protocol(request.protocol, &ports)?;
+        let ports_text = validate::format_port_ranges(&ports).join(",");
+
+        let mut tx = self.write().await?;
+        let exists = sqlx::query("SELECT id FROM applications WHERE tenant_id = $1 AND name = $2")
+            .bind(access.tenant_id())
+            .bind(&name)
+            .fetch_optional(tx.conn())
+            .await?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "an application named '{name}' already exists"
+            )));
+        }
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO applications (id, tenant_id, name, description, cidr, protocol, ports, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(access.tenant_id())
+        .bind(&name)
+        .bind(&description)
+        .bind(cidr.to_string())
+        .bind(request.protocol.as_str())
+        .bind(&ports_text)
+        .bind(now_ms())
+        .execute(tx.conn())
+        .await?;
+        audit::record(
+            tx.conn(),
+            access.audit(),
+            Change {
+                action: "application.create",
+                target_type: "application",
+                target_id: &id,
+                target_name: &name,
+                tenant: Some((access.tenant_id(), access.tenant_slug())),
+                details: json!({
+                    "cidr": cidr.to_string(),
+                    "protocol": request.protocol.as_str(),
+                    "ports": ports_text,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.get_application(access, &id).await
+    }
+
+    pub async fn update_application(
+        &self,
+        access: &TenantAccess,
+        application: &str,
+        request: UpdateApplication,
+    ) -> Result<Application> {
+        let existing = self.get_application(access, application).await?;
+        let description = match &request.description {
+            Some(text) => Some(validate::optional_text("description", Some(text), 500)?),
+            None => None,
+        };
+        let cidr = match &request.cidr {
+            Some(cidr) => validate::cidr("cidr", cidr)?.to_string(),
+            None => existing.cidr.clone(),
+        };
+        let protocol = request.protocol.unwrap_or(existing.protocol);
+        let ports =
+            validate::port_ranges("ports", request.ports.as_ref().unwrap_or(&existing.ports))?;
+        check_ports_fit_protocol(protocol, &ports)?;
+        let ports_text = validate::format_port_ranges(&ports).join(",");
+
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE applications SET description = $1, cidr = $2, protocol = $3, ports = $4 \
+             WHERE id = $5 AND tenant_id = $6",
+        )
+        .bind(description.as_ref().unwrap_or(&existing.description))
+        .bind(&cidr)
+        .bind(protocol.as_str())
+        .bind(&ports_text)
+        .bind(&existing.id)
+        .bind(access.tenant_id())
+        .execute(tx.conn())
+        .await?;
+        audit::record(
+            tx.conn(),
+            access.audit(),
+            Change {
+                action: "application.update",
+                target_type: "application",
+                target_id: &existing.id,
+                target_name: &existing.name,
+                tenant: Some((access.tenant_id(), access.tenant_slug())),
+                details: serde_json::to_value(&request).unwrap_or_default(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.get_application(access, &existing.id).await
+    }
+
+    pub async fn delete_application(&self, access: &TenantAccess, application: &str) -> Result<()> {
+        let existing = self.get_application(access, application).await?;
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM applications WHERE id = $1 AND tenant_id = $2")
+            .bind(&existing.id)
+            .bind(access.tenant_id())
+            .execute(tx.conn())
+            .await?;
+        audit::record(
+            tx.conn(),
+            access.audit(),
+            Change {
+                action: "application.delete",
+                target_type: "application",
+                target_id: &existing.id,
+                target_name: &existing.name,
+                tenant: Some((access.tenant_id(), access.tenant_slug())),
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await
+    }
+}

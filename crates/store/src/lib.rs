@@ -1,0 +1,299 @@
+//! The data layer of the control plane.
+//!
+//! One [`Store`] serves SQLite and PostgreSQL with the same SQL: queries go
+//! through sqlx's `Any` driver with `$1` placeholders (which SQLite accepts
+//! too), and use only types both engines share (TEXT, 64-bit integers).
+//! Schema migrations exist once per engine with the same versions.
+//!
+//! Every read or change of tenant data takes a [`authz::TenantAccess`], a
+//! capability that only [`Store::tenant_access`] mints after checking the
+//! actor's role: tenant isolation is enforced here, not in HTTP handlers.
+//! Every change writes its audit event in the same transaction.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod addressing;
+pub mod applications;
+pub mod audit;
+pub mod authz;
+mod convert;
+pub mod credentials;
+pub mod devices;
+pub mod gateways;
+pub mod groups;
+pub mod regions;
+pub mod rules;
+pub mod tenants;
+pub mod tokens;
+pub mod users;
+pub mod validate;
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, Transaction};
+use tokio::sync::{Mutex, MutexGuard};
+
+pub use authz::{Actor, AuditSource, ProviderAccess, ProviderNeed, TenantAccess, TenantNeed};
+
+/// Which engine a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Config(format!(
+                "unsupported database URL (expected sqlite:// or postgres://): {}",
+                redact_url(url)
+            )))
+        }
+    }
+}
+
+/// A domain rule that an input breaks, tied to the field it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub field: String,
+    pub message: String,
+}
+
+impl Violation {
+    pub fn new(field: &str, message: impl Into<String>) -> Violation {
+        Violation {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} '{key}' not found")]
+    NotFound { what: &'static str, key: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("invalid input: {}", .0.iter().map(|v| format!("{}: {}", v.field, v.message)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Violation>),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("password hashing failed")]
+    PasswordHash,
+}
+
+impl StoreError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> StoreError {
+        StoreError::Invalid(vec![Violation::new(field, message)])
+    }
+
+    pub fn not_found(what: &'static str, key: &str) -> StoreError {
+        StoreError::NotFound {
+            what,
+            key: key.to_owned(),
+        }
+    }
+}
+
+impl From<Violation> for StoreError {
+    fn from(violation: Violation) -> StoreError {
+        StoreError::Invalid(vec![violation])
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        // Our own checks run first inside the same transaction; a constraint
+        // that still fires means a concurrent writer won the race.
+        if let sqlx::Error::Database(db_error) = &error
+            && db_error.is_unique_violation()
+        {
+            return StoreError::Conflict(
+                "a concurrent change created the same record; retry".to_owned(),
+            );
+        }
+        StoreError::Database(error)
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Handle to the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite has one writer at a time; serializing our write transactions
+    /// in-process avoids `SQLITE_BUSY` on lock upgrades. Unused on PostgreSQL,
+    /// where row locks and constraints serialize writers across replicas.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA foreign_keys = ON",
+];
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// Connects and applies pending migrations (forward only).
+    pub async fn open(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let options = AnyConnectOptions::from_str(url).map_err(StoreError::Database)?;
+        let pool_options = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            for pragma in SQLITE_PRAGMAS {
+                                sqlx::Executor::execute(&mut *conn, *pragma).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Database)?;
+        let store = Store {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction.
+    pub(crate) async fn write(&self) -> Result<WriteTx<'_>> {
+        let guard = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+            Backend::Postgres => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx {
+            tx,
+            backend: self.backend,
+            _guard: guard,
+        })
+    }
+}
+
+/// A write transaction. Dropping it without [`WriteTx::commit`] rolls back,
+/// so an error anywhere leaves no half-written record.
+pub(crate) struct WriteTx<'a> {
+    tx: Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    _guard: Option<MutexGuard<'a, ()>>,
+}
+
+impl WriteTx<'_> {
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Serializes writers of one tenant across control-plane replicas
+    /// (PostgreSQL); SQLite writers are already serialized.
+    pub(crate) async fn lock_tenant(&mut self, tenant_id: &str) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
+                .bind(tenant_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Serializes provider-wide checks such as address-pool overlap.
+    pub(crate) async fn lock_global(&mut self, name: &str) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1)::bigint)")
+                .bind(name)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Milliseconds since the Unix epoch, the time format of every column.
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Hides the password in a database URL so it can be logged.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

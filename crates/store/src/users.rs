@@ -1,0 +1,540 @@
+//! Users: provider staff and the tenants' admins and employees; login.
+
+use api_types::auth::LoginResponse;
+use api_types::tenancy::{CreateUser, UpdateUser, User, UserCreated};
+use api_types::{Language, Role};
+use serde_json::json;
+use sqlx::{AnyConnection, FromRow};
+
+use crate::audit::{self, Change};
+use crate::authz::{Actor, AuditSource, ProviderAccess, TenantAccess};
+use crate::convert::timestamp;
+use crate::credentials;
+use crate::validate;
+use crate::{Result, Store, StoreError, Violation, new_id, now_ms};
+
+const USER_SELECT: &str = "SELECT u.id, t.slug AS tenant_slug, u.username, u.display_name, \
+     u.email, u.role, u.disabled, u.language, u.created_at \
+     FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id";
+
+/// Lifetime of a token made by a password login.
+pub const LOGIN_TOKEN_HOURS: i64 = 12;
+
+#[derive(FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    tenant_slug: Option<String>,
+    username: String,
+    display_name: String,
+    email: String,
+    role: String,
+    disabled: i64,
+    language: Option<String>,
+    created_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> User {
+        User {
+            id: row.id,
+            tenant: row.tenant_slug,
+            username: row.username,
+            display_name: row.display_name,
+            email: row.email,
+            role: Role::parse(&row.role).unwrap_or(Role::Employee),
+            disabled: row.disabled != 0,
+            language: row.language.as_deref().and_then(Language::parse),
+            created_at: timestamp(row.created_at),
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct LoginRow {
+    id: String,
+    password_hash: Option<String>,
+    disabled: i64,
+    must_change_password: i64,
+    tenant_id: Option<String>,
+    tenant_slug: Option<String>,
+}
+
+/// A validated new user.
+struct NewUser {
+    username: String,
+    display_name: String,
+    email: String,
+    role: Role,
+    password: Option<String>,
+    language: Option<Language>,
+}
+
+fn validate_new_user(request: CreateUser) -> Result<NewUser> {
+    let password_check = match &request.password {
+        Some(password) => validate::password("password", password),
+        None => Ok(()),
+    };
+    let (username, email, ()) = validate::all((
+        validate::username("username", &request.username),
+        validate::email("email", request.email.as_deref()),
+        password_check,
+    ))?;
+    let display_name = match request.display_name.as_deref() {
+        Some(name) if !name.trim().is_empty() => validate::name("display_name", name, 200)?,
+        _ => username.clone(),
+    };
+    Ok(NewUser {
+        username,
+        display_name,
+        email,
+        role: request.role,
+        password: request.password,
+        language: request.language,
+    })
+}
+
+async fn insert_user(
+    conn: &mut AnyConnection,
+    who: &AuditSource,
+    tenant: Option<(&str, &str)>,
+    user: NewUser,
+) -> Result<(String, Option<String>)> {
+    let taken = sqlx::query("SELECT id FROM users WHERE username = $1")
+        .bind(&user.username)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if taken.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "the username '{}' is taken",
+            user.username
+        )));
+    }
+    let (password, generated) = match user.password {
+        Some(password) => (password, None),
+        None => {
+            let password = credentials::new_password();
+            (password.clone(), Some(password))
+        }
+    };
+    let hash = credentials::hash_password(&password)?;
+    let id = new_id();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO users (id, tenant_id, username, display_name, email, role, password_hash, \
+         must_change_password, disabled, language, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $10)",
+    )
+    .bind(&id)
+    .bind(tenant.map(|(id, _)| id))
+    .bind(&user.username)
+    .bind(&user.display_name)
+    .bind(&user.email)
+    .bind(user.role.as_str())
+    .bind(&hash)
+    .bind(i64::from(generated.is_some()))
+    .bind(user.language.map(Language::code))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    audit::record(
+        conn,
+        who,
+        Change {
+            action: "user.create",
+            target_type: "user",
+            target_id: &id,
+            target_name: &user.username,
+            tenant,
+            details: json!({
+                "role": user.role.as_str(),
+                "display_name": user.display_name,
+                "email": user.email,
+            }),
+        },
+    )
+    .await?;
+    Ok((id, generated))
+}
+
+impl Store {
+    async fn user_by_id(&self, id: &str) -> Result<User> {
+        sqlx::query_as::<_, UserRow>(&format!("{USER_SELECT} WHERE u.id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(User::from)
+            .ok_or_else(|| StoreError::not_found("user", id))
+    }
+
+    /// Resolves a user of the tenant by id or username.
+    pub async fn get_tenant_user(&self, access: &TenantAccess, user: &str) -> Result<User> {
+        sqlx::query_as::<_, UserRow>(&format!(
+            "{USER_SELECT} WHERE u.tenant_id = $1 AND (u.id = $2 OR u.username = $3)"
+        ))
+        .bind(access.tenant_id())
+        .bind(user)
+        .bind(user.trim().to_lowercase())
+        .fetch_optional(self.pool())
+        .await?
+        .map(User::from)
+        .ok_or_else(|| StoreError::not_found("user", user))
+    }
+
+    pub async fn list_tenant_users(&self, access: &TenantAccess) -> Result<Vec<User>> {
+        let rows = sqlx::query_as::<_, UserRow>(&format!(
+            "{USER_SELECT} WHERE u.tenant_id = $1 ORDER BY u.username"
+        ))
+        .bind(access.tenant_id())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    pub async fn create_tenant_user(
+        &self,
+        access: &TenantAccess,
+        request: CreateUser,
+    ) -> Result<UserCreated> {
+        if !access.may_grant(request.role) {
+            return Err(match request.role {
+                Role::ProviderAdmin | Role::ProviderOperator => StoreError::invalid(
+                    "role",
+                    "provider roles belong to provider staff; create them without a tenant",
+                ),
+                Role::TenantAdmin | Role::Employee => StoreError::Forbidden(format!(
+                    "your role may not create users with role {}",
+                    request.role.as_str()
+                )),
+            });
+        }
+        let user = validate_new_user(request)?;
+        let mut tx = self.write().await?;
+        let (id, initial_password) = insert_user(
+            tx.conn(),
+            access.audit(),
+            Some((access.tenant_id(), access.tenant_slug())),
+            user,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(UserCreated {
+            user: self.user_by_id(&id).await?,
+            initial_password,
+        })
+    }
+
+    pub async fn list_provider_users(&self, _access: &ProviderAccess) -> Result<Vec<User>> {
+        let rows = sqlx::query_as::<_, UserRow>(&format!(
+            "{USER_SELECT} WHERE u.tenant_id IS NULL ORDER BY u.username"
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// Creates provider staff. Needs a provider admin's [`ProviderAccess`].
+    pub async fn create_provider_user(
+        &self,
+        access: &ProviderAccess,
+        request: CreateUser,
+    ) -> Result<UserCreated> {
+        if access.role() != Role::ProviderAdmin {
+            return Err(StoreError::Forbidden(
+                "only provider admins may create provider staff".to_owned(),
+            ));
+        }
+        if !request.role.is_provider_role() {
+            return Err(StoreError::invalid(
+                "role",
+                "tenant roles need a tenant: create the user under /tenants/{tenant}/users",
+            ));
+        }
+        let user = validate_new_user(request)?;
+        let mut tx = self.write().await?;
+        let (id, initial_password) = insert_user(tx.conn(), access.audit(), None, user).await?;
+        tx.commit().await?;
+        Ok(UserCreated {
+            user: self.user_by_id(&id).await?,
+            initial_password,
+        })
+    }
+
+    pub async fn update_tenant_user(
+        &self,
+        access: &TenantAccess,
+        user: &str,
+        request: UpdateUser,
+    ) -> Result<User> {
+        let existing = self.get_tenant_user(access, user).await?;
+        if let Some(role) = request.role
+            && !access.may_grant(role)
+        {
+            return Err(StoreError::invalid(
+                "role",
+                format!("role {} cannot be given to a tenant user", role.as_str()),
+            ));
+        }
+        let display_name = match &request.display_name {
+            Some(name) => Some(validate::name("display_name", name, 200)?),
+            None => None,
+        };
+        let email = match &request.email {
+            Some(email) => Some(validate::email("email", Some(email))?),
+            None => None,
+        };
+        let mut tx = self.write().await?;
+        let now = now_ms();
+        let id = &existing.id;
+        if let Some(display_name) = &display_name {
+            sqlx::query("UPDATE users SET display_name = $1, updated_at = $2 WHERE id = $3")
+                .bind(display_name)
+                .bind(now)
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+        }
+        if let Some(email) = &email {
+            sqlx::query("UPDATE users SET email = $1, updated_at = $2 WHERE id = $3")
+                .bind(email)
+                .bind(now)
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+        }
+        if let Some(role) = request.role {
+            sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+                .bind(role.as_str())
+                .bind(now)
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+        }
+        if let Some(disabled) = request.disabled {
+            sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+                .bind(i64::from(disabled))
+                .bind(now)
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+            if disabled {
+                revoke_user_tokens(tx.conn(), id, now).await?;
+            }
+        }
+        if let Some(language) = request.language {
+            sqlx::query("UPDATE users SET language = $1, updated_at = $2 WHERE id = $3")
+                .bind(language.map(Language::code))
+                .bind(now)
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+        }
+        audit::record(
+            tx.conn(),
+            access.audit(),
+            Change {
+                action: "user.update",
+                target_type: "user",
+                target_id: id,
+                target_name: &existing.username,
+                tenant: Some((access.tenant_id(), access.tenant_slug())),
+                details: serde_json::to_value(&request).unwrap_or_default(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.user_by_id(id).await
+    }
+
+    pub async fn delete_tenant_user(&self, access: &TenantAccess, user: &str) -> Result<()> {
+        let existing = self.get_tenant_user(access, user).await?;
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM users WHERE id = $1 AND tenant_id = $2")
+            .bind(&existing.id)
+            .bind(access.tenant_id())
+            .execute(tx.conn())
+            .await?;
+        audit::record(
+            tx.conn(),
+            access.audit(),
+            Change {
+                action: "user.delete",
+                target_type: "user",
+                target_id: &existing.id,
+                target_name: &existing.username,
+                tenant: Some((access.tenant_id(), access.tenant_slug())),
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    pub async fn me(&self, actor: &Actor) -> Result<User> {
+        self.user_by_id(&actor.user_id).await
+    }
+
+    /// Creates the first provider admin if there are no users at all.
+    /// Returns the username and the generated password, which the caller
+    /// shows once; only its hash is stored.
+    pub async fn bootstrap_admin(&self) -> Result<Option<(String, String)>> {
+        let mut tx = self.write().await?;
+        tx.lock_global("bootstrap").await?;
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(tx.conn())
+            .await?;
+        if users > 0 {
+            return Ok(None);
+        }
+        let user = NewUser {
+            username: "admin".to_owned(),
+            display_name: "Administrator".to_owned(),
+            email: String::new(),
+            role: Role::ProviderAdmin,
+            password: None,
+            language: None,
+        };
+        let (_, password) =
+            insert_user(tx.conn(), &AuditSource::system("bootstrap"), None, user).await?;
+        tx.commit().await?;
+        Ok(password.map(|password| ("admin".to_owned(), password)))
+    }
+
+    /// Checks a password and issues a login token.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        token_name: Option<&str>,
+        source: Option<String>,
+    ) -> Result<LoginResponse> {
+        let username = username.trim().to_lowercase();
+        let row: Option<LoginRow> = sqlx::query_as(
+            "SELECT u.id, u.password_hash, u.disabled, u.must_change_password, u.tenant_id, \
+             t.slug AS tenant_slug FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id \
+             WHERE u.username = $1",
+        )
+        .bind(&username)
+        .fetch_optional(self.pool())
+        .await?;
+        let refused = || StoreError::Unauthenticated("wrong username or password".to_owned());
+        let Some(LoginRow {
+            id: user_id,
+            password_hash: hash,
+            disabled,
+            must_change_password: must_change,
+            tenant_id,
+            tenant_slug,
+        }) = row
+        else {
+            credentials::verify_password(password, credentials::dummy_hash());
+            return Err(refused());
+        };
+        let hash = hash.unwrap_or_else(|| credentials::dummy_hash().to_owned());
+        if !credentials::verify_password(password, &hash) {
+            return Err(refused());
+        }
+        if disabled != 0 {
+            return Err(StoreError::Unauthenticated(
+                "this account is disabled; ask your administrator".to_owned(),
+            ));
+        }
+        let secret = credentials::new_secret("hgt");
+        let now = now_ms();
+        let expires = now + LOGIN_TOKEN_HOURS * 3_600_000;
+        let who = AuditSource {
+            actor_id: Some(user_id.clone()),
+            actor_name: username.clone(),
+            source,
+        };
+        let name = token_name.unwrap_or("login");
+        let name = validate::name("token_name", name, 100)?;
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, tenant_scope_id, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, NULL, $5, $6)",
+        )
+        .bind(new_id())
+        .bind(&user_id)
+        .bind(&name)
+        .bind(credentials::hash_secret(&secret))
+        .bind(now)
+        .bind(expires)
+        .execute(tx.conn())
+        .await?;
+        audit::record(
+            tx.conn(),
+            &who,
+            Change {
+                action: "user.login",
+                target_type: "user",
+                target_id: &user_id,
+                target_name: &username,
+                tenant: tenant_id.as_deref().zip(tenant_slug.as_deref()),
+                details: json!({ "token_name": name }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(LoginResponse {
+            token: secret,
+            expires_at: timestamp(expires),
+            user: self.user_by_id(&user_id).await?,
+            password_change_required: must_change != 0,
+        })
+    }
+
+    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<()> {
+        let hash: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                .bind(&actor.user_id)
+                .fetch_optional(self.pool())
+                .await?
+                .flatten();
+        if !credentials::verify_password(current, hash.as_deref().unwrap_or("")) {
+            return Err(StoreError::invalid(
+                "current_password",
+                "the current password is wrong",
+            ));
+        }
+        validate::password("new_password", new)?;
+        if current == new {
+            return Err(
+                Violation::new("new_password", "must differ from the current password").into(),
+            );
+        }
+        let hash = credentials::hash_password(new)?;
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, must_change_password = 0, updated_at = $2 \
+             WHERE id = $3",
+        )
+        .bind(&hash)
+        .bind(now_ms())
+        .bind(&actor.user_id)
+        .execute(tx.conn())
+        .await?;
+        audit::record(
+            tx.conn(),
+            &actor.audit_source(),
+            Change {
+                action: "user.password.change",
+                target_type: "user",
+                target_id: &actor.user_id,
+                target_name: &actor.username,
+                tenant: None,
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await
+    }
+}
+
+async fn revoke_user_tokens(conn: &mut AnyConnection, user_id: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,61 @@
+use super::*;
+
+#[test]
+fn slugs() {
+    assert_eq!(slug("slug", " lemgo ").unwrap(), "lemgo");
+    assert!(slug("slug", "Lemgo").is_err());
+    assert!(slug("slug", "1abc").is_err());
+    assert!(slug("slug", "a").is_err());
+    assert!(slug("slug", "abc-").is_err());
+    assert!(slug("slug", "a b").is_err());
+}
+
+#[test]
+fn cidrs_must_be_networks() {
+    assert_eq!(
+        cidr("c", "198.18.0.0/24").unwrap().to_string(),
+        "198.18.0.0/24"
+    );
+    assert_eq!(
+        cidr("c", "198.18.0.7").unwrap().to_string(),
+        "198.18.0.7/32"
+    );
+    let error = cidr("c", "198.18.0.7/24").unwrap_err();
+    assert!(error.message.contains("198.18.0.0/24"), "{error:?}");
+    assert!(cidr("c", "198.18.0.0/33").is_err());
+    assert!(cidr("c", "nonsense").is_err());
+    assert!(address_pool("p", "10.0.0.0/30").is_err());
+    assert!(address_pool("p", "10.0.0.0/29").is_ok());
+}
+
+#[test]
+fn ports() {
+    let ranges = port_ranges("ports", &["443".into(), "80, 8000-8100".into()]).unwrap();
+    assert_eq!(format_port_ranges(&ranges), vec!["80", "443", "8000-8100"]);
+    assert!(port_ranges("ports", &["0".into()]).is_err());
+    assert!(port_ranges("ports", &["70000".into()]).is_err());
+    assert!(port_ranges("ports", &["90-80".into()]).is_err());
+    assert!(port_ranges("ports", &["http".into()]).is_err());
+    assert!(port_ranges("ports", &[]).unwrap().is_empty());
+}
+
+#[test]
+fn keys_and_endpoints() {
+    assert!(public_key("k", "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=").is_ok());
+    assert!(public_key("k", "abc").is_err());
+    assert!(endpoint("e", "vpn.example.org:51820").is_ok());
+    assert!(endpoint("e", "[fd00::1]:51820").is_ok());
+    assert!(endpoint("e", "vpn.example.org").is_err());
+}
+
+#[test]
+fn usernames_and_emails() {
+    assert_eq!(
+        username("u", "J.Smith@Lemgo.de").unwrap(),
+        "j.smith@lemgo.de"
+    );
+    assert!(username("u", "a b").is_err());
+    assert!(email("e", Some("x@y.de")).is_ok());
+    assert!(email("e", Some("x@y")).is_err());
+    assert_eq!(email("e", None).unwrap(), "");
+}
