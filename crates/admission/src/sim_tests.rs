@@ -93,7 +93,7 @@ struct World {
     admissions_checked: usize,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 enum Op {
     Handshake { device: usize, gateway: usize },
     Advance { millis: Millis },
