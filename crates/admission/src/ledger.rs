@@ -91,7 +91,24 @@ impl Ledger {
             .filter(|h| h.expires_at > now)
     }
 
+    /// Seats in use by devices other than `device`.
+    fn usage_without(&self, tenant: &str, device: &str, now: Millis) -> Usage {
+        let mut usage = Usage::default();
+        for ((seat_tenant, seat_device), seat) in &self.seats {
+            if seat_tenant == tenant && seat_device != device && seat.active(now) {
+                usage.total += 1;
+                usage.priority += u32::from(seat.priority);
+            }
+        }
+        usage
+    }
+
     /// A gateway asks for a seat for `device`.
+    ///
+    /// A device whose seat is current (some holding neither expired nor
+    /// superseded) keeps it and moves it here. Otherwise it needs a free seat;
+    /// a superseded holding still waiting for its gateway's confirmation does
+    /// not count against the device itself.
     pub fn admit(
         &mut self,
         tenant: &str,
@@ -101,8 +118,15 @@ impl Ledger {
         lease: Millis,
         now: Millis,
     ) -> Grant {
+        let current = Holding {
+            expires_at: now + lease,
+            superseded: false,
+        };
         if let Some(seat) = self.seats.get_mut(&key(tenant, device))
-            && seat.active(now)
+            && seat
+                .holders
+                .values()
+                .any(|h| h.expires_at > now && !h.superseded)
         {
             let mut supersedes = Vec::new();
             for (holder, holding) in &mut seat.holders {
@@ -111,33 +135,18 @@ impl Ledger {
                     supersedes.push(holder.clone());
                 }
             }
-            seat.holders.insert(
-                gateway.to_owned(),
-                Holding {
-                    expires_at: now + lease,
-                    superseded: false,
-                },
-            );
+            seat.holders.insert(gateway.to_owned(), current);
             return Grant::Admitted { supersedes };
         }
-        let usage = self.usage(tenant, now);
+        let usage = self.usage_without(tenant, device, now);
         match decide(self.quota(tenant), usage, is_priority) {
             Ok(()) => {
-                let mut holders = BTreeMap::new();
-                holders.insert(
-                    gateway.to_owned(),
-                    Holding {
-                        expires_at: now + lease,
-                        superseded: false,
-                    },
-                );
-                self.seats.insert(
-                    key(tenant, device),
-                    Seat {
-                        priority: is_priority,
-                        holders,
-                    },
-                );
+                let seat = self.seats.entry(key(tenant, device)).or_insert(Seat {
+                    priority: is_priority,
+                    holders: BTreeMap::new(),
+                });
+                seat.priority = is_priority;
+                seat.holders.insert(gateway.to_owned(), current);
                 Grant::Admitted {
                     supersedes: Vec::new(),
                 }

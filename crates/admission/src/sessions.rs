@@ -223,9 +223,22 @@ impl<K: Ord + Clone> SessionTable<K> {
                 None => true,
             }
         });
-        self.pending
-            .retain(|_, pending| now < pending.sent_at + REQUEST_TIMEOUT);
         ended
+    }
+
+    /// Admission requests that got no answer in time; their held handshakes
+    /// can be dropped (the device retries).
+    pub fn take_lapsed_requests(&mut self, now: Millis) -> Vec<K> {
+        let lapsed: Vec<K> = self
+            .pending
+            .iter()
+            .filter(|(_, pending)| now >= pending.sent_at + REQUEST_TIMEOUT)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in &lapsed {
+            self.pending.remove(key);
+        }
+        lapsed
     }
 
     /// When [`Self::handle_timeout`] next has something to do.

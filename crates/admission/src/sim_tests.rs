@@ -254,6 +254,7 @@ impl World {
                     g.up.send(now, delay, ToCp::Ended { device });
                 }
             }
+            g.table.take_lapsed_requests(now);
         }
     }
 

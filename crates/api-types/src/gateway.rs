@@ -142,3 +142,143 @@ pub enum ToGateway {
         reason: String,
     },
 }
+
+impl GatewayConfig {
+    /// What turns `self` into `new`.
+    pub fn diff(&self, new: &GatewayConfig) -> ConfigDelta {
+        use std::collections::BTreeMap;
+        let old_tenants: BTreeMap<&str, &TenantConfig> = self
+            .tenants
+            .iter()
+            .map(|t| (t.tenant_id.as_str(), t))
+            .collect();
+        let new_tenants: BTreeMap<&str, &TenantConfig> = new
+            .tenants
+            .iter()
+            .map(|t| (t.tenant_id.as_str(), t))
+            .collect();
+        let old_peers: BTreeMap<&str, &PeerConfig> = self
+            .peers
+            .iter()
+            .map(|p| (p.public_key.as_str(), p))
+            .collect();
+        let new_peers: BTreeMap<&str, &PeerConfig> = new
+            .peers
+            .iter()
+            .map(|p| (p.public_key.as_str(), p))
+            .collect();
+        ConfigDelta {
+            from_version: self.version,
+            version: new.version,
+            upsert_tenants: new_tenants
+                .iter()
+                .filter(|(id, tenant)| old_tenants.get(*id) != Some(*tenant))
+                .map(|(_, tenant)| (*tenant).clone())
+                .collect(),
+            remove_tenants: old_tenants
+                .keys()
+                .filter(|id| !new_tenants.contains_key(*id))
+                .map(|id| (*id).to_owned())
+                .collect(),
+            upsert_peers: new_peers
+                .iter()
+                .filter(|(key, peer)| old_peers.get(*key) != Some(*peer))
+                .map(|(_, peer)| (*peer).clone())
+                .collect(),
+            remove_peers: old_peers
+                .keys()
+                .filter(|key| !new_peers.contains_key(*key))
+                .map(|key| (*key).to_owned())
+                .collect(),
+        }
+    }
+
+    /// Applies a delta; tenants and peers stay sorted by id and key.
+    pub fn apply(&mut self, delta: &ConfigDelta) {
+        use std::collections::BTreeMap;
+        let mut tenants: BTreeMap<String, TenantConfig> = self
+            .tenants
+            .drain(..)
+            .map(|t| (t.tenant_id.clone(), t))
+            .collect();
+        for id in &delta.remove_tenants {
+            tenants.remove(id);
+        }
+        for tenant in &delta.upsert_tenants {
+            tenants.insert(tenant.tenant_id.clone(), tenant.clone());
+        }
+        let mut peers: BTreeMap<String, PeerConfig> = self
+            .peers
+            .drain(..)
+            .map(|p| (p.public_key.clone(), p))
+            .collect();
+        for key in &delta.remove_peers {
+            peers.remove(key);
+        }
+        for peer in &delta.upsert_peers {
+            peers.insert(peer.public_key.clone(), peer.clone());
+        }
+        self.tenants = tenants.into_values().collect();
+        self.peers = peers.into_values().collect();
+        self.version = delta.version;
+    }
+
+    /// Sorts tenants and peers the way [`Self::apply`] leaves them.
+    pub fn normalize(&mut self) {
+        self.tenants.sort_by(|a, b| a.tenant_id.cmp(&b.tenant_id));
+        self.peers.sort_by(|a, b| a.public_key.cmp(&b.public_key));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(key: &str, groups: &[&str]) -> PeerConfig {
+        PeerConfig {
+            device_id: format!("dev-{key}"),
+            tenant_id: "t".into(),
+            public_key: key.into(),
+            tunnel_address: "10.0.0.2".into(),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        }
+    }
+
+    fn tenant(id: &str, timeout: u32) -> TenantConfig {
+        TenantConfig {
+            tenant_id: id.into(),
+            slug: id.into(),
+            address_pool: "10.0.0.0/16".into(),
+            session_idle_timeout_secs: timeout,
+            rules: vec![],
+        }
+    }
+
+    #[test]
+    fn diff_then_apply_reproduces_the_new_config() {
+        let old = GatewayConfig {
+            version: 1,
+            gateway_name: "gw".into(),
+            region: "r".into(),
+            tenants: vec![tenant("a", 300), tenant("b", 300)],
+            peers: vec![peer("k1", &["g"]), peer("k2", &[]), peer("k3", &[])],
+        };
+        let mut new = GatewayConfig {
+            version: 2,
+            gateway_name: "gw".into(),
+            region: "r".into(),
+            tenants: vec![tenant("c", 60), tenant("a", 600)],
+            peers: vec![peer("k4", &[]), peer("k2", &["g"]), peer("k3", &[])],
+        };
+        let delta = old.diff(&new);
+        assert_eq!(delta.from_version, 1);
+        assert_eq!(delta.remove_peers, vec!["k1"]);
+        assert_eq!(delta.upsert_peers.len(), 2);
+        assert_eq!(delta.remove_tenants, vec!["b"]);
+        let mut applied = old;
+        applied.apply(&delta);
+        new.normalize();
+        assert_eq!(applied, new);
+        assert!(new.diff(&new).is_empty());
+    }
+}

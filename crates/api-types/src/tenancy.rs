@@ -95,6 +95,11 @@ pub struct SetQuota {
         deserialize_with = "crate::double_option"
     )]
     pub max_devices: Option<Option<u32>>,
+    /// After lowering `max_sessions` below use, end the newest sessions over
+    /// the quota. Without it, nobody is cut off and no one new gets in until
+    /// use drops below the quota.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub end_newest_sessions: bool,
 }
 
 /// Change of a tenant's policy. Absent fields stay unchanged.
@@ -400,4 +405,50 @@ pub struct CreateDevice {
 
 fn default_kind() -> DeviceKind {
     DeviceKind::Laptop
+}
+
+/// A device in session now (it holds one of the tenant's seats).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Session {
+    pub device_id: String,
+    pub device_name: String,
+    pub owner: Option<String>,
+    /// Name of the gateway serving it.
+    pub gateway: String,
+    /// `active`, or `ending` while the gateway confirms an end.
+    pub state: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_handshake_at: Option<OffsetDateTime>,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+    /// Where the device's packets come from.
+    pub endpoint: Option<String>,
+}
+
+/// Sessions of a tenant against its quota.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionList {
+    /// Seats in use (each device counts once).
+    pub in_use: u32,
+    pub max_sessions: Option<u32>,
+    pub priority_seats: u32,
+    pub sessions: Vec<Session>,
+}
+
+/// A handshake that was not answered because of the quota.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Refusal {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub device_id: String,
+    pub device_name: String,
+    pub owner: Option<String>,
+    pub gateway: Option<String>,
+    /// `quota_full`, `reserved_for_priority`, `mfa_required`.
+    pub reason: String,
+    /// What the employee is told.
+    pub message: String,
 }

@@ -8,6 +8,7 @@
 
 mod commands;
 mod credentials;
+mod gateway;
 mod output;
 mod serve;
 
@@ -45,6 +46,8 @@ pub struct Cli {
 enum Command {
     /// Run the control plane (API, console, portal, status page).
     Serve(serve::ServeArgs),
+    /// Run a gateway (data-plane node): userspace WireGuard on a TUN interface.
+    Gateway(gateway::GatewayArgs),
     /// Log in to a control plane and remember the token for later commands.
     Login(commands::auth::LoginArgs),
     /// Forget the stored token and revoke it.
@@ -154,6 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Gateway(args) => gateway::run(args).await,
         Command::Login(args) => commands::auth::login(&context, args).await,
         Command::Logout => commands::auth::logout(&context).await,
         Command::Whoami => commands::auth::whoami(&context).await,

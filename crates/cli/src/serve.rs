@@ -34,6 +34,10 @@ pub(crate) struct ServeArgs {
     /// URL users and devices reach this control plane at [default: http://LISTEN].
     #[arg(long, env = "HOMEGATE_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Seconds a session's seat lasts without renewal by its gateway: how
+    /// long sessions outlive an unreachable control plane [default: 120].
+    #[arg(long, env = "HOMEGATE_SEAT_LEASE_SECS")]
+    seat_lease_secs: Option<u32>,
     /// Log one JSON object per line.
     #[arg(long, env = "HOMEGATE_LOG_JSON")]
     log_json: bool,
@@ -46,6 +50,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database: Option<String>,
     public_url: Option<String>,
+    seat_lease_secs: Option<u32>,
 }
 
 /// The effective configuration.
@@ -54,7 +59,9 @@ pub(crate) struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database: String,
-    pub public_url: String,
+    /// `None`: `http://` and the address actually bound.
+    pub public_url: Option<String>,
+    pub seat_lease_secs: u32,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -64,6 +71,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("data_dir", &self.data_dir)
             .field("database", &store::redact_url(&self.database))
             .field("public_url", &self.public_url)
+            .field("seat_lease_secs", &self.seat_lease_secs)
             .finish()
     }
 }
@@ -102,11 +110,22 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
     let public_url = args
         .public_url
         .or(file.public_url)
-        .unwrap_or_else(|| format!("http://{listen}"));
-    let public_url = public_url.trim_end_matches('/').to_owned();
-    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        .map(|url| url.trim_end_matches('/').to_owned());
+    if let Some(url) = &public_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
         return Err(UsageError(format!(
-            "public URL '{public_url}' must start with http:// or https://"
+            "public URL '{url}' must start with http:// or https://"
+        ))
+        .into());
+    }
+    let seat_lease_secs = args
+        .seat_lease_secs
+        .or(file.seat_lease_secs)
+        .unwrap_or(server::DEFAULT_SEAT_LEASE_SECS);
+    if !(10..=86_400).contains(&seat_lease_secs) {
+        return Err(UsageError(format!(
+            "seat lease of {seat_lease_secs} s is out of range (10 to 86400)"
         ))
         .into());
     }
@@ -115,6 +134,7 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         data_dir,
         database,
         public_url,
+        seat_lease_secs,
     })
 }
 
@@ -153,17 +173,23 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("cannot create the first admin")?;
 
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     let state = server::AppState::new(
         store.clone(),
         server::Settings {
-            public_url: config.public_url.clone(),
+            public_url: public_url.clone(),
+            seat_lease_secs: config.seat_lease_secs,
         },
     );
-    let server = server::Server::bind(config.listen, state)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = server.local_addr()?;
-    print_banner(&config, addr, bootstrap.as_ref());
+    let server = server::Server::from_listener(listener, state);
+    print_banner(&public_url, &config, addr, bootstrap.as_ref());
     server
         .run(shutdown_signal())
         .await
@@ -173,28 +199,36 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_banner(config: &ServeConfig, addr: SocketAddr, bootstrap: Option<&(String, String)>) {
-    println!("homegate control plane listening on {addr}");
-    println!("  Console: {}/", config.public_url);
-    println!(
-        "  API:     {}/api/v1 (OpenAPI: /api/v1/openapi.json)",
-        config.public_url
+fn print_banner(
+    public_url: &str,
+    config: &ServeConfig,
+    addr: SocketAddr,
+    bootstrap: Option<&(String, String)>,
+) {
+    use std::io::Write;
+    let mut banner = format!(
+        "homegate control plane listening on {addr}\n  Console: {url}/\n  API:     {url}/api/v1 \
+         (OpenAPI: /api/v1/openapi.json)\n  Data:    {data}\n",
+        url = public_url,
+        data = store::redact_url(&config.database),
     );
-    println!("  Data:    {}", store::redact_url(&config.database));
     if let Some((username, password)) = bootstrap {
-        println!();
-        println!("First start: created the provider admin. This password is shown only once:");
-        println!("  username: {username}");
-        println!("  password: {password}");
-        println!(
-            "Log in with: homegate login {} --username {username}",
-            config.public_url
-        );
-        println!("You will be asked to replace the password after the first login.");
+        banner.push_str(&format!(
+            "\nFirst start: created the provider admin. This password is shown only once:\n  \
+             username: {username}\n  password: {password}\nLog in with: homegate login {url} \
+             --username {username}\nYou will be asked to replace the password after the first \
+             login.\n",
+            url = public_url
+        ));
     }
+    // A closed stdout (detached, piped into something that quit) must not
+    // stop the server.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(banner.as_bytes());
+    let _ = stdout.flush();
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -224,6 +258,7 @@ mod tests {
             data_dir: None,
             database: None,
             public_url: None,
+            seat_lease_secs: None,
             log_json: false,
         }
     }
@@ -236,7 +271,7 @@ mod tests {
             config.database,
             "sqlite://homegate-data/homegate.db?mode=rwc"
         );
-        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+        assert_eq!(config.public_url, None);
     }
 
     #[test]
@@ -252,7 +287,7 @@ mod tests {
         from_file.config = Some(path.clone());
         let config = resolve(from_file).unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:9000");
-        assert_eq!(config.public_url, "https://cp.example");
+        assert_eq!(config.public_url.as_deref(), Some("https://cp.example"));
 
         let mut with_flag = args();
         with_flag.config = Some(path);

@@ -7,6 +7,8 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod gateway;
+mod metrics;
 pub mod ratelimit;
 
 use std::future::Future;
@@ -31,13 +33,34 @@ use crate::ratelimit::LoginLimiter;
 pub struct Settings {
     /// The URL users and devices reach the control plane at.
     pub public_url: String,
+    /// How long a granted or renewed seat lasts without renewal.
+    pub seat_lease_secs: u32,
 }
+
+impl Settings {
+    /// Settings for a control plane reachable at `public_url`.
+    pub fn new(public_url: &str) -> Settings {
+        Settings {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            seat_lease_secs: DEFAULT_SEAT_LEASE_SECS,
+        }
+    }
+
+    pub fn lease_ms(&self) -> i64 {
+        i64::from(self.seat_lease_secs) * 1000
+    }
+}
+
+/// Gateways renew every few seconds; the lease bounds how long sessions
+/// outlive a control plane they cannot reach.
+pub const DEFAULT_SEAT_LEASE_SECS: u32 = 120;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<LoginLimiter>,
+    pub hub: Arc<gateway::Hub>,
     /// The OpenAPI document, rendered once at start-up.
     pub openapi: Arc<String>,
 }
@@ -49,6 +72,7 @@ impl AppState {
             store,
             settings: Arc::new(settings),
             login_limiter: Arc::new(LoginLimiter::default()),
+            hub: Arc::new(gateway::Hub::default()),
             openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()),
         }
     }
@@ -64,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/", axum::routing::get(landing))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/metrics", axum::routing::get(metrics::render))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -109,6 +134,10 @@ impl Server {
     pub async fn bind(listen: SocketAddr, state: AppState) -> std::io::Result<Server> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         Ok(Server { listener, state })
+    }
+
+    pub fn from_listener(listener: tokio::net::TcpListener, state: AppState) -> Server {
+        Server { listener, state }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

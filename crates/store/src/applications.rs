@@ -125,7 +125,7 @@ impl Store {
         .execute(tx.conn())
         .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "application.create",
@@ -180,7 +180,7 @@ impl Store {
         .execute(tx.conn())
         .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "application.update",
@@ -205,7 +205,7 @@ impl Store {
             .execute(tx.conn())
             .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "application.delete",

@@ -3,11 +3,11 @@
 
 use api_types::audit::{AuditEvent, AuditQuery};
 use serde_json::Value;
-use sqlx::{AnyConnection, FromRow};
+use sqlx::FromRow;
 
 use crate::authz::{Actor, AuditSource};
 use crate::convert::{timestamp, to_ms};
-use crate::{Result, Store, StoreError, Violation, new_id, now_ms};
+use crate::{Result, Store, StoreError, Violation, WriteTx, new_id, now_ms};
 
 /// One change, as recorded.
 pub(crate) struct Change<'a> {
@@ -20,11 +20,14 @@ pub(crate) struct Change<'a> {
     pub details: Value,
 }
 
+/// Writes the audit event of a change inside its transaction, and marks the
+/// transaction as one that may change what gateways serve.
 pub(crate) async fn record(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx<'_>,
     who: &AuditSource,
     change: Change<'_>,
 ) -> Result<()> {
+    tx.mark_changed();
     sqlx::query(
         "INSERT INTO audit_log (id, at, actor_id, actor_name, action, target_type, target_id, \
          target_name, tenant_id, tenant_slug, source, details) \
@@ -42,7 +45,7 @@ pub(crate) async fn record(
     .bind(change.tenant.map(|(_, slug)| slug))
     .bind(who.source.as_deref())
     .bind(change.details.to_string())
-    .execute(conn)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }

@@ -173,7 +173,7 @@ impl Store {
         .execute(tx.conn())
         .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "device.create",
@@ -213,7 +213,7 @@ impl Store {
         .execute(tx.conn())
         .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "device.revoke",

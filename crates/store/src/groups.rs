@@ -108,7 +108,7 @@ impl Store {
         .execute(tx.conn())
         .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "group.create",
@@ -141,7 +141,7 @@ impl Store {
             .execute(tx.conn())
             .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "group.delete",
@@ -190,7 +190,7 @@ impl Store {
                 .await?;
         }
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: if member {

@@ -19,10 +19,12 @@ pub mod authz;
 mod convert;
 pub mod credentials;
 pub mod devices;
+pub mod gateway_stream;
 pub mod gateways;
 pub mod groups;
 pub mod regions;
 pub mod rules;
+pub mod sessions;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
@@ -33,7 +35,7 @@ use std::sync::Arc;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Transaction};
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, watch};
 
 pub use authz::{Actor, AuditSource, ProviderAccess, ProviderNeed, TenantAccess, TenantNeed};
 
@@ -142,6 +144,9 @@ pub struct Store {
     /// in-process avoids `SQLITE_BUSY` on lock upgrades. Unused on PostgreSQL,
     /// where row locks and constraints serialize writers across replicas.
     sqlite_writer: Arc<Mutex<()>>,
+    /// The latest committed configuration version: bumped by every audited
+    /// change, watched by the gateway streams.
+    config_version: Arc<watch::Sender<u64>>,
 }
 
 const SQLITE_PRAGMAS: &[&str] = &[
@@ -183,8 +188,11 @@ impl Store {
             pool,
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
+            config_version: Arc::new(watch::Sender::new(0)),
         };
         store.migrate().await?;
+        let version = store.load_config_version().await?;
+        store.config_version.send_replace(version);
         Ok(store)
     }
 
@@ -195,6 +203,33 @@ impl Store {
         };
         migrator.run(&self.pool).await?;
         Ok(())
+    }
+
+    async fn load_config_version(&self) -> Result<u64> {
+        let version: i64 = sqlx::query_scalar("SELECT version FROM config_version WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(version).unwrap_or(0))
+    }
+
+    /// Watches the configuration version; it changes after every commit that
+    /// may change what gateways serve.
+    pub fn watch_config_version(&self) -> watch::Receiver<u64> {
+        self.config_version.subscribe()
+    }
+
+    /// Re-reads the version from the database, for changes committed by
+    /// another control-plane replica.
+    pub async fn refresh_config_version(&self) -> Result<u64> {
+        let version = self.load_config_version().await?;
+        self.config_version.send_if_modified(|current| {
+            let newer = version > *current;
+            if newer {
+                *current = version;
+            }
+            newer
+        });
+        Ok(version)
     }
 
     pub fn backend(&self) -> Backend {
@@ -219,6 +254,8 @@ impl Store {
         Ok(WriteTx {
             tx,
             backend: self.backend,
+            changed: false,
+            notify: Arc::clone(&self.config_version),
             _guard: guard,
         })
     }
@@ -229,6 +266,8 @@ impl Store {
 pub(crate) struct WriteTx<'a> {
     tx: Transaction<'static, sqlx::Any>,
     backend: Backend,
+    changed: bool,
+    notify: Arc<watch::Sender<u64>>,
     _guard: Option<MutexGuard<'a, ()>>,
 }
 
@@ -260,8 +299,39 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    pub(crate) async fn commit(self) -> Result<()> {
+    /// This transaction changes what gateways may serve.
+    pub(crate) fn mark_changed(&mut self) {
+        self.changed = true;
+    }
+
+    pub(crate) async fn commit(mut self) -> Result<()> {
+        let version = if self.changed {
+            let version: i64 = sqlx::query_scalar(
+                "UPDATE config_version SET version = version + 1 WHERE id = 1 RETURNING version",
+            )
+            .fetch_one(&mut *self.tx)
+            .await?;
+            if self.backend == Backend::Postgres {
+                // Other replicas learn of the change when this commits.
+                sqlx::query("SELECT pg_notify('homegate_config', $1)")
+                    .bind(version.to_string())
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+            Some(u64::try_from(version).unwrap_or(0))
+        } else {
+            None
+        };
         self.tx.commit().await?;
+        if let Some(version) = version {
+            self.notify.send_if_modified(|current| {
+                let newer = version > *current;
+                if newer {
+                    *current = version;
+                }
+                newer
+            });
+        }
         Ok(())
     }
 }

@@ -81,7 +81,7 @@ impl Store {
             .await?;
         let label = format!("{group_name} -> {}", application.name);
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "access_rule.create",
@@ -118,7 +118,7 @@ impl Store {
             .await?;
         let label = format!("{} -> {}", rule.group, rule.application);
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "access_rule.delete",

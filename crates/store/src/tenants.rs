@@ -149,7 +149,7 @@ impl Store {
         .execute(tx.conn())
         .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "tenant.create",
@@ -231,7 +231,7 @@ impl Store {
                 .await?;
         }
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "tenant.update",
@@ -268,7 +268,7 @@ impl Store {
             .execute(tx.conn())
             .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "tenant.delete",
@@ -305,7 +305,7 @@ impl Store {
                 .await?;
         }
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "tenant.quota.set",
@@ -400,7 +400,7 @@ impl Store {
             ));
         }
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "tenant.policy.set",

@@ -163,7 +163,7 @@ impl Store {
         .execute(tx.conn())
         .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             &actor.audit_source(),
             Change {
                 action: "token.create",
@@ -208,7 +208,7 @@ impl Store {
             .execute(tx.conn())
             .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             &actor.audit_source(),
             Change {
                 action: "token.revoke",

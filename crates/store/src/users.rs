@@ -11,7 +11,7 @@ use crate::authz::{Actor, AuditSource, ProviderAccess, TenantAccess};
 use crate::convert::timestamp;
 use crate::credentials;
 use crate::validate;
-use crate::{Result, Store, StoreError, Violation, new_id, now_ms};
+use crate::{Result, Store, StoreError, Violation, WriteTx, new_id, now_ms};
 
 const USER_SELECT: &str = "SELECT u.id, t.slug AS tenant_slug, u.username, u.display_name, \
      u.email, u.role, u.disabled, u.language, u.created_at \
@@ -94,14 +94,14 @@ fn validate_new_user(request: CreateUser) -> Result<NewUser> {
 }
 
 async fn insert_user(
-    conn: &mut AnyConnection,
+    tx: &mut WriteTx<'_>,
     who: &AuditSource,
     tenant: Option<(&str, &str)>,
     user: NewUser,
 ) -> Result<(String, Option<String>)> {
     let taken = sqlx::query("SELECT id FROM users WHERE username = $1")
         .bind(&user.username)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(tx.conn())
         .await?;
     if taken.is_some() {
         return Err(StoreError::Conflict(format!(
@@ -134,10 +134,10 @@ async fn insert_user(
     .bind(i64::from(generated.is_some()))
     .bind(user.language.map(Language::code))
     .bind(now)
-    .execute(&mut *conn)
+    .execute(tx.conn())
     .await?;
     audit::record(
-        conn,
+        tx,
         who,
         Change {
             action: "user.create",
@@ -210,7 +210,7 @@ impl Store {
         let user = validate_new_user(request)?;
         let mut tx = self.write().await?;
         let (id, initial_password) = insert_user(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Some((access.tenant_id(), access.tenant_slug())),
             user,
@@ -251,7 +251,7 @@ impl Store {
         }
         let user = validate_new_user(request)?;
         let mut tx = self.write().await?;
-        let (id, initial_password) = insert_user(tx.conn(), access.audit(), None, user).await?;
+        let (id, initial_password) = insert_user(&mut tx, access.audit(), None, user).await?;
         tx.commit().await?;
         Ok(UserCreated {
             user: self.user_by_id(&id).await?,
@@ -329,7 +329,7 @@ impl Store {
                 .await?;
         }
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "user.update",
@@ -354,7 +354,7 @@ impl Store {
             .execute(tx.conn())
             .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             access.audit(),
             Change {
                 action: "user.delete",
@@ -394,7 +394,7 @@ impl Store {
             language: None,
         };
         let (_, password) =
-            insert_user(tx.conn(), &AuditSource::system("bootstrap"), None, user).await?;
+            insert_user(&mut tx, &AuditSource::system("bootstrap"), None, user).await?;
         tx.commit().await?;
         Ok(password.map(|password| ("admin".to_owned(), password)))
     }
@@ -462,7 +462,7 @@ impl Store {
         .execute(tx.conn())
         .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             &who,
             Change {
                 action: "user.login",
@@ -514,7 +514,7 @@ impl Store {
         .execute(tx.conn())
         .await?;
         audit::record(
-            tx.conn(),
+            &mut tx,
             &actor.audit_source(),
             Change {
                 action: "user.password.change",

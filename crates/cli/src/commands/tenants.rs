@@ -175,6 +175,10 @@ pub(crate) enum QuotaCommand {
         /// Lift the device limit.
         #[arg(long)]
         unlimited_devices: bool,
+        /// After lowering the session limit below use, end the newest sessions
+        /// over it (default: nobody is cut off; no one new gets in).
+        #[arg(long)]
+        end_newest: bool,
     },
 }
 
@@ -190,8 +194,10 @@ pub(crate) async fn run_quota(context: &Context, command: QuotaCommand) -> anyho
             unlimited,
             max_devices,
             unlimited_devices,
+            end_newest,
         } => {
             let request = SetQuota {
+                end_newest_sessions: end_newest,
                 max_sessions: if unlimited {
                     Some(None)
                 } else {

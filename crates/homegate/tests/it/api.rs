@@ -412,6 +412,7 @@ async fn devices_get_stable_addresses_and_respect_max_devices(server: &TestServe
             &SetQuota {
                 max_sessions: None,
                 max_devices: Some(Some(3)),
+                end_newest_sessions: false,
             },
         )
         .await
@@ -690,6 +691,7 @@ async fn quota_and_policy(server: &TestServer) {
             &SetQuota {
                 max_sessions: Some(Some(5)),
                 max_devices: None,
+                end_newest_sessions: false,
             },
         )
         .await
@@ -701,6 +703,7 @@ async fn quota_and_policy(server: &TestServer) {
             &SetQuota {
                 max_sessions: Some(None),
                 max_devices: None,
+                end_newest_sessions: false,
             },
         )
         .await
@@ -719,6 +722,7 @@ async fn quota_and_policy(server: &TestServer) {
                 &SetQuota {
                     max_sessions: Some(Some(1000)),
                     max_devices: None,
+                    end_newest_sessions: false,
                 },
             )
             .await

@@ -51,10 +51,9 @@ fn serve(work_dir: &Path, database: Option<&str>) -> ServeProcess {
     let stdout = child.stdout.take().unwrap();
     let (lines_tx, lines_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // Keep draining, so the server never writes into a closed pipe.
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
+            let _ = lines_tx.send(line);
         }
     });
     let mut url = None;

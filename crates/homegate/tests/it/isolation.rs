@@ -150,6 +150,7 @@ async fn tenant_admin_cannot_touch_another_tenant(server: &TestServer) {
             &SetQuota {
                 max_sessions: Some(None),
                 max_devices: None,
+                end_newest_sessions: false,
             },
         )
         .await,

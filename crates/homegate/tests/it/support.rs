@@ -150,12 +150,7 @@ impl TestServer {
         let store = Store::open(&url).await.unwrap();
         let (username, password) = store.bootstrap_admin().await.unwrap().unwrap();
         let listen = "127.0.0.1:0".parse().unwrap();
-        let state = server::AppState::new(
-            store.clone(),
-            server::Settings {
-                public_url: "http://127.0.0.1".to_owned(),
-            },
-        );
+        let state = server::AppState::new(store.clone(), server::Settings::new("http://127.0.0.1"));
         let bound = server::Server::bind(listen, state).await.unwrap();
         let addr = bound.local_addr().unwrap();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();

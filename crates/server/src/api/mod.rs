@@ -6,6 +6,7 @@ mod auth;
 mod devices;
 mod groups;
 mod infra;
+mod sessions;
 mod tenants;
 mod tokens;
 mod users;
@@ -40,6 +41,7 @@ use crate::error::ApiError;
         (name = "groups", description = "Groups of a tenant's users"),
         (name = "applications", description = "What employees reach, and who may"),
         (name = "devices", description = "WireGuard identities of a tenant"),
+        (name = "sessions", description = "Devices connected now, against the quota"),
         (name = "infrastructure", description = "Regions and gateways"),
         (name = "audit", description = "Who changed what, when, from where"),
     )
@@ -68,11 +70,16 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(groups::router())
         .merge(devices::router())
         .merge(infra::router())
+        .merge(sessions::router())
         .merge(audit::router())
         .split_for_parts();
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     let router = router
         .route("/openapi.json", axum::routing::get(openapi_json))
+        .route(
+            "/gateway/stream",
+            axum::routing::get(crate::gateway::stream),
+        )
         .fallback(not_found);
     (router, openapi)
 }

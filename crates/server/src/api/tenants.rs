@@ -96,7 +96,20 @@ async fn set_quota(
     TenantQuota(_actor, access): TenantQuota,
     ApiJson(request): ApiJson<SetQuota>,
 ) -> ApiResult<Json<Tenant>> {
-    Ok(Json(state.store.set_quota(&access, request).await?))
+    let end_newest = request.end_newest_sessions;
+    let tenant = state.store.set_quota(&access, request).await?;
+    if end_newest {
+        for device in state.store.sessions_over_quota(&access).await? {
+            super::sessions::end_device_session(
+                &state,
+                &access,
+                &device,
+                "the quota was lowered and this was one of the newest sessions",
+            )
+            .await?;
+        }
+    }
+    Ok(Json(tenant))
 }
 
 /// Set priority seats, session idle timeout and MFA-before-VPN (tenant admins).

@@ -1,0 +1,84 @@
+//! `homegate gateway`: argument parsing for the data-plane node.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use url::Url;
+
+use crate::UsageError;
+
+#[derive(Debug, Args)]
+pub(crate) struct GatewayArgs {
+    /// Control-plane URL; repeat (or comma-separate) for a highly available control plane.
+    #[arg(
+        long = "control-plane",
+        env = "HOMEGATE_CONTROL_PLANE",
+        value_delimiter = ',',
+        required = true
+    )]
+    control_planes: Vec<String>,
+    /// The gateway token from `homegate gateways add`.
+    #[arg(long, env = "HOMEGATE_GATEWAY_TOKEN", hide_env_values = true)]
+    token: String,
+    /// UDP port WireGuard listens on.
+    #[arg(long, env = "HOMEGATE_LISTEN_PORT", default_value_t = 51820)]
+    listen_port: u16,
+    /// Name of the TUN interface to create.
+    #[arg(long, env = "HOMEGATE_INTERFACE", default_value = "homegate0")]
+    interface: String,
+    /// Folder for the gateway's private key.
+    #[arg(
+        long,
+        env = "HOMEGATE_STATE_DIR",
+        default_value = "/var/lib/homegate-gateway"
+    )]
+    state_dir: PathBuf,
+    /// host:port devices reach this gateway at (else the one given to `gateways add`).
+    #[arg(long, env = "HOMEGATE_ENDPOINT")]
+    endpoint: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics.
+    #[arg(long, env = "HOMEGATE_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Do not add routes for tenant address pools or enable IP forwarding
+    /// (when the host's network is managed elsewhere).
+    #[arg(long)]
+    no_routes: bool,
+    /// Benchmarks only: forward without checking access rules.
+    #[arg(long, hide = true)]
+    unfiltered: bool,
+    /// Log one JSON object per line.
+    #[arg(long, env = "HOMEGATE_LOG_JSON")]
+    log_json: bool,
+}
+
+pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<()> {
+    logging::init(args.log_json);
+    let mut control_planes = Vec::new();
+    for text in &args.control_planes {
+        let mut url = Url::parse(text.trim())
+            .map_err(|_| UsageError(format!("'{text}' is not a control-plane URL")))?;
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        control_planes.push(url);
+    }
+    if let Some(endpoint) = &args.endpoint
+        && store::validate::endpoint("endpoint", endpoint).is_err()
+    {
+        return Err(UsageError(format!("--endpoint '{endpoint}' is not host:port")).into());
+    }
+    let options = gateway::GatewayOptions {
+        control_planes,
+        token: args.token,
+        listen_port: args.listen_port,
+        interface: args.interface,
+        state_dir: args.state_dir,
+        endpoint: args.endpoint,
+        metrics_listen: args.metrics_listen,
+        manage_routes: !args.no_routes,
+        filter_enabled: !args.unfiltered,
+    };
+    gateway::run(options, crate::serve::shutdown_signal()).await
+}

@@ -1,0 +1,128 @@
+//! The gateway's Prometheus metrics, served on `--metrics-listen`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::filter_io::FilterCounters;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantLabel {
+    pub tenant: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DirectionLabel {
+    pub direction: String,
+    pub verdict: String,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    pub sessions: Family<TenantLabel, Gauge>,
+    pub admitted: Family<TenantLabel, Counter>,
+    pub refused: Family<TenantLabel, Counter>,
+    pub rx_bytes: Family<TenantLabel, Gauge>,
+    pub tx_bytes: Family<TenantLabel, Gauge>,
+    pub peers: Gauge,
+    pub config_version: Gauge,
+    pub connected: Gauge,
+    pub filtered: Family<DirectionLabel, Gauge>,
+}
+
+impl Metrics {
+    pub fn registry(self: &Arc<Self>) -> Registry {
+        let mut registry = Registry::with_prefix("homegate_gateway");
+        registry.register(
+            "sessions",
+            "Devices in session on this gateway",
+            self.sessions.clone(),
+        );
+        registry.register(
+            "admissions",
+            "Sessions admitted by the control plane",
+            self.admitted.clone(),
+        );
+        registry.register(
+            "refusals",
+            "Handshakes refused for the quota",
+            self.refused.clone(),
+        );
+        registry.register(
+            "rx_bytes",
+            "Bytes received from devices",
+            self.rx_bytes.clone(),
+        );
+        registry.register("tx_bytes", "Bytes sent to devices", self.tx_bytes.clone());
+        registry.register(
+            "peers",
+            "Devices configured on this gateway",
+            self.peers.clone(),
+        );
+        registry.register(
+            "config_version",
+            "Configuration version applied",
+            self.config_version.clone(),
+        );
+        registry.register(
+            "control_plane_connected",
+            "1 while the control stream is up",
+            self.connected.clone(),
+        );
+        registry.register(
+            "filter_packets",
+            "Packets seen by the access-rule filter",
+            self.filtered.clone(),
+        );
+        registry
+    }
+
+    pub fn update_filter(&self, counters: &FilterCounters) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let set = |direction: &str, verdict: &str, value: &AtomicU64| {
+            self.filtered
+                .get_or_create(&DirectionLabel {
+                    direction: direction.into(),
+                    verdict: verdict.into(),
+                })
+                .set(i64::try_from(value.load(Relaxed)).unwrap_or(i64::MAX));
+        };
+        set("out", "allow", &counters.allowed_out);
+        set("out", "deny", &counters.denied_out);
+        set("in", "allow", &counters.allowed_in);
+        set("in", "deny", &counters.denied_in);
+    }
+}
+
+async fn render(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
+    let mut body = String::new();
+    let _ = encode(&mut body, &registry);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+}
+
+pub async fn serve(listen: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<()> {
+    let registry = Arc::new(metrics.registry());
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(render))
+        .with_state(registry);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(%listen, "metrics listening");
+    axum::serve(listener, app).await?;
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! Sessions (seats in use) and refused admissions.
+
+use api_types::gateway::ToGateway;
+use api_types::problem::Problem;
+use api_types::tenancy::{Refusal, SessionList};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::ApiResult;
+use crate::extract::{ApiPath, ApiQuery, Authenticated, TenantOperate};
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions))
+        .routes(routes!(end_session))
+        .routes(routes!(list_refusals))
+        .routes(routes!(my_refusals))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct Limit {
+    /// At most this many (default 100).
+    limit: Option<u32>,
+}
+
+/// Devices in session now, with gateway, start, last handshake and bytes.
+#[utoipa::path(get, path = "/tenants/{tenant}/sessions", tag = "sessions",
+    params(("tenant" = String, Path, description = "Tenant slug or id")),
+    responses((status = 200, body = SessionList), (status = 404, body = Problem)))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    TenantOperate(_actor, access): TenantOperate,
+) -> ApiResult<Json<SessionList>> {
+    Ok(Json(state.store.list_sessions(&access).await?))
+}
+
+/// End a device's session on every gateway now; it may reconnect if a seat is free.
+#[utoipa::path(delete, path = "/tenants/{tenant}/sessions/{device}", tag = "sessions",
+    params(("tenant" = String, Path, description = "Tenant slug or id"),
+           ("device" = String, Path, description = "Device id")),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn end_session(
+    State(state): State<AppState>,
+    TenantOperate(_actor, access): TenantOperate,
+    ApiPath((_tenant, device)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    end_device_session(&state, &access, &device, "ended by an administrator").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends a session and tells the gateways that hold it.
+pub(crate) async fn end_device_session(
+    state: &AppState,
+    access: &store::TenantAccess,
+    device: &str,
+    reason: &str,
+) -> ApiResult<()> {
+    let device = state.store.get_device(access, device).await?;
+    let gateways = state.store.end_session(access, &device.id).await?;
+    if let Some(public_key) = &device.public_key {
+        for gateway in gateways {
+            state.hub.send(
+                &gateway,
+                ToGateway::EndSession {
+                    public_key: public_key.clone(),
+                    reason: reason.to_owned(),
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Handshakes refused because of the quota, newest first.
+#[utoipa::path(get, path = "/tenants/{tenant}/refusals", tag = "sessions",
+    params(("tenant" = String, Path, description = "Tenant slug or id"), Limit),
+    responses((status = 200, body = Vec<Refusal>)))]
+async fn list_refusals(
+    State(state): State<AppState>,
+    TenantOperate(_actor, access): TenantOperate,
+    ApiQuery(limit): ApiQuery<Limit>,
+) -> ApiResult<Json<Vec<Refusal>>> {
+    Ok(Json(
+        state
+            .store
+            .list_refusals(&access, limit.limit.unwrap_or(100))
+            .await?,
+    ))
+}
+
+/// Refusals of the caller's own devices: why can't I connect?
+#[utoipa::path(get, path = "/me/refusals", tag = "sessions",
+    params(Limit),
+    responses((status = 200, body = Vec<Refusal>)))]
+async fn my_refusals(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    ApiQuery(limit): ApiQuery<Limit>,
+) -> ApiResult<Json<Vec<Refusal>>> {
+    Ok(Json(
+        state
+            .store
+            .my_refusals(&actor.user_id, limit.limit.unwrap_or(20))
+            .await?,
+    ))
+}

@@ -1,0 +1,278 @@
+//! The gateway stream (`GET /api/v1/gateway/stream`): one WebSocket per
+//! gateway carrying its configuration, admission requests and reports.
+//!
+//! WebSocket rather than gRPC: it shares the API's port, TLS and reverse
+//! proxies, needs no code generation, and its JSON messages are the same
+//! `api-types` the rest of the API uses.
+
+mod hub;
+
+pub use hub::Hub;
+
+use std::time::Duration;
+
+use api_types::gateway::{FromGateway, GatewayConfig, ToGateway};
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use store::gateway_stream::GatewayIdentity;
+use tokio::sync::mpsc;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// A gateway that says nothing for this long is considered gone.
+const SILENCE_LIMIT: Duration = Duration::from_secs(45);
+const PING_EVERY: Duration = Duration::from_secs(15);
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            store::StoreError::Unauthenticated("send the gateway token as a bearer token".into())
+        })?;
+    let gateway = state.store.authenticate_gateway(token.trim()).await?;
+    Ok(upgrade
+        .max_message_size(64 * 1024 * 1024)
+        .on_upgrade(move |socket| async move {
+            let name = gateway.name.clone();
+            if let Err(error) = serve(state, gateway, socket).await {
+                tracing::info!(gateway = %name, %error, "gateway stream ended");
+            }
+        }))
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StreamError {
+    #[error("connection closed")]
+    Closed,
+    #[error("no hello within {0:?}")]
+    NoHello(Duration),
+    #[error("silent for {0:?}")]
+    Silent(Duration),
+    #[error("bad message: {0}")]
+    BadMessage(String),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("websocket: {0}")]
+    Socket(#[from] axum::Error),
+}
+
+async fn send(socket: &mut WebSocket, message: &ToGateway) -> Result<(), StreamError> {
+    let text =
+        serde_json::to_string(message).map_err(|e| StreamError::BadMessage(e.to_string()))?;
+    socket.send(Message::Text(text.into())).await?;
+    Ok(())
+}
+
+async fn receive(socket: &mut WebSocket) -> Result<Option<FromGateway>, StreamError> {
+    match socket.recv().await {
+        None => Err(StreamError::Closed),
+        Some(Err(error)) => Err(error.into()),
+        Some(Ok(Message::Text(text))) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| StreamError::BadMessage(e.to_string())),
+        Some(Ok(Message::Close(_))) => Err(StreamError::Closed),
+        Some(Ok(_)) => Ok(None),
+    }
+}
+
+async fn serve(
+    state: AppState,
+    gateway: GatewayIdentity,
+    mut socket: WebSocket,
+) -> Result<(), StreamError> {
+    let hello = tokio::time::timeout(HELLO_TIMEOUT, async {
+        loop {
+            if let Some(message) = receive(&mut socket).await? {
+                return Ok::<_, StreamError>(message);
+            }
+        }
+    })
+    .await
+    .map_err(|_| StreamError::NoHello(HELLO_TIMEOUT))??;
+    let FromGateway::Hello {
+        public_key,
+        endpoint,
+        sessions,
+        version: gateway_version,
+        ..
+    } = hello
+    else {
+        return Err(StreamError::BadMessage("expected hello first".into()));
+    };
+    state
+        .store
+        .gateway_connected(&gateway, &public_key, endpoint.as_deref())
+        .await?;
+    let lease_ms = state.settings.lease_ms();
+    let renewed = state
+        .store
+        .renew_sessions(&gateway, &sessions, &[], lease_ms)
+        .await?;
+    send(
+        &mut socket,
+        &ToGateway::Renewed {
+            sessions: renewed,
+            lease_secs: state.settings.seat_lease_secs,
+        },
+    )
+    .await?;
+
+    let (to_gateway, mut outbox) = mpsc::unbounded_channel::<ToGateway>();
+    let connection = state.hub.register(&gateway.id, to_gateway.clone());
+    let mut versions = state.store.watch_config_version();
+    let mut current: GatewayConfig = state.store.gateway_config(&gateway).await?;
+    versions.mark_unchanged();
+    send(&mut socket, &ToGateway::Config(current.clone())).await?;
+    tracing::info!(
+        gateway = %gateway.name,
+        version = current.version,
+        gateway_version,
+        peers = current.peers.len(),
+        "gateway connected"
+    );
+
+    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut last_heard = tokio::time::Instant::now();
+    let result = loop {
+        tokio::select! {
+            message = socket.recv() => {
+                last_heard = tokio::time::Instant::now();
+                let message = match message {
+                    None => break Err(StreamError::Closed),
+                    Some(Err(error)) => break Err(error.into()),
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<FromGateway>(&text) {
+                        Ok(message) => message,
+                        Err(error) => break Err(StreamError::BadMessage(error.to_string())),
+                    },
+                    Some(Ok(Message::Close(_))) => break Err(StreamError::Closed),
+                    Some(Ok(_)) => continue,
+                };
+                if let Err(error) = handle(&state, &gateway, message, &to_gateway).await {
+                    break Err(error);
+                }
+            }
+            Some(message) = outbox.recv() => {
+                if let Err(error) = send(&mut socket, &message).await {
+                    break Err(error);
+                }
+            }
+            changed = versions.changed() => {
+                if changed.is_err() {
+                    break Err(StreamError::Closed);
+                }
+                match state.store.gateway_config(&gateway).await {
+                    Ok(next) => {
+                        let delta = current.diff(&next);
+                        current = next;
+                        if !delta.is_empty()
+                            && let Err(error) = send(&mut socket, &ToGateway::Delta(delta)).await
+                        {
+                            break Err(error);
+                        }
+                    }
+                    Err(error) => break Err(error.into()),
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > SILENCE_LIMIT {
+                    break Err(StreamError::Silent(SILENCE_LIMIT));
+                }
+                if let Err(error) = socket.send(Message::Ping(Vec::new().into())).await {
+                    break Err(error.into());
+                }
+            }
+        }
+    };
+    state.hub.unregister(&gateway.id, connection);
+    result
+}
+
+async fn handle(
+    state: &AppState,
+    gateway: &GatewayIdentity,
+    message: FromGateway,
+    replies: &mpsc::UnboundedSender<ToGateway>,
+) -> Result<(), StreamError> {
+    let lease_ms = state.settings.lease_ms();
+    match message {
+        FromGateway::Hello { .. } => Err(StreamError::BadMessage("hello twice".into())),
+        FromGateway::Admit {
+            request_id,
+            public_key,
+        } => {
+            // Decided concurrently so that a slow database does not hold up
+            // the stream; answers carry the request id.
+            let state = state.clone();
+            let gateway = gateway.clone();
+            let replies = replies.clone();
+            tokio::spawn(async move {
+                let outcome = state
+                    .store
+                    .admit_session(&gateway, &public_key, lease_ms)
+                    .await;
+                let (admitted, reason) = match outcome {
+                    Ok(outcome) => {
+                        for old in &outcome.supersedes {
+                            state.hub.send(
+                                old,
+                                ToGateway::EndSession {
+                                    public_key: public_key.clone(),
+                                    reason: "the device moved to another gateway".into(),
+                                },
+                            );
+                        }
+                        (
+                            outcome.admitted,
+                            outcome.refusal.map(|(_, message)| message),
+                        )
+                    }
+                    Err(error) => {
+                        tracing::warn!(gateway = %gateway.name, %error, "admission failed");
+                        (
+                            false,
+                            Some("the control plane could not decide; try again".into()),
+                        )
+                    }
+                };
+                let _ = replies.send(ToGateway::AdmitResult {
+                    request_id,
+                    public_key,
+                    admitted,
+                    lease_secs: state.settings.seat_lease_secs,
+                    reason,
+                });
+            });
+            Ok(())
+        }
+        FromGateway::Report { sessions, stats } => {
+            let renewed = state
+                .store
+                .renew_sessions(gateway, &sessions, &stats, lease_ms)
+                .await?;
+            let _ = replies.send(ToGateway::Renewed {
+                sessions: renewed,
+                lease_secs: state.settings.seat_lease_secs,
+            });
+            Ok(())
+        }
+        FromGateway::SessionEnded { public_key, reason } => {
+            tracing::debug!(gateway = %gateway.name, %reason, "session ended");
+            state.store.release_session(gateway, &public_key).await?;
+            Ok(())
+        }
+        FromGateway::Applied { version } => {
+            state.hub.applied(&gateway.id, version);
+            Ok(())
+        }
+    }
+}
