@@ -63,5 +63,8 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     let mut command = cargo();
     command.args(["test", "--workspace", "--locked"]);
     command.args(extra);
+    // End-to-end tests need root (namespaces, TUN); they are #[ignore]d for
+    // plain `cargo test` and included here.
+    command.args(["--", "--include-ignored"]);
     run(&mut command)
 }

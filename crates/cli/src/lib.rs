@@ -80,6 +80,9 @@ enum Command {
     /// WireGuard devices of a tenant.
     #[command(subcommand)]
     Devices(commands::devices::DevicesCommand),
+    /// Devices connected now, ending sessions, and quota refusals.
+    #[command(subcommand)]
+    Sessions(commands::sessions::SessionsCommand),
     /// Regions that group gateways.
     #[command(subcommand)]
     Regions(commands::infra::RegionsCommand),
@@ -172,6 +175,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::AccessRules(command) => commands::groups::run_rules(&context, command).await,
         Command::Devices(command) => commands::devices::run(&context, command).await,
+        Command::Sessions(command) => commands::sessions::run(&context, command).await,
         Command::Regions(command) => commands::infra::run_regions(&context, command).await,
         Command::Gateways(command) => commands::infra::run_gateways(&context, command).await,
         Command::Tokens(command) => commands::auth::run_tokens(&context, command).await,

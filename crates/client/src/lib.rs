@@ -13,7 +13,7 @@ use api_types::infra::{CreateGateway, CreateRegion, Gateway, GatewayCreated, Reg
 use api_types::problem::Problem;
 use api_types::tenancy::{
     AccessRule, Application, CreateAccessRule, CreateApplication, CreateDevice, CreateGroup,
-    CreateTenant, CreateUser, Device, Group, SetPolicy, SetQuota, Tenant, UpdateApplication,
+    CreateTenant, CreateUser, Device, Group, Refusal, SessionList, SetPolicy, SetQuota, Tenant, UpdateApplication,
     UpdateTenant, UpdateUser, User, UserCreated,
 };
 use reqwest::{Method, StatusCode};
@@ -472,6 +472,26 @@ impl Client {
             &serde_json::json!({}),
         )
         .await
+    }
+
+    pub async fn list_sessions(&self, tenant: &str) -> Result<SessionList> {
+        self.get(&["tenants", tenant, "sessions"]).await
+    }
+
+    pub async fn end_session(&self, tenant: &str, device: &str) -> Result<()> {
+        self.delete(&["tenants", tenant, "sessions", device]).await
+    }
+
+    pub async fn list_refusals(&self, tenant: &str, limit: u32) -> Result<Vec<Refusal>> {
+        self.get_query(
+            &["tenants", tenant, "refusals"],
+            &serde_json::json!({ "limit": limit }),
+        )
+        .await
+    }
+
+    pub async fn my_refusals(&self) -> Result<Vec<Refusal>> {
+        self.get(&["me", "refusals"]).await
     }
 
     pub async fn list_regions(&self) -> Result<Vec<Region>> {

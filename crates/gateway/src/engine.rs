@@ -52,6 +52,10 @@ pub struct Engine<T: DeviceTransports> {
     outbox: Option<mpsc::UnboundedSender<FromGateway>>,
     routes: BTreeSet<IpNet>,
     last_rx: HashMap<Key, usize>,
+    /// gotatun's "time since last handshake" and when we last saw it drop
+    /// (a new handshake). gotatun's value is only relative to its timer
+    /// ticks, so we timestamp handshakes ourselves.
+    handshakes: HashMap<Key, (Duration, u64)>,
     last_stats: Vec<PeerStats>,
     started: Instant,
 }
@@ -89,6 +93,7 @@ impl<T: DeviceTransports> Engine<T> {
             outbox: None,
             routes: BTreeSet::new(),
             last_rx: HashMap::new(),
+            handshakes: HashMap::new(),
             last_stats: Vec::new(),
             started: Instant::now(),
         }
@@ -356,11 +361,19 @@ impl<T: DeviceTransports> Engine<T> {
             let key = *peer_stats.peer.public_key.as_bytes();
             let rx = peer_stats.stats.rx_bytes;
             let previous = self.last_rx.insert(key, rx).unwrap_or(0);
-            let recent_handshake = peer_stats
-                .stats
-                .last_handshake
-                .is_some_and(|ago| ago < STATS_EVERY + Duration::from_millis(500));
-            if rx > previous || recent_handshake {
+            let mut new_handshake = false;
+            if let Some(ago) = peer_stats.stats.last_handshake {
+                match self.handshakes.get(&key) {
+                    Some((seen, _)) if ago >= *seen => {
+                        self.handshakes.insert(key, (ago, self.handshakes[&key].1));
+                    }
+                    _ => {
+                        new_handshake = true;
+                        self.handshakes.insert(key, (ago, now));
+                    }
+                }
+            }
+            if rx > previous || new_handshake {
                 self.sessions.on_activity(&key, now);
             }
             if let Some(tenant) = self.peers.get(&key).map(|p| p.tenant_id.clone()) {
@@ -371,7 +384,10 @@ impl<T: DeviceTransports> Engine<T> {
             if self.sessions.is_admitted(&key) {
                 stats.push(PeerStats {
                     public_key: encode_key(&peer_stats.peer.public_key),
-                    last_handshake_secs: peer_stats.stats.last_handshake.map(|d| d.as_secs()),
+                    last_handshake_secs: self
+                        .handshakes
+                        .get(&key)
+                        .map(|(_, at)| now.saturating_sub(*at) / 1000),
                     rx_bytes: u64::try_from(rx).unwrap_or(0),
                     tx_bytes: u64::try_from(peer_stats.stats.tx_bytes).unwrap_or(0),
                     endpoint: peer_stats.peer.endpoint.map(|e| e.to_string()),

@@ -63,6 +63,9 @@ pub struct AppState {
     pub hub: Arc<gateway::Hub>,
     /// The OpenAPI document, rendered once at start-up.
     pub openapi: Arc<String>,
+    /// Flips to `true` when the process shuts down: long-lived streams end
+    /// so their peers fail over at once.
+    pub shutting_down: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -74,7 +77,13 @@ impl AppState {
             login_limiter: Arc::new(LoginLimiter::default()),
             hub: Arc::new(gateway::Hub::default()),
             openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()),
+            shutting_down: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Ends gateway streams and other long-lived connections.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.send_replace(true);
     }
 }
 

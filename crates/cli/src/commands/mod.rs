@@ -5,6 +5,7 @@ pub(crate) mod auth;
 pub(crate) mod devices;
 pub(crate) mod groups;
 pub(crate) mod infra;
+pub(crate) mod sessions;
 pub(crate) mod tenants;
 pub(crate) mod users;
 

@@ -9,7 +9,10 @@
 
 mod support;
 
+mod lab;
+
 mod api;
 mod cli;
+mod e2e;
 mod isolation;
 mod schema;

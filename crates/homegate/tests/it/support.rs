@@ -136,11 +136,34 @@ fn replace_database(url: &str, database: &str) -> String {
 pub struct TestServer {
     pub url: String,
     pub store: Store,
+    pub state: server::AppState,
     /// Logged in as the bootstrap provider admin (password already replaced).
     pub admin: Client,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    serving: Vec<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    root_addr: std::net::SocketAddr,
+    netns_listen: Option<(String, std::net::SocketAddr)>,
     _db: TestDb,
+}
+
+fn new_state(store: &Store) -> server::AppState {
+    server::AppState::new(store.clone(), server::Settings::new("http://127.0.0.1"))
+}
+
+fn serve(
+    listener: tokio::net::TcpListener,
+    state: server::AppState,
+) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let bound = server::Server::from_listener(listener, state);
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        bound
+            .run(async {
+                let _ = shutdown_rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    (shutdown_tx, task)
 }
 
 impl TestServer {
@@ -149,19 +172,10 @@ impl TestServer {
         let (db, url) = TestDb::create(backend).await;
         let store = Store::open(&url).await.unwrap();
         let (username, password) = store.bootstrap_admin().await.unwrap().unwrap();
-        let listen = "127.0.0.1:0".parse().unwrap();
-        let state = server::AppState::new(store.clone(), server::Settings::new("http://127.0.0.1"));
-        let bound = server::Server::bind(listen, state).await.unwrap();
-        let addr = bound.local_addr().unwrap();
-        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            bound
-                .run(async {
-                    let _ = shutdown_rx.await;
-                })
-                .await
-                .unwrap();
-        });
+        let state = new_state(&store);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let serving = vec![serve(listener, state.clone())];
         let url = format!("http://{addr}");
         let anonymous = Client::new(&url, None).unwrap();
         let login = anonymous
@@ -184,20 +198,51 @@ impl TestServer {
         TestServer {
             url,
             store,
+            state,
             admin,
-            shutdown: Some(shutdown_tx),
-            task: Some(task),
+            serving,
+            root_addr: addr,
+            netns_listen: None,
             _db: db,
         }
     }
 
-    pub async fn stop(mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
+    /// Also serves inside a network namespace (for gateways and devices of a lab).
+    pub fn listen_in_netns(&mut self, namespace: &str, addr: std::net::SocketAddr) {
+        let listener = crate::lab::listen_in_netns(namespace, addr);
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        self.serving.push(serve(listener, self.state.clone()));
+        self.netns_listen = Some((namespace.to_owned(), addr));
+    }
+
+    async fn stop_serving(&mut self) {
+        self.state.begin_shutdown();
+        for (shutdown, task) in self.serving.drain(..) {
             let _ = shutdown.send(());
+            if tokio::time::timeout(std::time::Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                panic!("the control plane did not stop within 5 s");
+            }
         }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+    }
+
+    /// Stops serving for `down`, like a control-plane restart, then serves
+    /// again on the same addresses with fresh process state.
+    pub async fn restart(&mut self, down: std::time::Duration) {
+        self.stop_serving().await;
+        tokio::time::sleep(down).await;
+        self.state = new_state(&self.store);
+        let listener = tokio::net::TcpListener::bind(self.root_addr).await.unwrap();
+        self.serving.push(serve(listener, self.state.clone()));
+        if let Some((namespace, addr)) = self.netns_listen.clone() {
+            self.listen_in_netns(&namespace, addr);
         }
+    }
+
+    pub async fn stop(mut self) {
+        self.stop_serving().await;
         self.store.close().await;
     }
 

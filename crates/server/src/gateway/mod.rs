@@ -143,8 +143,18 @@ async fn serve(
 
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = tokio::time::Instant::now();
+    let mut shutting_down = state.shutting_down.subscribe();
     let result = loop {
+        if *shutting_down.borrow() {
+            break Err(StreamError::Closed);
+        }
         tokio::select! {
+            _ = shutting_down.changed() => {
+                if *shutting_down.borrow_and_update() {
+                    let _ = socket.send(Message::Close(None)).await;
+                    break Err(StreamError::Closed);
+                }
+            }
             message = socket.recv() => {
                 last_heard = tokio::time::Instant::now();
                 let message = match message {
