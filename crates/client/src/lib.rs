@@ -13,8 +13,8 @@ use api_types::infra::{CreateGateway, CreateRegion, Gateway, GatewayCreated, Reg
 use api_types::problem::Problem;
 use api_types::tenancy::{
     AccessRule, Application, CreateAccessRule, CreateApplication, CreateDevice, CreateGroup,
-    CreateTenant, CreateUser, Device, Group, Refusal, SessionList, SetPolicy, SetQuota, Tenant, UpdateApplication,
-    UpdateTenant, UpdateUser, User, UserCreated,
+    CreateTenant, CreateUser, Device, Group, Refusal, SessionList, SetPolicy, SetQuota, Tenant,
+    UpdateApplication, UpdateTenant, UpdateUser, User, UserCreated,
 };
 use reqwest::{Method, StatusCode};
 use serde::Serialize;

@@ -355,6 +355,7 @@ impl<T: DeviceTransports> Engine<T> {
         let peers = self.device.peers().await;
         let now = self.now();
         let mut stats = Vec::new();
+        let mut with_session = 0i64;
         let mut rx_by_tenant: BTreeMap<String, i64> = BTreeMap::new();
         let mut tx_by_tenant: BTreeMap<String, i64> = BTreeMap::new();
         for peer_stats in peers {
@@ -362,6 +363,9 @@ impl<T: DeviceTransports> Engine<T> {
             let rx = peer_stats.stats.rx_bytes;
             let previous = self.last_rx.insert(key, rx).unwrap_or(0);
             let mut new_handshake = false;
+            if peer_stats.stats.last_handshake.is_some() {
+                with_session += 1;
+            }
             if let Some(ago) = peer_stats.stats.last_handshake {
                 match self.handshakes.get(&key) {
                     Some((seen, _)) if ago >= *seen => {
@@ -395,6 +399,7 @@ impl<T: DeviceTransports> Engine<T> {
             }
         }
         self.last_stats = stats;
+        self.metrics.peers_with_session.set(with_session);
         let mut by_tenant: BTreeMap<String, i64> = BTreeMap::new();
         for key in self.sessions.keys() {
             if let Some(peer) = self.peers.get(key) {

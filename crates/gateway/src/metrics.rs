@@ -35,6 +35,7 @@ pub struct Metrics {
     pub rx_bytes: Family<TenantLabel, Gauge>,
     pub tx_bytes: Family<TenantLabel, Gauge>,
     pub peers: Gauge,
+    pub peers_with_session: Gauge,
     pub config_version: Gauge,
     pub connected: Gauge,
     pub filtered: Family<DirectionLabel, Gauge>,
@@ -68,6 +69,11 @@ impl Metrics {
             "peers",
             "Devices configured on this gateway",
             self.peers.clone(),
+        );
+        registry.register(
+            "peers_with_session",
+            "Devices with a WireGuard session on this gateway",
+            self.peers_with_session.clone(),
         );
         registry.register(
             "config_version",

@@ -31,7 +31,17 @@ pub(crate) enum SessionsCommand {
 
 impl Tabular for Session {
     fn headers() -> &'static [&'static str] {
-        &["device", "owner", "gateway", "state", "since", "last handshake", "rx bytes", "tx bytes", "device id"]
+        &[
+            "device",
+            "owner",
+            "gateway",
+            "state",
+            "since",
+            "last handshake",
+            "rx bytes",
+            "tx bytes",
+            "device id",
+        ]
     }
 
     fn row(&self) -> Vec<String> {
@@ -107,7 +117,10 @@ pub(crate) async fn run(context: &Context, command: SessionsCommand) -> anyhow::
         }
         SessionsCommand::End { tenant, device } => {
             client.end_session(&tenant, &device).await?;
-            output::done(context.output, &format!("Session of device {device} ended."));
+            output::done(
+                context.output,
+                &format!("Session of device {device} ended."),
+            );
             Ok(())
         }
         SessionsCommand::Refusals { tenant, limit } => {

@@ -3,14 +3,16 @@
 //! processes, and Debian's wireguard-go + wg as the devices.
 
 mod gateway;
-
+mod quota;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use api_types::Role;
 use api_types::infra::{CreateGateway, CreateRegion};
-use api_types::tenancy::{CreateAccessRule, CreateApplication, CreateDevice, CreateGroup, Device, DeviceKind, Protocol};
+use api_types::tenancy::{
+    CreateAccessRule, CreateApplication, CreateDevice, CreateGroup, Device, DeviceKind, Protocol,
+};
 
 use crate::lab::{CONTROL_PLANE, CONTROL_PLANE_PORT, Lab, wait_until};
 use crate::support::{Backend, TestServer};
@@ -31,7 +33,9 @@ impl Fixture {
     pub async fn start(gateways: usize, clients: usize) -> Fixture {
         let lab = blocking(|| Lab::standard(gateways, clients));
         let mut server = TestServer::start(Backend::Sqlite).await;
-        let addr: SocketAddr = format!("{CONTROL_PLANE}:{CONTROL_PLANE_PORT}").parse().unwrap();
+        let addr: SocketAddr = format!("{CONTROL_PLANE}:{CONTROL_PLANE_PORT}")
+            .parse()
+            .unwrap();
         server.listen_in_netns(&lab.ns("net"), addr);
         server
             .admin
@@ -91,7 +95,7 @@ impl Fixture {
 
     /// Waits until every gateway applied at least the current config version;
     /// returns how long that took.
-    pub async fn wait_applied(&self) -> Duration {
+    pub fn wait_applied(&self) -> Duration {
         let version = *self.server.store.watch_config_version().borrow() as f64;
         let lab = &self.lab;
         blocking(|| {
@@ -99,7 +103,12 @@ impl Fixture {
                 (1..=lab.gateways()).all(|g| Fixture::applied(lab, g) >= version)
             })
         })
-        .unwrap_or_else(|| panic!("gateways did not apply version {version}:\n{}", lab.gateway_log(1)))
+        .unwrap_or_else(|| {
+            panic!(
+                "gateways did not apply version {version}:\n{}",
+                lab.gateway_log(1)
+            )
+        })
     }
 
     pub async fn stop(self) {
@@ -174,7 +183,13 @@ pub async fn tenant_with_apps(
     }
 }
 
-pub async fn device(server: &TestServer, tenant: &str, owner: &str, name: &str, public_key: &str) -> Device {
+pub async fn device(
+    server: &TestServer,
+    tenant: &str,
+    owner: &str,
+    name: &str,
+    public_key: &str,
+) -> Device {
     server
         .admin
         .create_device(

@@ -38,7 +38,10 @@ pub fn require_root() {
             .args(["-c", &format!("command -v {tool}")])
             .output()
             .is_ok_and(|o| o.status.success());
-        assert!(found, "end-to-end tests need `{tool}` (see .ci/run for the packages)");
+        assert!(
+            found,
+            "end-to-end tests need `{tool}` (see .ci/run for the packages)"
+        );
     }
 }
 
@@ -49,7 +52,6 @@ pub struct Lab {
     children: Mutex<Vec<(String, Child)>>,
     pub dir: tempfile::TempDir,
     gateways: usize,
-    clients: usize,
 }
 
 impl Lab {
@@ -65,7 +67,6 @@ impl Lab {
             children: Mutex::new(Vec::new()),
             dir,
             gateways: 0,
-            clients: 0,
         }
     }
 
@@ -81,7 +82,7 @@ impl Lab {
     fn add_ns(&mut self, role: &str) {
         let name = self.ns(role);
         sh(&["ip", "netns", "add", &name]);
-        self.namespaces.push(name.clone());
+        self.namespaces.push(name);
         self.exec(role, &["ip", "link", "set", "lo", "up"]);
     }
 
@@ -94,7 +95,11 @@ impl Lab {
 
     /// Runs a command in a namespace; panics with its output if it fails.
     pub fn exec(&self, role: &str, args: &[&str]) -> String {
-        let output = self.command(role, args[0]).args(&args[1..]).output().unwrap();
+        let output = self
+            .command(role, args[0])
+            .args(&args[1..])
+            .output()
+            .unwrap();
         check(&output, &format!("[{role}] {}", args.join(" ")));
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
@@ -116,9 +121,7 @@ impl Lab {
         match log {
             Some(path) => {
                 let file = std::fs::File::create(path).unwrap();
-                command
-                    .stdout(file.try_clone().unwrap())
-                    .stderr(file);
+                command.stdout(file.try_clone().unwrap()).stderr(file);
             }
             None => {
                 command.stdout(Stdio::null()).stderr(Stdio::null());
@@ -133,24 +136,23 @@ impl Lab {
         pid
     }
 
-    /// Kills a process started with [`Lab::spawn`] (SIGKILL, like a crash).
-    pub fn kill(&self, role: &str, name: &str) {
-        let key = format!("{role}/{name}");
-        let mut children = self.children.lock().unwrap();
-        for (child_name, child) in children.iter_mut() {
-            if *child_name == key {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-        children.retain(|(child_name, _)| *child_name != key);
-    }
-
     /// A veth pair: `a_if` in `a`, `b_if` in `b`.
     pub fn veth(&self, a: &str, a_if: &str, b: &str, b_if: &str) {
         self.exec(
             a,
-            &["ip", "link", "add", a_if, "type", "veth", "peer", "name", b_if, "netns", &self.ns(b)],
+            &[
+                "ip",
+                "link",
+                "add",
+                a_if,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                b_if,
+                "netns",
+                &self.ns(b),
+            ],
         );
         self.exec(a, &["ip", "link", "set", a_if, "up"]);
         self.exec(b, &["ip", "link", "set", b_if, "up"]);
@@ -165,7 +167,6 @@ impl Lab {
     pub fn standard(gateways: usize, clients: usize) -> Lab {
         let mut lab = Lab::new();
         lab.gateways = gateways;
-        lab.clients = clients;
         lab.add_ns("net");
         lab.exec("net", &["ip", "link", "add", "br0", "type", "bridge"]);
         lab.exec("net", &["ip", "link", "set", "br0", "up"]);
@@ -179,7 +180,10 @@ impl Lab {
             lab.veth(&role, "app0", &app, "eth0");
             lab.address(&role, "app0", "198.18.100.1/24");
             lab.address(&app, "eth0", &format!("{APP}/24"));
-            lab.exec(&app, &["ip", "route", "add", "default", "via", "198.18.100.1"]);
+            lab.exec(
+                &app,
+                &["ip", "route", "add", "default", "via", "198.18.100.1"],
+            );
         }
         for c in 1..=clients {
             let role = format!("c{c}");
@@ -210,7 +214,10 @@ impl Lab {
             let role = format!("a{g}");
             let port = ports[0].to_string();
             wait_until(Duration::from_secs(10), || {
-                self.try_exec(&role, &["python3", &probe, "tcp", "127.0.0.1", &port, "0.5"])
+                self.try_exec(
+                    &role,
+                    &["python3", &probe, "tcp", "127.0.0.1", &port, "0.5"],
+                )
             })
             .unwrap_or_else(|| panic!("echo server on {role} did not start"));
         }
@@ -219,13 +226,19 @@ impl Lab {
     /// TCP echo round trip from `role` to `host:port`.
     pub fn tcp(&self, role: &str, host: &str, port: u16) -> bool {
         let probe = self.netprobe().display().to_string();
-        self.try_exec(role, &["python3", &probe, "tcp", host, &port.to_string(), "1.0"])
+        self.try_exec(
+            role,
+            &["python3", &probe, "tcp", host, &port.to_string(), "1.0"],
+        )
     }
 
     /// UDP echo round trip from `role` to `host:port`.
     pub fn udp(&self, role: &str, host: &str, port: u16) -> bool {
         let probe = self.netprobe().display().to_string();
-        self.try_exec(role, &["python3", &probe, "udp", host, &port.to_string(), "1.0"])
+        self.try_exec(
+            role,
+            &["python3", &probe, "udp", host, &port.to_string(), "1.0"],
+        )
     }
 
     /// Starts a UDP ping stream in the background; [`Stream::finish`] waits
@@ -234,7 +247,14 @@ impl Lab {
         let probe = self.netprobe().display().to_string();
         let child = self
             .command(role, "python3")
-            .args([&probe, "stream", host, &port.to_string(), &seconds.to_string(), "20"])
+            .args([
+                &probe,
+                "stream",
+                host,
+                &port.to_string(),
+                &seconds.to_string(),
+                "20",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -300,10 +320,6 @@ impl Lab {
     pub fn gateways(&self) -> usize {
         self.gateways
     }
-
-    pub fn clients(&self) -> usize {
-        self.clients
-    }
 }
 
 pub struct Stream {
@@ -315,7 +331,6 @@ pub struct StreamResult {
     pub sent: u64,
     pub received: u64,
     pub max_gap_ms: f64,
-    pub first_answer_ms: Option<f64>,
 }
 
 impl Stream {
@@ -348,12 +363,17 @@ impl Drop for Lab {
         }
         for namespace in self.namespaces.iter().rev() {
             // Anything still running in it (daemonized helpers) goes too.
-            if let Ok(output) = Command::new("ip").args(["netns", "pids", namespace]).output() {
+            if let Ok(output) = Command::new("ip")
+                .args(["netns", "pids", namespace])
+                .output()
+            {
                 for pid in String::from_utf8_lossy(&output.stdout).split_whitespace() {
                     let _ = Command::new("kill").args(["-9", pid]).status();
                 }
             }
-            let _ = Command::new("ip").args(["netns", "del", namespace]).status();
+            let _ = Command::new("ip")
+                .args(["netns", "del", namespace])
+                .status();
         }
         wg::remove_sockets(&self.id);
     }

@@ -26,28 +26,37 @@ impl KeyPair {
     }
 }
 
+/// How to set up one wireguard-go interface.
+pub struct WgConfig<'a> {
+    /// Interface name suffix, unique in the lab.
+    pub name: &'a str,
+    pub keys: KeyPair,
+    /// The device's tunnel address.
+    pub address: &'a str,
+    pub gateway_public_key: &'a str,
+    /// The gateway's `ip:port`.
+    pub endpoint: &'a str,
+    /// Networks routed into the tunnel.
+    pub allowed: &'a [&'a str],
+}
+
 /// One wireguard-go interface in a client namespace.
 pub struct WgPeer {
     pub role: String,
     pub interface: String,
-    pub keys: KeyPair,
-    pub address: String,
 }
 
 impl WgPeer {
-    /// Starts wireguard-go in `role` as interface `name` (unique per lab),
-    /// with tunnel address `address`, talking to the gateway at `endpoint`
-    /// for `allowed` networks.
-    pub fn start(
-        lab: &Lab,
-        role: &str,
-        name: &str,
-        keys: KeyPair,
-        address: &str,
-        gateway_public_key: &str,
-        endpoint: &str,
-        allowed: &[&str],
-    ) -> WgPeer {
+    /// Starts wireguard-go in `role`.
+    pub fn start(lab: &Lab, role: &str, config: WgConfig<'_>) -> WgPeer {
+        let WgConfig {
+            name,
+            keys,
+            address,
+            gateway_public_key,
+            endpoint,
+            allowed,
+        } = config;
         // Interface names are at most 15 bytes and the UAPI socket path is
         // global: include the lab id.
         let interface = format!("{}{name}", lab.id);
@@ -74,8 +83,6 @@ impl WgPeer {
         let peer = WgPeer {
             role: role.to_owned(),
             interface,
-            keys,
-            address: address.to_owned(),
         };
         lab.exec(
             role,
@@ -94,16 +101,25 @@ impl WgPeer {
             ],
         );
         lab.address(role, &peer.interface, &format!("{address}/32"));
-        lab.exec(role, &["ip", "link", "set", &peer.interface, "mtu", "1420", "up"]);
+        lab.exec(
+            role,
+            &["ip", "link", "set", &peer.interface, "mtu", "1420", "up"],
+        );
         for network in allowed {
-            lab.exec(role, &["ip", "route", "replace", network, "dev", &peer.interface]);
+            lab.exec(
+                role,
+                &["ip", "route", "replace", network, "dev", &peer.interface],
+            );
         }
         peer
     }
 
     /// Seconds since the last handshake, as wireguard-go reports it.
     pub fn handshake_age(&self, lab: &Lab) -> Option<u64> {
-        let output = lab.exec(&self.role, &["wg", "show", &self.interface, "latest-handshakes"]);
+        let output = lab.exec(
+            &self.role,
+            &["wg", "show", &self.interface, "latest-handshakes"],
+        );
         let epoch: u64 = output.split_whitespace().nth(1)?.parse().ok()?;
         if epoch == 0 {
             return None;
