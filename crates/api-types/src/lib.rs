@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod enrollment;
 pub mod gateway;
 pub mod infra;
 pub mod problem;

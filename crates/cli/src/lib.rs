@@ -8,6 +8,7 @@
 
 mod commands;
 mod credentials;
+mod device;
 mod gateway;
 mod output;
 mod serve;
@@ -48,6 +49,22 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run a gateway (data-plane node): userspace WireGuard on a TUN interface.
     Gateway(gateway::GatewayArgs),
+    /// Enroll this device (laptop or stick): makes its key pair here.
+    Enroll(device::EnrollArgs),
+    /// Bring this device's VPN tunnel up.
+    Up(device::UpArgs),
+    /// Take this device's VPN tunnel down.
+    Down(device::DownArgs),
+    /// Show this device's connection, gateway and any quota refusal.
+    Status(device::StatusArgs),
+    /// Write this device's configuration as a wg-quick file.
+    ExportConfig(device::ExportArgs),
+    /// One-time enrollment codes for devices.
+    #[command(subcommand)]
+    EnrollmentCodes(commands::enrollment::CodesCommand),
+    /// Configurations and QR codes for the official WireGuard app on phones.
+    #[command(subcommand)]
+    Phones(commands::enrollment::PhonesCommand),
     /// Log in to a control plane and remember the token for later commands.
     Login(commands::auth::LoginArgs),
     /// Forget the stored token and revoke it.
@@ -161,6 +178,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Gateway(args) => gateway::run(args).await,
+        Command::Enroll(args) => device::enroll(context.output, args).await,
+        Command::Up(args) => device::up(args).await,
+        Command::Down(args) => device::down(args).await,
+        Command::Status(args) => device::status(context.output, args).await,
+        Command::ExportConfig(args) => device::export_config(args).await,
+        Command::EnrollmentCodes(command) => {
+            commands::enrollment::run_codes(&context, command).await
+        }
+        Command::Phones(command) => commands::enrollment::run_phones(&context, command).await,
         Command::Login(args) => commands::auth::login(&context, args).await,
         Command::Logout => commands::auth::logout(&context).await,
         Command::Whoami => commands::auth::whoami(&context).await,

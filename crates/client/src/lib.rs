@@ -9,6 +9,10 @@ use api_types::audit::{AuditEvent, AuditQuery};
 use api_types::auth::{
     ApiToken, ChangePassword, CreateToken, LoginRequest, LoginResponse, Me, TokenCreated,
 };
+use api_types::enrollment::{
+    CreateEnrollmentCode, CreatePhone, DeviceConfig, DeviceStatus, EnrollRequest, EnrollResponse,
+    EnrollmentCode, EnrollmentCodeCreated, PhoneConfig,
+};
 use api_types::infra::{CreateGateway, CreateRegion, Gateway, GatewayCreated, Region};
 use api_types::problem::Problem;
 use api_types::tenancy::{
@@ -492,6 +496,70 @@ impl Client {
 
     pub async fn my_refusals(&self) -> Result<Vec<Refusal>> {
         self.get(&["me", "refusals"]).await
+    }
+
+    pub async fn enroll(&self, request: &EnrollRequest) -> Result<EnrollResponse> {
+        self.post(&["enroll"], request).await
+    }
+
+    pub async fn device_config(&self) -> Result<DeviceConfig> {
+        self.get(&["device", "config"]).await
+    }
+
+    pub async fn device_status(&self) -> Result<DeviceStatus> {
+        self.get(&["device", "status"]).await
+    }
+
+    pub async fn device_disconnect(&self) -> Result<()> {
+        self.post_empty(&["device", "disconnect"], &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn create_enrollment_code(
+        &self,
+        tenant: &str,
+        user: &str,
+        request: &CreateEnrollmentCode,
+    ) -> Result<EnrollmentCodeCreated> {
+        self.post(
+            &["tenants", tenant, "users", user, "enrollment-codes"],
+            request,
+        )
+        .await
+    }
+
+    pub async fn create_my_enrollment_code(
+        &self,
+        request: &CreateEnrollmentCode,
+    ) -> Result<EnrollmentCodeCreated> {
+        self.post(&["me", "enrollment-codes"], request).await
+    }
+
+    pub async fn list_enrollment_codes(&self, tenant: &str) -> Result<Vec<EnrollmentCode>> {
+        self.get(&["tenants", tenant, "enrollment-codes"]).await
+    }
+
+    pub async fn my_devices(&self) -> Result<Vec<Device>> {
+        self.get(&["me", "devices"]).await
+    }
+
+    pub async fn revoke_my_device(&self, device: &str) -> Result<Device> {
+        self.post(&["me", "devices", device, "revoke"], &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn create_my_phone(&self, request: &CreatePhone) -> Result<PhoneConfig> {
+        self.post(&["me", "devices", "phone"], request).await
+    }
+
+    pub async fn create_phone_for_user(
+        &self,
+        tenant: &str,
+        user: &str,
+        request: &CreatePhone,
+    ) -> Result<PhoneConfig> {
+        self.post(&["tenants", tenant, "users", user, "phone"], request)
+            .await
     }
 
     pub async fn list_regions(&self) -> Result<Vec<Region>> {

@@ -186,3 +186,30 @@ tenant_extractor!(
     TenantOperate,
     TenantNeed::Operate
 );
+
+/// An enrolled device, by its device token (`Authorization: Bearer hgd_…`).
+pub struct DeviceAuth(pub store::enrollment::DeviceIdentity);
+
+impl FromRequestParts<AppState> for DeviceAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts).ok_or_else(|| {
+            StoreError::Unauthenticated("send the device token as a bearer token".to_owned())
+        })?;
+        Ok(DeviceAuth(state.store.authenticate_device(token).await?))
+    }
+}
+
+/// The caller acting for themself (own devices, own codes).
+pub struct Me(pub Actor, pub store::SelfAccess);
+
+impl FromRequestParts<AppState> for Me {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Authenticated(actor) = Authenticated::from_request_parts(parts, state).await?;
+        let access = state.store.self_access(&actor).await?;
+        Ok(Me(actor, access))
+    }
+}

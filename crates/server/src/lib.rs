@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod gateway;
 mod metrics;
+pub mod qr;
 pub mod ratelimit;
 
 use std::future::Future;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// Enrollment attempts per source address.
+    pub enroll_limiter: Arc<ratelimit::AddressLimiter>,
     pub hub: Arc<gateway::Hub>,
     /// The OpenAPI document, rendered once at start-up.
     pub openapi: Arc<String>,
@@ -75,6 +78,11 @@ impl AppState {
             store,
             settings: Arc::new(settings),
             login_limiter: Arc::new(LoginLimiter::default()),
+            enroll_limiter: Arc::new(ratelimit::AddressLimiter::new(
+                20,
+                Duration::from_secs(60),
+                "enrollment attempts",
+            )),
             hub: Arc::new(gateway::Hub::default()),
             openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()),
             shutting_down: tokio::sync::watch::Sender::new(false),

@@ -19,10 +19,55 @@ pub const MAX_LOCKOUT: Duration = Duration::from_secs(3600);
 pub const WINDOW: Duration = Duration::from_secs(60);
 pub const MAX_ATTEMPTS_PER_WINDOW: u32 = 30;
 
-#[derive(Debug, Default)]
+/// At most `max` attempts per key in each `window`.
+#[derive(Debug)]
+pub struct WindowPolicy {
+    max: u32,
+    window: Duration,
+    attempts: HashMap<IpAddr, (Instant, u32)>,
+}
+
+impl WindowPolicy {
+    pub fn new(max: u32, window: Duration) -> WindowPolicy {
+        WindowPolicy {
+            max,
+            window,
+            attempts: HashMap::new(),
+        }
+    }
+
+    /// `Err(time left)` when the key used up its attempts.
+    pub fn attempt(&mut self, key: IpAddr, now: Instant) -> Result<(), Duration> {
+        if self.attempts.len() > 10_000 {
+            let window = self.window;
+            self.attempts
+                .retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let entry = self.attempts.entry(key).or_insert((now, 0));
+        if now.duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.max {
+            return Err(self.window.saturating_sub(now.duration_since(entry.0)));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
 pub struct LoginPolicy {
     failures: HashMap<String, (u32, Option<Instant>)>,
-    attempts: HashMap<IpAddr, (Instant, u32)>,
+    per_address: WindowPolicy,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> LoginPolicy {
+        LoginPolicy {
+            failures: HashMap::new(),
+            per_address: WindowPolicy::new(MAX_ATTEMPTS_PER_WINDOW, WINDOW),
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -40,15 +85,10 @@ impl LoginPolicy {
         {
             return Verdict::LockedFor(*until - now);
         }
-        let entry = self.attempts.entry(source).or_insert((now, 0));
-        if now.duration_since(entry.0) >= WINDOW {
-            *entry = (now, 0);
+        match self.per_address.attempt(source, now) {
+            Ok(()) => Verdict::Allow,
+            Err(left) => Verdict::SlowDown(left),
         }
-        if entry.1 >= MAX_ATTEMPTS_PER_WINDOW {
-            return Verdict::SlowDown(WINDOW.saturating_sub(now.duration_since(entry.0)));
-        }
-        entry.1 += 1;
-        Verdict::Allow
     }
 
     pub fn failed(&mut self, username: &str, now: Instant) {
@@ -66,10 +106,8 @@ impl LoginPolicy {
         self.failures.remove(&username.trim().to_lowercase());
     }
 
-    /// Forgets state that no longer matters, bounding memory.
+    /// Forgets lockouts that no longer matter, bounding memory.
     pub fn prune(&mut self, now: Instant) {
-        self.attempts
-            .retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
         self.failures
             .retain(|_, (_, until)| until.is_none_or(|until| until + MAX_LOCKOUT > now));
     }
@@ -92,7 +130,7 @@ impl LoginLimiter {
     pub fn check(&self, username: &str, source: IpAddr) -> Result<(), ApiError> {
         let now = Instant::now();
         match self.with_policy(|policy| {
-            if policy.attempts.len() > 10_000 {
+            if policy.failures.len() > 10_000 {
                 policy.prune(now);
             }
             policy.check(username, source, now)
@@ -116,6 +154,37 @@ impl LoginLimiter {
 
     pub fn succeeded(&self, username: &str, _source: IpAddr) {
         self.with_policy(|policy| policy.succeeded(username));
+    }
+}
+
+/// Attempts per source address, e.g. for enrollment codes.
+#[derive(Debug)]
+pub struct AddressLimiter {
+    policy: Mutex<WindowPolicy>,
+    what: &'static str,
+}
+
+impl AddressLimiter {
+    pub fn new(max: u32, window: Duration, what: &'static str) -> AddressLimiter {
+        AddressLimiter {
+            policy: Mutex::new(WindowPolicy::new(max, window)),
+            what,
+        }
+    }
+
+    pub fn check(&self, source: IpAddr) -> Result<(), ApiError> {
+        let result = self
+            .policy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .attempt(source, Instant::now());
+        result.map_err(|left| {
+            ApiError::TooManyRequests(format!(
+                "too many {} from your address; try again in {} seconds",
+                self.what,
+                left.as_secs().max(1)
+            ))
+        })
     }
 }
 

@@ -193,7 +193,45 @@ impl TenantAccess {
     }
 }
 
+/// Proof that the holder acts for themselves: an employee or tenant admin on
+/// their own devices and codes.
+#[derive(Debug, Clone)]
+pub struct SelfAccess {
+    tenant: TenantAccess,
+    user_id: String,
+    username: String,
+}
+
+impl SelfAccess {
+    pub fn tenant(&self) -> &TenantAccess {
+        &self.tenant
+    }
+
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
 impl Store {
+    /// Capability for self-service: the actor's own devices and codes.
+    pub async fn self_access(&self, actor: &Actor) -> Result<SelfAccess> {
+        let home = actor.home_tenant_id.clone().ok_or_else(|| {
+            StoreError::Forbidden(
+                "provider staff have no devices of their own; use a tenant account".to_owned(),
+            )
+        })?;
+        let tenant = self.tenant_access(actor, &home, TenantNeed::View).await?;
+        Ok(SelfAccess {
+            tenant,
+            user_id: actor.user_id.clone(),
+            username: actor.username.clone(),
+        })
+    }
+
     /// Resolves `tenant` (id or slug) and checks that `actor` may act on it.
     ///
     /// A tenant the actor may not see is reported as not found, so that

@@ -73,6 +73,39 @@ pub fn new_password() -> String {
     groups.join("-")
 }
 
+/// An enrollment code people can type: three groups of four characters
+/// without look-alikes (about 59 bits).
+pub fn new_enrollment_code() -> String {
+    const ALPHABET: &[u8] = b"ACDEFGHJKLMNPQRTUVWXYZ234679";
+    let mut rng = rand::rng();
+    let groups: Vec<String> = (0..3)
+        .map(|_| {
+            (0..4)
+                .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+                .collect()
+        })
+        .collect();
+    groups.join("-")
+}
+
+/// A WireGuard key pair `(private, public)`, base64. Only for devices that
+/// cannot make their own (phones without homegate); the private key is
+/// handed out once and never stored.
+pub fn new_wireguard_key_pair() -> (String, String) {
+    let secret = x25519_dalek::StaticSecret::random();
+    let public = x25519_dalek::PublicKey::from(&secret);
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    (encode(&secret.to_bytes()), encode(public.as_bytes()))
+}
+
+/// Enrollment codes are compared case- and separator-insensitively.
+pub fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +127,11 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(hash_secret(&a).len(), 64);
         assert_eq!(new_password().len(), 23);
+        let code = new_enrollment_code();
+        assert_eq!(code.len(), 14);
+        assert_eq!(
+            normalize_code(&code.to_lowercase().replace('-', " ")),
+            normalize_code(&code)
+        );
     }
 }

@@ -19,6 +19,7 @@ pub mod authz;
 mod convert;
 pub mod credentials;
 pub mod devices;
+pub mod enrollment;
 pub mod gateway_stream;
 pub mod gateways;
 pub mod groups;
@@ -37,7 +38,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Transaction};
 use tokio::sync::{Mutex, MutexGuard, watch};
 
-pub use authz::{Actor, AuditSource, ProviderAccess, ProviderNeed, TenantAccess, TenantNeed};
+pub use authz::{
+    Actor, AuditSource, ProviderAccess, ProviderNeed, SelfAccess, TenantAccess, TenantNeed,
+};
 
 /// Which engine a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod devices;
+pub(crate) mod enrollment;
 pub(crate) mod groups;
 pub(crate) mod infra;
 pub(crate) mod sessions;

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod devices;
+mod enrollment;
 mod groups;
 mod infra;
 mod sessions;
@@ -42,6 +43,8 @@ use crate::error::ApiError;
         (name = "applications", description = "What employees reach, and who may"),
         (name = "devices", description = "WireGuard identities of a tenant"),
         (name = "sessions", description = "Devices connected now, against the quota"),
+        (name = "enrollment", description = "Enrollment codes, enrolling devices, phone configs"),
+        (name = "device", description = "What an enrolled device asks for (device token)"),
         (name = "infrastructure", description = "Regions and gateways"),
         (name = "audit", description = "Who changed what, when, from where"),
     )
@@ -69,6 +72,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::router())
         .merge(groups::router())
         .merge(devices::router())
+        .merge(enrollment::router())
         .merge(infra::router())
         .merge(sessions::router())
         .merge(audit::router())

@@ -2,6 +2,7 @@
 //! (in-process, listening inside the lab), real `homegate gateway`
 //! processes, and Debian's wireguard-go + wg as the devices.
 
+mod enrollment;
 mod gateway;
 mod quota;
 

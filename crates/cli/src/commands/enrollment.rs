@@ -1,0 +1,168 @@
+//! Enrollment codes and phone configurations.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use api_types::enrollment::{CreateEnrollmentCode, CreatePhone, EnrollmentCode, PhoneConfig};
+use base64::Engine;
+use clap::Subcommand;
+
+use super::Context;
+use crate::UsageError;
+use crate::output::{self, OutputFormat, Tabular};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CodesCommand {
+    /// Make a one-time code: for yourself, or (tenant admins) for --user.
+    Create {
+        #[arg(long, requires = "user")]
+        tenant: Option<String>,
+        #[arg(long, requires = "tenant")]
+        user: Option<String>,
+        /// Hours until it expires (default 24).
+        #[arg(long)]
+        expires_in_hours: Option<u32>,
+    },
+    /// Codes of a tenant (without the codes themselves).
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+impl Tabular for EnrollmentCode {
+    fn headers() -> &'static [&'static str] {
+        &["id", "user", "created", "expires", "used", "device"]
+    }
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.id.clone(),
+            output::opt(self.user.as_deref()),
+            output::time(&self.created_at),
+            output::time(&self.expires_at),
+            output::opt_time(self.used_at.as_ref()),
+            output::opt(self.device_id.as_deref()),
+        ]
+    }
+}
+
+pub(crate) async fn run_codes(context: &Context, command: CodesCommand) -> anyhow::Result<()> {
+    let client = context.client()?;
+    match command {
+        CodesCommand::Create {
+            tenant,
+            user,
+            expires_in_hours,
+        } => {
+            let request = CreateEnrollmentCode { expires_in_hours };
+            let created = match (tenant, user) {
+                (Some(tenant), Some(user)) => {
+                    client
+                        .create_enrollment_code(&tenant, &user, &request)
+                        .await?
+                }
+                _ => client.create_my_enrollment_code(&request).await?,
+            };
+            let line = format!(
+                "Enrollment code (shown only now, valid until {}): {}\nOn the device: homegate \
+                 enroll {} --code {}",
+                output::time(&created.code.expires_at),
+                created.secret,
+                client.base_url().as_str().trim_end_matches('/'),
+                created.secret
+            );
+            output::with_secret(context.output, &created, &created.code, &line)
+        }
+        CodesCommand::List { tenant } => output::list(
+            context.output,
+            &client.list_enrollment_codes(&tenant).await?,
+        ),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PhonesCommand {
+    /// Make a phone configuration (wg-quick file and QR code) for the
+    /// official WireGuard app. Its key pair is not kept: save it now.
+    Create {
+        name: String,
+        /// For another employee (tenant admins), with --user.
+        #[arg(long, requires = "user")]
+        tenant: Option<String>,
+        #[arg(long, requires = "tenant")]
+        user: Option<String>,
+        /// Write the wg-quick file here (mode 0600).
+        #[arg(long)]
+        conf: Option<PathBuf>,
+        /// Write the QR code here (.png or .svg).
+        #[arg(long)]
+        qr: Option<PathBuf>,
+    },
+}
+
+fn write_private(path: &PathBuf, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(bytes)?;
+    Ok(())
+}
+
+pub(crate) async fn run_phones(context: &Context, command: PhonesCommand) -> anyhow::Result<()> {
+    let client = context.client()?;
+    match command {
+        PhonesCommand::Create {
+            name,
+            tenant,
+            user,
+            conf,
+            qr,
+        } => {
+            let request = CreatePhone { name };
+            let phone: PhoneConfig = match (tenant, user) {
+                (Some(tenant), Some(user)) => {
+                    client
+                        .create_phone_for_user(&tenant, &user, &request)
+                        .await?
+                }
+                _ => client.create_my_phone(&request).await?,
+            };
+            if let Some(path) = &conf {
+                write_private(path, phone.wg_quick.as_bytes())?;
+            }
+            if let Some(path) = &qr {
+                let bytes = match path.extension().and_then(|e| e.to_str()) {
+                    Some("svg") => phone.qr_svg.clone().into_bytes(),
+                    Some("png") => base64::engine::general_purpose::STANDARD
+                        .decode(&phone.qr_png_base64)
+                        .context("the server sent a broken PNG")?,
+                    _ => {
+                        return Err(UsageError("--qr must end in .png or .svg".to_owned()).into());
+                    }
+                };
+                write_private(path, &bytes)?;
+            }
+            match context.output {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&phone)?),
+                OutputFormat::Table => {
+                    output::one(context.output, &phone.device)?;
+                    if conf.is_none() && qr.is_none() {
+                        println!("{}", phone.wg_quick);
+                    }
+                    println!(
+                        "Scan the QR code with the WireGuard app now: this configuration holds the \
+                         phone's private key and is not stored anywhere."
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}

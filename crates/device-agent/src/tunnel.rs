@@ -1,0 +1,251 @@
+//! `homegate up`: the userspace WireGuard tunnel of an enrolled device.
+//!
+//! gotatun on a TUN interface with one peer, the assigned gateway. The
+//! process polls the control plane for its configuration and moves to another
+//! gateway when told (drain, failover) without re-enrolling; it writes its
+//! state for `homegate status`, and frees its seat when stopped.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use api_types::enrollment::{DeviceConfig, GatewayEndpoint};
+use base64::Engine;
+use client::{Client, ClientError};
+use gotatun::device::{DefaultDeviceTransports, Device, DeviceBuilder, Peer};
+use ipnetwork::IpNetwork;
+use x25519_dalek::{PublicKey, StaticSecret};
+
+use crate::files::{DeviceFile, DeviceFiles, TunnelStatus};
+
+pub const DEFAULT_INTERFACE: &str = "homegate-vpn";
+/// How often the tunnel asks the control plane for changes.
+pub const CONFIG_POLL: Duration = Duration::from_secs(5);
+const STATUS_EVERY: Duration = Duration::from_secs(1);
+
+fn decode_key(text: &str) -> anyhow::Result<[u8; 32]> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .context("a key is not base64")?;
+    bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("a key is not 32 bytes"))
+}
+
+async fn resolve(endpoint: &str) -> anyhow::Result<SocketAddr> {
+    tokio::net::lookup_host(endpoint)
+        .await
+        .with_context(|| format!("cannot resolve gateway {endpoint}"))?
+        .next()
+        .with_context(|| format!("gateway {endpoint} has no address"))
+}
+
+async fn gateway_peer(gateway: &GatewayEndpoint, config: &DeviceConfig) -> anyhow::Result<Peer> {
+    let mut peer = Peer::new(PublicKey::from(decode_key(&gateway.public_key)?))
+        .with_endpoint(resolve(&gateway.endpoint).await?);
+    peer.keepalive = Some(config.keepalive_secs);
+    for route in &config.routes {
+        let network: IpNetwork = route
+            .parse()
+            .with_context(|| format!("route {route} is not a network"))?;
+        peer = peer.with_allowed_ip(network);
+    }
+    Ok(peer)
+}
+
+fn ip(args: &[&str]) -> anyhow::Result<()> {
+    let output = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .context("cannot run `ip` (install iproute2)")?;
+    if !output.status.success() {
+        bail!(
+            "ip {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+fn configure_interface(interface: &str, config: &DeviceConfig) -> anyhow::Result<()> {
+    let prefix = if config.tunnel_address.contains(':') {
+        128
+    } else {
+        32
+    };
+    ip(&[
+        "addr",
+        "replace",
+        &format!("{}/{prefix}", config.tunnel_address),
+        "dev",
+        interface,
+    ])?;
+    ip(&["link", "set", interface, "up"])?;
+    for route in &config.routes {
+        ip(&["route", "replace", route, "dev", interface])?;
+    }
+    Ok(())
+}
+
+struct Tunnel {
+    device: Device<DefaultDeviceTransports>,
+    interface: String,
+    gateway: GatewayEndpoint,
+    config: DeviceConfig,
+    started: Instant,
+}
+
+impl Tunnel {
+    async fn switch(&mut self, config: DeviceConfig) -> anyhow::Result<()> {
+        let Some(gateway) = config.gateway.clone() else {
+            // No healthy gateway right now: keep the current one.
+            return Ok(());
+        };
+        if gateway != self.gateway || config.routes != self.config.routes {
+            tracing::info!(from = %self.gateway.name, to = %gateway.name, "gateway or routes changed");
+            let peer = gateway_peer(&gateway, &config).await?;
+            let old = PublicKey::from(decode_key(&self.gateway.public_key)?);
+            self.device
+                .write(async |device| {
+                    device.remove_peer(&old).await;
+                    device.add_peer(peer);
+                })
+                .await?;
+            configure_interface(&self.interface, &config)?;
+            self.gateway = gateway;
+        }
+        self.config = config;
+        Ok(())
+    }
+
+    async fn status(&self) -> TunnelStatus {
+        let peers = self.device.peers().await;
+        let peer = peers.first();
+        let last_handshake = peer.and_then(|p| p.stats.last_handshake);
+        let connected = last_handshake.is_some_and(|d| d < Duration::from_secs(180));
+        TunnelStatus {
+            pid: std::process::id(),
+            interface: self.interface.clone(),
+            state: if connected { "connected" } else { "connecting" }.to_owned(),
+            gateway: Some(self.gateway.name.clone()),
+            endpoint: Some(self.gateway.endpoint.clone()),
+            last_handshake_secs: last_handshake.map(|d| d.as_secs()),
+            rx_bytes: peer.map_or(0, |p| u64::try_from(p.stats.rx_bytes).unwrap_or(0)),
+            tx_bytes: peer.map_or(0, |p| u64::try_from(p.stats.tx_bytes).unwrap_or(0)),
+            error: None,
+        }
+    }
+}
+
+/// Runs the tunnel in this process until `shutdown` resolves.
+pub async fn run(
+    files: &DeviceFiles,
+    interface: &str,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let mut file: DeviceFile = files.require()?;
+    let client = Client::new(&file.server, Some(file.device_token.clone()))?;
+    match client.device_config().await {
+        Ok(config) => {
+            file.config = config;
+            files.save(&file)?;
+        }
+        Err(error @ ClientError::Api { status: 401, .. }) => return Err(error.into()),
+        Err(error) => {
+            tracing::warn!(%error, "control plane unreachable; using the stored configuration");
+        }
+    }
+    let Some(gateway) = file.config.gateway.clone() else {
+        bail!("no gateway is available for this device right now; try again in a minute");
+    };
+    files.write_pid(std::process::id())?;
+    let secret = StaticSecret::from(decode_key(&file.private_key)?);
+    let tun = gateway::netconf::create_tun(interface, gateway::netconf::DEFAULT_MTU)?;
+    let peer = gateway_peer(&gateway, &file.config).await?;
+    let gateway_key = peer.public_key;
+    let device: Device<DefaultDeviceTransports> = DeviceBuilder::new()
+        .with_default_udp()
+        .with_ip(tun)
+        .with_private_key(secret)
+        .with_peer(peer)
+        .build()
+        .await
+        .context("cannot start WireGuard")?;
+    configure_interface(interface, &file.config)?;
+    let mut tunnel = Tunnel {
+        device,
+        interface: interface.to_owned(),
+        gateway,
+        config: file.config.clone(),
+        started: Instant::now(),
+    };
+    tracing::info!(interface, gateway = %tunnel.gateway.name, "tunnel up");
+
+    let mut status_tick = tokio::time::interval(STATUS_EVERY);
+    let mut config_tick = tokio::time::interval(CONFIG_POLL);
+    config_tick.tick().await;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = status_tick.tick() => {
+                let status = tunnel.status().await;
+                if status.state != "connected" {
+                    // Start (or retry) the handshake without waiting for traffic.
+                    let device = &tunnel.device;
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(200),
+                        device.force_handshake(&gateway_key_of(&tunnel).unwrap_or(gateway_key)),
+                    )
+                    .await;
+                }
+                if let Err(error) = files.write_status(&status) {
+                    tracing::warn!(error = %format!("{error:#}"), "cannot write status");
+                }
+            }
+            _ = config_tick.tick() => {
+                match client.device_config().await {
+                    Ok(config) => {
+                        if let Err(error) = tunnel.switch(config.clone()).await {
+                            tracing::warn!(error = %format!("{error:#}"), "cannot apply new configuration");
+                        } else {
+                            file.config = config;
+                            let _ = files.save(&file);
+                        }
+                    }
+                    Err(ClientError::Api { status: 401, problem }) => {
+                        tracing::error!(%problem, "this device was revoked");
+                        break;
+                    }
+                    Err(error) => tracing::debug!(%error, "control plane unreachable"),
+                }
+            }
+        }
+    }
+    tracing::info!(
+        uptime_secs = tunnel.started.elapsed().as_secs(),
+        "tunnel going down"
+    );
+    if let Err(error) = client.device_disconnect().await {
+        tracing::debug!(%error, "could not tell the control plane");
+    }
+    tunnel.device.stop().await;
+    let mut status = TunnelStatus {
+        pid: std::process::id(),
+        interface: interface.to_owned(),
+        state: "stopped".to_owned(),
+        ..TunnelStatus::default()
+    };
+    status.gateway = Some(tunnel.gateway.name);
+    let _ = files.write_status(&status);
+    files.clear_runtime();
+    Ok(())
+}
+
+fn gateway_key_of(tunnel: &Tunnel) -> Option<PublicKey> {
+    decode_key(&tunnel.gateway.public_key)
+        .ok()
+        .map(PublicKey::from)
+}
