@@ -56,7 +56,19 @@ fn lint() -> anyhow::Result<()> {
     ]))
 }
 
+/// Node.js packages the tests need (a real OpenID Connect provider,
+/// Playwright for browser tests), installed from their lock files.
+fn install_node_packages() -> anyhow::Result<()> {
+    for dir in ["crates/homegate/tests/it/oidc"] {
+        if !std::path::Path::new(dir).join("node_modules").exists() {
+            run(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--prefix", dir]))?;
+        }
+    }
+    Ok(())
+}
+
 fn test(extra: &[String]) -> anyhow::Result<()> {
+    install_node_packages()?;
     // The gateway and device-client end-to-end tests start the real binary;
     // build it first so their timing does not include compilation.
     run(cargo().args(["build", "--locked", "--bin", "homegate"]))?;

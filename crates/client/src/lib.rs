@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use api_types::audit::{AuditEvent, AuditQuery};
 use api_types::auth::{
-    ApiToken, ChangePassword, CreateToken, LoginRequest, LoginResponse, Me, TokenCreated,
+    ApiToken, ChangePassword, CreateToken, IdentityProvider, LoginRequest, LoginResponse, Me,
+    MfaCode, MfaStatus, MfaTicket, RecoveryCodes, SetIdentityProvider, TokenCreated, TotpCode,
+    TotpSetup, WebauthnChallenge, WebauthnFinish,
 };
 use api_types::enrollment::{
     CreateEnrollmentCode, CreatePhone, DeviceConfig, DeviceStatus, EnrollRequest, EnrollResponse,
@@ -243,6 +245,17 @@ impl Client {
         Self::json(response).await
     }
 
+    pub async fn put_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T> {
+        let response = self
+            .send(Method::PUT, self.url(segments), Some(body))
+            .await?;
+        Self::json(response).await
+    }
+
     pub async fn delete(&self, segments: &[&str]) -> Result<()> {
         let response = self
             .send::<()>(Method::DELETE, self.url(segments), None)
@@ -288,6 +301,75 @@ fn serde_urlencoded_query<Q: Serialize>(query: &Q) -> String {
 impl Client {
     pub async fn login(&self, request: &LoginRequest) -> Result<LoginResponse> {
         self.post(&["auth", "login"], request).await
+    }
+
+    pub async fn login_totp(&self, request: &MfaCode) -> Result<LoginResponse> {
+        self.post(&["auth", "login", "totp"], request).await
+    }
+
+    pub async fn login_recovery(&self, request: &MfaCode) -> Result<LoginResponse> {
+        self.post(&["auth", "login", "recovery"], request).await
+    }
+
+    pub async fn login_webauthn_start(&self, request: &MfaTicket) -> Result<WebauthnChallenge> {
+        self.post(&["auth", "login", "webauthn", "start"], request)
+            .await
+    }
+
+    pub async fn login_webauthn_finish(&self, request: &WebauthnFinish) -> Result<LoginResponse> {
+        self.post(&["auth", "login", "webauthn", "finish"], request)
+            .await
+    }
+
+    pub async fn mfa_status(&self) -> Result<MfaStatus> {
+        self.get(&["me", "mfa"]).await
+    }
+
+    pub async fn totp_start(&self) -> Result<TotpSetup> {
+        self.post(&["me", "totp"], &serde_json::json!({})).await
+    }
+
+    pub async fn totp_confirm(&self, request: &TotpCode) -> Result<RecoveryCodes> {
+        self.post(&["me", "totp", "confirm"], request).await
+    }
+
+    pub async fn totp_disable(&self, request: &TotpCode) -> Result<()> {
+        self.post_empty(&["me", "totp", "disable"], request).await
+    }
+
+    pub async fn new_recovery_codes(&self) -> Result<RecoveryCodes> {
+        self.post(&["me", "recovery-codes"], &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn webauthn_register_start(&self) -> Result<WebauthnChallenge> {
+        self.post(
+            &["me", "webauthn", "register", "start"],
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn webauthn_register_finish(&self, request: &WebauthnFinish) -> Result<()> {
+        self.post_empty(&["me", "webauthn", "register", "finish"], request)
+            .await
+    }
+
+    pub async fn get_identity_provider(&self, tenant: &str) -> Result<Option<IdentityProvider>> {
+        self.get(&["tenants", tenant, "identity-provider"]).await
+    }
+
+    pub async fn set_identity_provider(
+        &self,
+        tenant: &str,
+        request: &SetIdentityProvider,
+    ) -> Result<IdentityProvider> {
+        self.put_json(&["tenants", tenant, "identity-provider"], request)
+            .await
+    }
+
+    pub async fn delete_identity_provider(&self, tenant: &str) -> Result<()> {
+        self.delete(&["tenants", tenant, "identity-provider"]).await
     }
 
     pub async fn logout(&self) -> Result<()> {

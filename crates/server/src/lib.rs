@@ -9,8 +9,11 @@ pub mod error;
 pub mod extract;
 pub mod gateway;
 mod metrics;
+pub mod oidc;
 pub mod qr;
 pub mod ratelimit;
+pub mod session;
+pub mod webauthn;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -64,6 +67,8 @@ pub struct AppState {
     /// Enrollment attempts per source address.
     pub enroll_limiter: Arc<ratelimit::AddressLimiter>,
     pub hub: Arc<gateway::Hub>,
+    /// The WebAuthn relying party; `None` when the public URL is an IP address.
+    pub webauthn: Option<Arc<webauthn_rs::prelude::Webauthn>>,
     /// The OpenAPI document, rendered once at start-up.
     pub openapi: Arc<String>,
     /// Flips to `true` when the process shuts down: long-lived streams end
@@ -76,7 +81,6 @@ impl AppState {
         let (_, openapi) = api::router();
         AppState {
             store,
-            settings: Arc::new(settings),
             login_limiter: Arc::new(LoginLimiter::default()),
             enroll_limiter: Arc::new(ratelimit::AddressLimiter::new(
                 20,
@@ -84,8 +88,10 @@ impl AppState {
                 "enrollment attempts",
             )),
             hub: Arc::new(gateway::Hub::default()),
+            webauthn: webauthn::relying_party(&settings.public_url),
             openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()),
             shutting_down: tokio::sync::watch::Sender::new(false),
+            settings: Arc::new(settings),
         }
     }
 
@@ -106,6 +112,9 @@ pub fn app(state: AppState) -> Router {
         .route("/", axum::routing::get(landing))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/metrics", axum::routing::get(metrics::render))
+        .route("/auth/oidc/{tenant}/start", axum::routing::get(oidc::start))
+        .route("/auth/oidc/callback", axum::routing::get(oidc::callback))
+        .route("/auth/session", axum::routing::get(session::whoami))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

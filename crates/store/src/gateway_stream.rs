@@ -314,13 +314,54 @@ impl Store {
             });
         }
 
-        let (max_sessions, priority_seats, priority_group): (Option<i64>, i64, Option<String>) =
-            sqlx::query_as(
-                "SELECT max_sessions, priority_seats, priority_group_id FROM tenants WHERE id = $1",
-            )
-            .bind(&tenant_id)
-            .fetch_one(tx.conn())
-            .await?;
+        let (max_sessions, priority_seats, priority_group, mfa_hours): (
+            Option<i64>,
+            i64,
+            Option<String>,
+            Option<i64>,
+        ) = sqlx::query_as(
+            "SELECT max_sessions, priority_seats, priority_group_id, mfa_before_vpn_hours \
+             FROM tenants WHERE id = $1",
+        )
+        .bind(&tenant_id)
+        .fetch_one(tx.conn())
+        .await?;
+        if let Some(hours) = mfa_hours {
+            let last_mfa: Option<i64> = match &user_id {
+                Some(user) => {
+                    sqlx::query_scalar("SELECT last_mfa_at FROM users WHERE id = $1")
+                        .bind(user)
+                        .fetch_one(tx.conn())
+                        .await?
+                }
+                None => None,
+            };
+            if last_mfa.is_none_or(|at| at < now - hours * 3_600_000) {
+                let message = format!(
+                    "your organisation requires a login with a second factor (MFA) in the \
+                     last {hours} hours before using the VPN: log in to the portal, then try again"
+                );
+                sqlx::query(
+                    "INSERT INTO refusals (id, tenant_id, device_id, user_id, gateway_id, reason, \
+                     message, at) VALUES ($1, $2, $3, $4, $5, 'mfa_required', $6, $7)",
+                )
+                .bind(new_id())
+                .bind(&tenant_id)
+                .bind(&device_id)
+                .bind(user_id.as_deref())
+                .bind(&gateway.id)
+                .bind(&message)
+                .bind(now)
+                .execute(tx.conn())
+                .await?;
+                tx.commit().await?;
+                return Ok(AdmitOutcome {
+                    admitted: false,
+                    refusal: Some(("mfa_required".to_owned(), message)),
+                    supersedes: Vec::new(),
+                });
+            }
+        }
         let is_priority = match (&priority_group, &user_id) {
             (Some(group), Some(user)) => sqlx::query(
                 "SELECT user_id FROM group_members WHERE group_id = $1 AND user_id = $2",

@@ -23,6 +23,8 @@ pub mod enrollment;
 pub mod gateway_stream;
 pub mod gateways;
 pub mod groups;
+pub mod idp;
+pub mod mfa;
 pub mod regions;
 pub mod rules;
 pub mod sessions;

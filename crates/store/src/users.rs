@@ -1,6 +1,5 @@
 //! Users: provider staff and the tenants' admins and employees; login.
 
-use api_types::auth::LoginResponse;
 use api_types::tenancy::{CreateUser, UpdateUser, User, UserCreated};
 use api_types::{Language, Role};
 use serde_json::json;
@@ -47,16 +46,6 @@ impl From<UserRow> for User {
             created_at: timestamp(row.created_at),
         }
     }
-}
-
-#[derive(FromRow)]
-struct LoginRow {
-    id: String,
-    password_hash: Option<String>,
-    disabled: i64,
-    must_change_password: i64,
-    tenant_id: Option<String>,
-    tenant_slug: Option<String>,
 }
 
 /// A validated new user.
@@ -157,7 +146,7 @@ async fn insert_user(
 }
 
 impl Store {
-    async fn user_by_id(&self, id: &str) -> Result<User> {
+    pub async fn user_by_id(&self, id: &str) -> Result<User> {
         sqlx::query_as::<_, UserRow>(&format!("{USER_SELECT} WHERE u.id = $1"))
             .bind(id)
             .fetch_optional(self.pool())
@@ -397,90 +386,6 @@ impl Store {
             insert_user(&mut tx, &AuditSource::system("bootstrap"), None, user).await?;
         tx.commit().await?;
         Ok(password.map(|password| ("admin".to_owned(), password)))
-    }
-
-    /// Checks a password and issues a login token.
-    pub async fn login(
-        &self,
-        username: &str,
-        password: &str,
-        token_name: Option<&str>,
-        source: Option<String>,
-    ) -> Result<LoginResponse> {
-        let username = username.trim().to_lowercase();
-        let row: Option<LoginRow> = sqlx::query_as(
-            "SELECT u.id, u.password_hash, u.disabled, u.must_change_password, u.tenant_id, \
-             t.slug AS tenant_slug FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id \
-             WHERE u.username = $1",
-        )
-        .bind(&username)
-        .fetch_optional(self.pool())
-        .await?;
-        let refused = || StoreError::Unauthenticated("wrong username or password".to_owned());
-        let Some(LoginRow {
-            id: user_id,
-            password_hash: hash,
-            disabled,
-            must_change_password: must_change,
-            tenant_id,
-            tenant_slug,
-        }) = row
-        else {
-            credentials::verify_password(password, credentials::dummy_hash());
-            return Err(refused());
-        };
-        let hash = hash.unwrap_or_else(|| credentials::dummy_hash().to_owned());
-        if !credentials::verify_password(password, &hash) {
-            return Err(refused());
-        }
-        if disabled != 0 {
-            return Err(StoreError::Unauthenticated(
-                "this account is disabled; ask your administrator".to_owned(),
-            ));
-        }
-        let secret = credentials::new_secret("hgt");
-        let now = now_ms();
-        let expires = now + LOGIN_TOKEN_HOURS * 3_600_000;
-        let who = AuditSource {
-            actor_id: Some(user_id.clone()),
-            actor_name: username.clone(),
-            source,
-        };
-        let name = token_name.unwrap_or("login");
-        let name = validate::name("token_name", name, 100)?;
-        let mut tx = self.write().await?;
-        sqlx::query(
-            "INSERT INTO api_tokens (id, user_id, name, token_hash, tenant_scope_id, created_at, \
-             expires_at) VALUES ($1, $2, $3, $4, NULL, $5, $6)",
-        )
-        .bind(new_id())
-        .bind(&user_id)
-        .bind(&name)
-        .bind(credentials::hash_secret(&secret))
-        .bind(now)
-        .bind(expires)
-        .execute(tx.conn())
-        .await?;
-        audit::record(
-            &mut tx,
-            &who,
-            Change {
-                action: "user.login",
-                target_type: "user",
-                target_id: &user_id,
-                target_name: &username,
-                tenant: tenant_id.as_deref().zip(tenant_slug.as_deref()),
-                details: json!({ "token_name": name }),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(LoginResponse {
-            token: secret,
-            expires_at: timestamp(expires),
-            user: self.user_by_id(&user_id).await?,
-            password_change_required: must_change != 0,
-        })
     }
 
     pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<()> {

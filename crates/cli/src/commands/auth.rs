@@ -1,8 +1,9 @@
-use api_types::auth::{ApiToken, ChangePassword, CreateToken, LoginRequest, TokenScope};
+use api_types::auth::{ApiToken, ChangePassword, CreateToken, LoginRequest, MfaCode, TokenScope};
 use clap::{Args, Subcommand};
 use client::Client;
 
 use super::{Context, read_secret};
+use crate::UsageError;
 use crate::credentials::{self, StoredLogin};
 use crate::output::{self, Tabular};
 
@@ -12,26 +13,55 @@ pub(crate) struct LoginArgs {
     url: String,
     #[arg(long, short = 'u')]
     username: String,
-    /// Read the password from the first line of stdin.
+    /// Read the password from the first line of stdin (and a second-factor
+    /// code from the second line, if one is needed).
     #[arg(long)]
     password_stdin: bool,
+    /// Use a recovery code instead of the authenticator app.
+    #[arg(long)]
+    recovery: bool,
 }
 
 pub(crate) async fn login(context: &Context, args: LoginArgs) -> anyhow::Result<()> {
     let password = read_secret(args.password_stdin, "HOMEGATE_PASSWORD", "Password: ")?;
     let client = Client::new(&args.url, None)?;
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
-    let response = client
+    let mut response = client
         .login(&LoginRequest {
             username: args.username.clone(),
             password,
             token_name: Some(format!("cli@{host}")),
         })
         .await?;
+    if let Some(challenge) = response.mfa.take() {
+        let (method, prompt) = if args.recovery {
+            ("recovery", "Recovery code: ")
+        } else if challenge.methods.iter().any(|m| m == "totp") {
+            ("totp", "Code from your authenticator app: ")
+        } else {
+            return Err(UsageError(
+                "this account uses a security key; log in through the web console, or use                  --recovery with a recovery code"
+                    .to_owned(),
+            )
+            .into());
+        };
+        let code = read_secret(args.password_stdin, "HOMEGATE_MFA_CODE", prompt)?;
+        let step = MfaCode {
+            ticket: challenge.ticket,
+            code,
+        };
+        response = match method {
+            "totp" => client.login_totp(&step).await?,
+            _ => client.login_recovery(&step).await?,
+        };
+    }
+    let token = response
+        .token
+        .ok_or_else(|| anyhow::anyhow!("the control plane issued no token"))?;
     let path = credentials::save(&StoredLogin {
         server: args.url.clone(),
         username: response.user.username.clone(),
-        token: response.token,
+        token,
     })?;
     output::done(
         context.output,

@@ -629,7 +629,7 @@ async fn one_time_passwords_must_be_replaced(server: &TestServer) {
         .await
         .unwrap();
     assert!(login.password_change_required);
-    let client = anonymous.with_token(login.token);
+    let client = anonymous.with_token(login.token.unwrap());
     client.me().await.unwrap();
     let (status, problem) = problem_of(client.list_users("lemgo").await);
     assert_eq!(status, 403);

@@ -15,4 +15,6 @@ mod api;
 mod cli;
 mod e2e;
 mod isolation;
+mod mfa;
+mod oidc_login;
 mod schema;

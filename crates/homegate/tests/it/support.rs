@@ -145,8 +145,10 @@ pub struct TestServer {
     _db: TestDb,
 }
 
-fn new_state(store: &Store) -> server::AppState {
-    server::AppState::new(store.clone(), server::Settings::new("http://127.0.0.1"))
+fn new_state(store: &Store, addr: std::net::SocketAddr) -> server::AppState {
+    // "localhost" rather than the IP: WebAuthn relying parties need a name.
+    let url = format!("http://localhost:{}", addr.port());
+    server::AppState::new(store.clone(), server::Settings::new(&url))
 }
 
 fn serve(
@@ -172,9 +174,9 @@ impl TestServer {
         let (db, url) = TestDb::create(backend).await;
         let store = Store::open(&url).await.unwrap();
         let (username, password) = store.bootstrap_admin().await.unwrap().unwrap();
-        let state = new_state(&store);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let state = new_state(&store, addr);
         let serving = vec![serve(listener, state.clone())];
         let url = format!("http://{addr}");
         let anonymous = Client::new(&url, None).unwrap();
@@ -187,7 +189,7 @@ impl TestServer {
             .await
             .unwrap();
         assert!(login.password_change_required);
-        let admin = anonymous.with_token(login.token);
+        let admin = anonymous.with_token(login.token.unwrap());
         admin
             .change_password(&ChangePassword {
                 current_password: password,
@@ -233,7 +235,7 @@ impl TestServer {
     pub async fn restart(&mut self, down: std::time::Duration) {
         self.stop_serving().await;
         tokio::time::sleep(down).await;
-        self.state = new_state(&self.store);
+        self.state = new_state(&self.store, self.root_addr);
         let listener = tokio::net::TcpListener::bind(self.root_addr).await.unwrap();
         self.serving.push(serve(listener, self.state.clone()));
         if let Some((namespace, addr)) = self.netns_listen.clone() {
@@ -293,7 +295,7 @@ impl TestServer {
             })
             .await
             .unwrap();
-        anonymous.with_token(response.token)
+        anonymous.with_token(response.token.unwrap())
     }
 }
 

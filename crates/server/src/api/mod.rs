@@ -6,6 +6,7 @@ mod auth;
 mod devices;
 mod enrollment;
 mod groups;
+mod idp;
 mod infra;
 mod sessions;
 mod tenants;
@@ -69,6 +70,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(auth::router())
         .merge(tokens::router())
         .merge(tenants::router())
+        .merge(idp::router())
         .merge(users::router())
         .merge(groups::router())
         .merge(devices::router())
