@@ -73,6 +73,12 @@ enum Command {
     Whoami,
     /// Change your password (required after logging in with a one-time password).
     Password(commands::auth::PasswordArgs),
+    /// Your second factors (authenticator app, recovery codes).
+    #[command(subcommand)]
+    Mfa(commands::mfa::MfaCommand),
+    /// A tenant's own OpenID Connect identity provider.
+    #[command(subcommand)]
+    Idp(commands::mfa::IdpCommand),
     /// Municipalities and other customer organisations.
     #[command(subcommand)]
     Tenants(commands::tenants::TenantsCommand),
@@ -191,6 +197,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logout => commands::auth::logout(&context).await,
         Command::Whoami => commands::auth::whoami(&context).await,
         Command::Password(args) => commands::auth::password(&context, args).await,
+        Command::Mfa(command) => commands::mfa::run(&context, command).await,
+        Command::Idp(command) => commands::mfa::run_idp(&context, command).await,
         Command::Tenants(command) => commands::tenants::run(&context, command).await,
         Command::Quota(command) => commands::tenants::run_quota(&context, command).await,
         Command::Policy(command) => commands::tenants::run_policy(&context, command).await,

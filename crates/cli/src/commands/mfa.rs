@@ -1,0 +1,146 @@
+//! Second factors of the logged-in user, and tenants' identity providers.
+
+use api_types::auth::{SetIdentityProvider, TotpCode};
+use clap::Subcommand;
+
+use super::{Context, read_secret};
+use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MfaCommand {
+    /// Show your second factors.
+    Status,
+    /// Set up an authenticator app (TOTP); prints recovery codes once.
+    Totp {
+        /// Read the app's code from the first line of stdin.
+        #[arg(long)]
+        code_stdin: bool,
+    },
+    /// Turn the authenticator app off.
+    DisableTotp {
+        #[arg(long)]
+        code_stdin: bool,
+    },
+    /// New recovery codes; the old ones stop working.
+    RecoveryCodes,
+}
+
+pub(crate) async fn run(context: &Context, command: MfaCommand) -> anyhow::Result<()> {
+    let client = context.client()?;
+    match command {
+        MfaCommand::Status => {
+            let status = client.mfa_status().await?;
+            println!("{}", serde_json::to_string_pretty(&status)?);
+            Ok(())
+        }
+        MfaCommand::Totp { code_stdin } => {
+            let setup = client.totp_start().await?;
+            if !code_stdin {
+                println!("Add this account to your authenticator app:");
+                println!("  {}", setup.otpauth_url);
+                println!("  (or type the secret {})", setup.secret);
+            }
+            let code = read_secret(code_stdin, "HOMEGATE_MFA_CODE", "Code shown by the app: ")?;
+            let recovery = client.totp_confirm(&TotpCode { code }).await?;
+            print_recovery(&recovery.codes);
+            Ok(())
+        }
+        MfaCommand::DisableTotp { code_stdin } => {
+            let code = read_secret(code_stdin, "HOMEGATE_MFA_CODE", "Current code of the app: ")?;
+            client.totp_disable(&TotpCode { code }).await?;
+            output::done(context.output, "Authenticator app turned off.");
+            Ok(())
+        }
+        MfaCommand::RecoveryCodes => {
+            print_recovery(&client.new_recovery_codes().await?.codes);
+            Ok(())
+        }
+    }
+}
+
+fn print_recovery(codes: &[String]) {
+    println!("Recovery codes (each works once; keep them somewhere safe, shown only now):");
+    for code in codes {
+        println!("  {code}");
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IdpCommand {
+    /// Show a tenant's OpenID Connect provider.
+    Show {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Set a tenant's OpenID Connect provider (client secret from stdin or HOMEGATE_CLIENT_SECRET).
+    Set {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// email, preferred_username or sub.
+        #[arg(long, default_value = "email")]
+        username_claim: String,
+        /// The provider enforces MFA: its logins count as MFA.
+        #[arg(long)]
+        counts_as_mfa: bool,
+        /// Create unknown users as employees on first login.
+        #[arg(long)]
+        auto_provision: bool,
+    },
+    /// Remove a tenant's identity provider.
+    Delete {
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+pub(crate) async fn run_idp(context: &Context, command: IdpCommand) -> anyhow::Result<()> {
+    let client = context.client()?;
+    match command {
+        IdpCommand::Show { tenant } => {
+            match client.get_identity_provider(&tenant).await? {
+                Some(idp) => println!("{}", serde_json::to_string_pretty(&idp)?),
+                None => println!("No identity provider: employees log in with a password."),
+            }
+            Ok(())
+        }
+        IdpCommand::Set {
+            tenant,
+            issuer,
+            client_id,
+            client_secret_stdin,
+            username_claim,
+            counts_as_mfa,
+            auto_provision,
+        } => {
+            let client_secret =
+                read_secret(client_secret_stdin, "HOMEGATE_CLIENT_SECRET", "Client secret: ")?;
+            let idp = client
+                .set_identity_provider(
+                    &tenant,
+                    &SetIdentityProvider {
+                        issuer,
+                        client_id,
+                        client_secret,
+                        username_claim: Some(username_claim),
+                        counts_as_mfa,
+                        auto_provision,
+                    },
+                )
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&idp)?);
+            println!("Register this redirect URI at the provider: {}", idp.redirect_uri);
+            Ok(())
+        }
+        IdpCommand::Delete { tenant } => {
+            client.delete_identity_provider(&tenant).await?;
+            output::done(context.output, "Identity provider removed.");
+            Ok(())
+        }
+    }
+}
