@@ -188,12 +188,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             seat_lease_secs: config.seat_lease_secs,
         },
     );
+    let background = server::spawn_background(state.clone());
     let server = server::Server::from_listener(listener, state);
     print_banner(&public_url, &config, addr, bootstrap.as_ref());
     server
         .run(shutdown_signal())
         .await
         .context("server failed")?;
+    background.abort();
     store.close().await;
     tracing::info!("control plane stopped");
     Ok(())

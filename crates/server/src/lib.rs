@@ -5,6 +5,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod api;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod gateway;
@@ -23,7 +24,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse};
 use store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -109,7 +109,7 @@ pub fn app(state: AppState) -> Router {
     let (api, _) = api::router();
     Router::new()
         .nest("/api/v1", api)
-        .route("/", axum::routing::get(landing))
+        .merge(console::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/metrics", axum::routing::get(metrics::render))
         .route("/auth/oidc/{tenant}/start", axum::routing::get(oidc::start))
@@ -140,14 +140,25 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn landing() -> impl IntoResponse {
-    Html(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>homegate</title>\
-         </head><body><main><h1>homegate control plane</h1>\
-         <p>The REST API is at <a href=\"/api/v1/openapi.json\">/api/v1</a> \
-         (OpenAPI document). Use the <code>homegate</code> CLI to administer it.</p>\
-         </main></body></html>",
-    )
+/// Work the control plane does by itself while it runs: capacity samples.
+/// Several replicas may run it; samples are idempotent per period.
+pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut samples = tokio::time::interval(Duration::from_millis(
+            u64::try_from(store::usage::SAMPLE_EVERY_MS).unwrap_or(300_000),
+        ));
+        let mut shutting_down = state.shutting_down.subscribe();
+        loop {
+            tokio::select! {
+                _ = samples.tick() => {
+                    if let Err(error) = state.store.record_usage_sample().await {
+                        tracing::warn!(%error, "cannot record capacity sample");
+                    }
+                }
+                _ = shutting_down.changed() => break,
+            }
+        }
+    })
 }
 
 /// A bound, not yet running control-plane server.

@@ -419,6 +419,20 @@ impl Store {
             .map(|(_, _, _, gateway)| gateway))
     }
 
+    /// `(healthy, all)` gateways that serve a tenant.
+    pub async fn region_gateway_health(&self, tenant_id: &str) -> Result<(i64, i64)> {
+        let (online, total): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(CASE WHEN g.last_seen_at > $1 THEN 1 ELSE 0 END), 0), COUNT(g.id) \
+             FROM gateways g JOIN tenants t ON t.id = $2 \
+             WHERE t.region_id IS NULL OR g.region_id = t.region_id",
+        )
+        .bind(now_ms() - GATEWAY_HEALTHY_MS)
+        .bind(tenant_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((online, total))
+    }
+
     pub async fn device_config(&self, device: &DeviceIdentity) -> Result<DeviceConfig> {
         let address: Option<String> =
             sqlx::query_scalar("SELECT tunnel_address FROM devices WHERE id = $1")

@@ -157,6 +157,18 @@ impl Store {
         tx.commit().await
     }
 
+    /// `(slug, name)` of tenants whose employees log in through their own
+    /// identity provider (for the login page).
+    pub async fn tenants_with_identity_provider(&self) -> Result<Vec<(String, String)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT t.slug, t.name FROM tenant_idps i JOIN tenants t ON t.id = i.tenant_id \
+             ORDER BY t.name",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows)
+    }
+
     /// The identity provider of a tenant, by id or slug (for logins).
     pub async fn idp_config(&self, tenant: &str) -> Result<Option<IdpConfig>> {
         let row = sqlx::query(

@@ -30,6 +30,7 @@ pub mod rules;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 pub mod validate;
 

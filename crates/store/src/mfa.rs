@@ -455,6 +455,23 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
+    /// `(TOTP enabled, has WebAuthn credentials)` of a user.
+    pub async fn second_factors(&self, user_id: &str) -> Result<(bool, bool)> {
+        let row = sqlx::query(
+            "SELECT totp_enabled, (SELECT COUNT(*) FROM webauthn_credentials w \
+             WHERE w.user_id = users.id) AS keys FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok((false, false));
+        };
+        let totp: i64 = row.try_get("totp_enabled")?;
+        let keys: i64 = row.try_get("keys")?;
+        Ok((totp != 0, keys > 0))
+    }
+
     pub async fn mfa_status(&self, actor: &Actor) -> Result<MfaStatus> {
         let row = sqlx::query(
             "SELECT totp_enabled, last_mfa_at, \

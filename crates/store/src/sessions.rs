@@ -198,6 +198,18 @@ impl Store {
         Ok(rows)
     }
 
+    /// Current (not superseded) seats held per gateway id.
+    pub async fn gateway_loads(&self) -> Result<std::collections::BTreeMap<String, i64>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT gateway_id, COUNT(*) FROM seat_holders WHERE expires_at > $1 \
+             AND superseded = 0 GROUP BY gateway_id",
+        )
+        .bind(now_ms())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// Seats in use per tenant now (for metrics).
     pub async fn session_counts(&self) -> Result<Vec<(String, i64, Option<i64>)>> {
         let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(

@@ -358,6 +358,17 @@ impl Store {
         tx.commit().await
     }
 
+    /// The actor's own choice of language (`None`: the tenant's default).
+    pub async fn set_my_language(&self, actor: &Actor, language: Option<Language>) -> Result<()> {
+        sqlx::query("UPDATE users SET language = $1, updated_at = $2 WHERE id = $3")
+            .bind(language.map(Language::code))
+            .bind(now_ms())
+            .bind(&actor.user_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     pub async fn me(&self, actor: &Actor) -> Result<User> {
         self.user_by_id(&actor.user_id).await
     }

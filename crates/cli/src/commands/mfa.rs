@@ -118,8 +118,11 @@ pub(crate) async fn run_idp(context: &Context, command: IdpCommand) -> anyhow::R
             counts_as_mfa,
             auto_provision,
         } => {
-            let client_secret =
-                read_secret(client_secret_stdin, "HOMEGATE_CLIENT_SECRET", "Client secret: ")?;
+            let client_secret = read_secret(
+                client_secret_stdin,
+                "HOMEGATE_CLIENT_SECRET",
+                "Client secret: ",
+            )?;
             let idp = client
                 .set_identity_provider(
                     &tenant,
@@ -134,7 +137,10 @@ pub(crate) async fn run_idp(context: &Context, command: IdpCommand) -> anyhow::R
                 )
                 .await?;
             println!("{}", serde_json::to_string_pretty(&idp)?);
-            println!("Register this redirect URI at the provider: {}", idp.redirect_uri);
+            println!(
+                "Register this redirect URI at the provider: {}",
+                idp.redirect_uri
+            );
             Ok(())
         }
         IdpCommand::Delete { tenant } => {

@@ -12,6 +12,7 @@ mod support;
 mod lab;
 
 mod api;
+mod browser;
 mod cli;
 mod e2e;
 mod isolation;

@@ -142,6 +142,8 @@ pub struct TestServer {
     serving: Vec<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
     root_addr: std::net::SocketAddr,
     netns_listen: Option<(String, std::net::SocketAddr)>,
+    /// The bootstrap admin's one-time password (only for `start_fresh`).
+    pub bootstrap_password: String,
     _db: TestDb,
 }
 
@@ -169,6 +171,32 @@ fn serve(
 }
 
 impl TestServer {
+    /// A server whose bootstrap admin has not logged in yet.
+    pub async fn start_fresh(backend: Backend) -> TestServer {
+        logging::test("warn");
+        let (db, url) = TestDb::create(backend).await;
+        let store = Store::open(&url).await.unwrap();
+        let (_, password) = store.bootstrap_admin().await.unwrap().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = new_state(&store, addr);
+        let serving = vec![serve(listener, state.clone())];
+        let url = format!("http://{addr}");
+        // A token for checks from the test, made without touching the admin.
+        let admin = Client::new(&url, None).unwrap();
+        TestServer {
+            url,
+            store,
+            state,
+            admin,
+            serving,
+            root_addr: addr,
+            netns_listen: None,
+            bootstrap_password: password,
+            _db: db,
+        }
+    }
+
     pub async fn start(backend: Backend) -> TestServer {
         logging::test("warn");
         let (db, url) = TestDb::create(backend).await;
@@ -205,6 +233,7 @@ impl TestServer {
             serving,
             root_addr: addr,
             netns_listen: None,
+            bootstrap_password: String::new(),
             _db: db,
         }
     }

@@ -227,16 +227,13 @@ fn passkeys(stored: &[(String, String)]) -> Vec<(String, Passkey)> {
         .collect()
 }
 
-/// Second step with a security key or passkey: get the browser's options.
-#[utoipa::path(post, path = "/auth/login/webauthn/start", tag = "auth", security(),
-    request_body = MfaTicket,
-    responses((status = 200, body = WebauthnChallenge), (status = 401, body = Problem)))]
-async fn login_webauthn_start(
-    State(state): State<AppState>,
-    ApiJson(request): ApiJson<MfaTicket>,
-) -> ApiResult<Json<WebauthnChallenge>> {
-    let webauthn = relying_party(&state)?;
-    let (user_id, _, _) = state.store.peek_challenge(&request.ticket, MFA).await?;
+/// Starts a WebAuthn login ceremony for a login ticket.
+pub(crate) async fn webauthn_login_start(
+    state: &AppState,
+    ticket: &str,
+) -> ApiResult<WebauthnChallenge> {
+    let webauthn = relying_party(state)?;
+    let (user_id, _, _) = state.store.peek_challenge(ticket, MFA).await?;
     let user_id = user_id.ok_or_else(|| ApiError::BadRequest("broken login ticket".into()))?;
     let keys: Vec<Passkey> = passkeys(&state.store.webauthn_passkeys(&user_id).await?)
         .into_iter()
@@ -248,39 +245,34 @@ async fn login_webauthn_start(
     let (options, ceremony) = webauthn
         .start_passkey_authentication(&keys)
         .map_err(|e| ApiError::BadRequest(format!("cannot start WebAuthn: {e}")))?;
-    let ticket = state
+    let ceremony_ticket = state
         .store
         .create_challenge(
             WEBAUTHN_LOGIN,
             Some(&user_id),
             None,
-            &json!({ "mfa_ticket": request.ticket, "ceremony": ceremony }),
+            &json!({ "mfa_ticket": ticket, "ceremony": ceremony }),
         )
         .await?;
-    Ok(Json(WebauthnChallenge {
-        ticket,
+    Ok(WebauthnChallenge {
+        ticket: ceremony_ticket,
         options: serde_json::to_value(options).unwrap_or_default(),
-    }))
+    })
 }
 
-/// Second step with a security key or passkey: the browser's answer.
-#[utoipa::path(post, path = "/auth/login/webauthn/finish", tag = "auth", security(),
-    request_body = WebauthnFinish,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem)))]
-async fn login_webauthn_finish(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    ApiJson(request): ApiJson<WebauthnFinish>,
-) -> ApiResult<Json<LoginResponse>> {
-    let webauthn = relying_party(&state)?;
-    let (user_id, _, stored) = state
-        .store
-        .take_challenge(&request.ticket, WEBAUTHN_LOGIN)
-        .await?;
+/// Finishes a WebAuthn login ceremony and the login it belongs to.
+pub(crate) async fn webauthn_login_finish(
+    state: &AppState,
+    ticket: &str,
+    credential: serde_json::Value,
+    peer: SocketAddr,
+) -> ApiResult<LoginResponse> {
+    let webauthn = relying_party(state)?;
+    let (user_id, _, stored) = state.store.take_challenge(ticket, WEBAUTHN_LOGIN).await?;
     let user_id = user_id.ok_or_else(|| ApiError::BadRequest("broken login ticket".into()))?;
     let ceremony: PasskeyAuthentication = serde_json::from_value(stored["ceremony"].clone())
         .map_err(|_| ApiError::BadRequest("broken WebAuthn state".into()))?;
-    let credential: PublicKeyCredential = serde_json::from_value(request.credential)
+    let credential: PublicKeyCredential = serde_json::from_value(credential)
         .map_err(|e| ApiError::BadRequest(format!("not a WebAuthn credential: {e}")))?;
     let user = state.store.user_by_id(&user_id).await?;
     let result = match webauthn.finish_passkey_authentication(&credential, &ceremony) {
@@ -300,7 +292,107 @@ async fn login_webauthn_finish(
         }
     }
     let mfa_ticket = stored["mfa_ticket"].as_str().unwrap_or_default().to_owned();
-    Ok(Json(complete_mfa(&state, &mfa_ticket, peer).await?))
+    complete_mfa(state, &mfa_ticket, peer).await
+}
+
+/// Starts a WebAuthn registration for the actor.
+pub(crate) async fn webauthn_register_begin(
+    state: &AppState,
+    actor: &store::Actor,
+) -> ApiResult<WebauthnChallenge> {
+    let webauthn = relying_party(state)?;
+    let user = state.store.me(actor).await?;
+    let user_uuid = Uuid::parse_str(&user.id).unwrap_or_else(|_| Uuid::new_v4());
+    let existing: Vec<_> = passkeys(&state.store.webauthn_passkeys(&user.id).await?)
+        .into_iter()
+        .map(|(_, key)| key.cred_id().clone())
+        .collect();
+    let (options, ceremony) = webauthn
+        .start_passkey_registration(
+            user_uuid,
+            &user.username,
+            &user.display_name,
+            Some(existing),
+        )
+        .map_err(|e| ApiError::BadRequest(format!("cannot start WebAuthn: {e}")))?;
+    let ticket = state
+        .store
+        .create_challenge(
+            WEBAUTHN_REGISTER,
+            Some(&user.id),
+            None,
+            &json!({ "ceremony": ceremony }),
+        )
+        .await?;
+    Ok(WebauthnChallenge {
+        ticket,
+        options: serde_json::to_value(options).unwrap_or_default(),
+    })
+}
+
+/// Finishes a WebAuthn registration for the actor.
+pub(crate) async fn webauthn_register_complete(
+    state: &AppState,
+    actor: &store::Actor,
+    request: WebauthnFinish,
+) -> ApiResult<()> {
+    let webauthn = relying_party(state)?;
+    let (user_id, _, stored) = state
+        .store
+        .take_challenge(&request.ticket, WEBAUTHN_REGISTER)
+        .await?;
+    if user_id.as_deref() != Some(actor.user_id.as_str()) {
+        return Err(
+            StoreError::Forbidden("this registration belongs to someone else".into()).into(),
+        );
+    }
+    let ceremony: PasskeyRegistration = serde_json::from_value(stored["ceremony"].clone())
+        .map_err(|_| ApiError::BadRequest("broken WebAuthn state".into()))?;
+    let credential: RegisterPublicKeyCredential = serde_json::from_value(request.credential)
+        .map_err(|e| ApiError::BadRequest(format!("not a WebAuthn credential: {e}")))?;
+    let key = webauthn
+        .finish_passkey_registration(&credential, &ceremony)
+        .map_err(|e| {
+            StoreError::invalid(
+                "credential",
+                format!("the security key was not accepted: {e}"),
+            )
+        })?;
+    let name = request.name.unwrap_or_else(|| "Security key".to_owned());
+    state
+        .store
+        .add_webauthn(
+            actor,
+            &name,
+            &serde_json::to_string(&key).unwrap_or_default(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Second step with a security key or passkey: get the browser's options.
+#[utoipa::path(post, path = "/auth/login/webauthn/start", tag = "auth", security(),
+    request_body = MfaTicket,
+    responses((status = 200, body = WebauthnChallenge), (status = 401, body = Problem)))]
+async fn login_webauthn_start(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<MfaTicket>,
+) -> ApiResult<Json<WebauthnChallenge>> {
+    Ok(Json(webauthn_login_start(&state, &request.ticket).await?))
+}
+
+/// Second step with a security key or passkey: the browser's answer.
+#[utoipa::path(post, path = "/auth/login/webauthn/finish", tag = "auth", security(),
+    request_body = WebauthnFinish,
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem)))]
+async fn login_webauthn_finish(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(request): ApiJson<WebauthnFinish>,
+) -> ApiResult<Json<LoginResponse>> {
+    Ok(Json(
+        webauthn_login_finish(&state, &request.ticket, request.credential, peer).await?,
+    ))
 }
 
 /// Revoke the token of this request.
@@ -424,34 +516,7 @@ async fn webauthn_register_start(
     State(state): State<AppState>,
     crate::extract::Authenticated(actor): crate::extract::Authenticated,
 ) -> ApiResult<Json<WebauthnChallenge>> {
-    let webauthn = relying_party(&state)?;
-    let user = state.store.me(&actor).await?;
-    let user_uuid = Uuid::parse_str(&user.id).unwrap_or_else(|_| Uuid::new_v4());
-    let existing: Vec<_> = passkeys(&state.store.webauthn_passkeys(&user.id).await?)
-        .into_iter()
-        .map(|(_, key)| key.cred_id().clone())
-        .collect();
-    let (options, ceremony) = webauthn
-        .start_passkey_registration(
-            user_uuid,
-            &user.username,
-            &user.display_name,
-            Some(existing),
-        )
-        .map_err(|e| ApiError::BadRequest(format!("cannot start WebAuthn: {e}")))?;
-    let ticket = state
-        .store
-        .create_challenge(
-            WEBAUTHN_REGISTER,
-            Some(&user.id),
-            None,
-            &json!({ "ceremony": ceremony }),
-        )
-        .await?;
-    Ok(Json(WebauthnChallenge {
-        ticket,
-        options: serde_json::to_value(options).unwrap_or_default(),
-    }))
+    Ok(Json(webauthn_register_begin(&state, &actor).await?))
 }
 
 /// Register a security key or passkey: the browser's answer.
@@ -463,37 +528,7 @@ async fn webauthn_register_finish(
     crate::extract::Authenticated(actor): crate::extract::Authenticated,
     ApiJson(request): ApiJson<WebauthnFinish>,
 ) -> ApiResult<StatusCode> {
-    let webauthn = relying_party(&state)?;
-    let (user_id, _, stored) = state
-        .store
-        .take_challenge(&request.ticket, WEBAUTHN_REGISTER)
-        .await?;
-    if user_id.as_deref() != Some(actor.user_id.as_str()) {
-        return Err(
-            StoreError::Forbidden("this registration belongs to someone else".into()).into(),
-        );
-    }
-    let ceremony: PasskeyRegistration = serde_json::from_value(stored["ceremony"].clone())
-        .map_err(|_| ApiError::BadRequest("broken WebAuthn state".into()))?;
-    let credential: RegisterPublicKeyCredential = serde_json::from_value(request.credential)
-        .map_err(|e| ApiError::BadRequest(format!("not a WebAuthn credential: {e}")))?;
-    let key = webauthn
-        .finish_passkey_registration(&credential, &ceremony)
-        .map_err(|e| {
-            StoreError::invalid(
-                "credential",
-                format!("the security key was not accepted: {e}"),
-            )
-        })?;
-    let name = request.name.unwrap_or_else(|| "Security key".to_owned());
-    state
-        .store
-        .add_webauthn(
-            &actor,
-            &name,
-            &serde_json::to_string(&key).unwrap_or_default(),
-        )
-        .await?;
+    webauthn_register_complete(&state, &actor, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

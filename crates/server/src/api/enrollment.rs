@@ -202,7 +202,7 @@ async fn revoke_my_device(
     Ok(Json(state.store.revoke_my_device(&me, &device).await?))
 }
 
-async fn phone_config(
+pub(crate) async fn phone_config(
     state: &AppState,
     access: &store::TenantAccess,
     owner: &str,

@@ -2,13 +2,13 @@
 //! OpenAPI document is generated from the handlers' annotations.
 
 mod audit;
-mod auth;
+pub(crate) mod auth;
 mod devices;
-mod enrollment;
+pub(crate) mod enrollment;
 mod groups;
 mod idp;
 mod infra;
-mod sessions;
+pub(crate) mod sessions;
 mod tenants;
 mod tokens;
 mod users;

@@ -1,0 +1,316 @@
+//! The console in a real browser: headless Chromium driven over WebDriver
+//! (Debian's chromium and chromium-driver), through the key flows of a new
+//! installation, in more than one language.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use totp_rs::{Algorithm, Builder, Secret};
+
+use crate::support::{Backend, TestServer};
+
+struct Driver {
+    child: Child,
+    _profile: tempfile::TempDir,
+    client: Client,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_browser() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the browser tests need chromedriver (Debian: chromium-driver)");
+    let profile = tempfile::tempdir().unwrap();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }),
+    );
+    let mut client = None;
+    for _ in 0..100 {
+        // chromedriver speaks plain HTTP on loopback: no TLS stack needed.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        if let Ok(connected) = ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            client = Some(connected);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Driver {
+        child,
+        _profile: profile,
+        client: client.expect("could not start headless Chromium"),
+    }
+}
+
+async fn fill(browser: &Client, field: &str, value: &str) {
+    let element = browser.find(Locator::Id(field)).await.unwrap();
+    element.clear().await.unwrap();
+    element.send_keys(value).await.unwrap();
+}
+
+/// Clicks and waits until the next page replaced this one.
+async fn click_and_wait(browser: &Client, selector: &str) {
+    let old_page = browser.find(Locator::Css("html")).await.unwrap();
+    browser
+        .find(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|_| panic!("no {selector} on the page"))
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        // A stale element: the document it belonged to is gone.
+        if old_page.tag_name().await.is_err() {
+            let _ = browser.find(Locator::Css("h1")).await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("clicking {selector} did not load a page");
+}
+
+async fn submit(browser: &Client, form_action: &str) {
+    click_and_wait(
+        browser,
+        &format!("form[action='{form_action}'] button[type=submit]"),
+    )
+    .await;
+}
+
+async fn heading(browser: &Client) -> String {
+    browser
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn secrets(browser: &Client) -> Vec<String> {
+    let mut found = Vec::new();
+    for element in browser.find_all(Locator::Css(".secret")).await.unwrap() {
+        found.push(element.text().await.unwrap());
+    }
+    found
+}
+
+async fn login(browser: &Client, base: &str, username: &str, password: &str) {
+    browser.goto(&format!("{base}/login")).await.unwrap();
+    fill(browser, "username", username).await;
+    fill(browser, "password", password).await;
+    submit(browser, "/login").await;
+}
+
+async fn change_password(browser: &Client, current: &str, new: &str) {
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/password")
+    );
+    fill(browser, "current", current).await;
+    fill(browser, "new", new).await;
+    submit(browser, "/password").await;
+}
+
+async fn logout(browser: &Client) {
+    submit(browser, "/logout").await;
+}
+
+fn totp_code(secret: &str, offset: u64) -> String {
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(Secret::try_from_base32(secret).unwrap())
+        .with_account_name("x")
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    totp.generate(now + offset).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_first_steps_in_a_browser() {
+    // A fresh installation: only the bootstrap admin, with its one-time password.
+    let server = TestServer::start_fresh(Backend::Sqlite).await;
+    let base = server.url.replace("127.0.0.1", "localhost");
+    let driver = start_browser().await;
+    let browser = &driver.client;
+
+    // First login with the bootstrap credential; a new password is required.
+    login(browser, &base, "admin", &server.bootstrap_password).await;
+    change_password(
+        browser,
+        &server.bootstrap_password,
+        "the admin's own password",
+    )
+    .await;
+    browser.goto(&format!("{base}/console")).await.unwrap();
+    assert_eq!(heading(browser).await, "Tenants and capacity");
+
+    // Create a tenant and its IT coordinator.
+    fill(browser, "slug", "lemgo").await;
+    fill(browser, "name", "Alte Hansestadt Lemgo").await;
+    fill(browser, "pool", "10.20.0.0/16").await;
+    fill(browser, "max_sessions", "50").await;
+    submit(browser, "/console/tenants").await;
+    assert_eq!(heading(browser).await, "Alte Hansestadt Lemgo");
+    browser
+        .goto(&format!("{base}/console/t/lemgo/users"))
+        .await
+        .unwrap();
+    fill(browser, "username", "it@lemgo.de").await;
+    fill(browser, "display_name", "Ina Thiel").await;
+    browser
+        .find(Locator::Css("#role option[value=tenant_admin]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    submit(browser, "/console/t/lemgo/users").await;
+    let admin_password = secrets(browser).await.remove(0);
+    logout(browser).await;
+
+    // The IT coordinator adds an employee (through the CSV import) and an application.
+    login(browser, &base, "it@lemgo.de", &admin_password).await;
+    change_password(browser, &admin_password, "ina's own password!").await;
+    browser
+        .goto(&format!("{base}/console/t/lemgo/groups"))
+        .await
+        .unwrap();
+    fill(browser, "group-name", "office").await;
+    submit(browser, "/console/t/lemgo/groups").await;
+    browser
+        .goto(&format!("{base}/console/t/lemgo/users"))
+        .await
+        .unwrap();
+    fill(
+        browser,
+        "csv",
+        "username,display_name,groups\nanna,Anna Schmidt,office\nbad name,Broken,\n",
+    )
+    .await;
+    click_and_wait(browser, "button[value=preview]").await;
+    // The tenant's default language (German, the first choice) is the
+    // coordinator's language until she picks another.
+    let preview = browser.source().await.unwrap();
+    assert!(preview.contains("<html lang=\"de\">"));
+    assert!(
+        preview.contains("1 Person importieren"),
+        "preview: {preview}"
+    );
+    assert!(preview.contains("kommt in der Datei") || preview.contains("bad name"));
+    click_and_wait(browser, "button[value=import]").await;
+    let imported = secrets(browser).await;
+    assert_eq!(imported.len(), 1, "{}", browser.source().await.unwrap());
+    let anna_password = imported[0].clone();
+    browser
+        .goto(&format!("{base}/console/t/lemgo/applications"))
+        .await
+        .unwrap();
+    fill(browser, "app-name", "fileserver").await;
+    fill(browser, "app-cidr", "198.18.10.0/24").await;
+    fill(browser, "app-ports", "445").await;
+    submit(browser, "/console/t/lemgo/applications").await;
+    submit(browser, "/console/t/lemgo/rules").await;
+    let page = browser.source().await.unwrap();
+    assert!(
+        page.contains("fileserver") && page.contains("445"),
+        "{page}"
+    );
+    logout(browser).await;
+
+    // The employee sets up an authenticator app, logs in with it and makes
+    // an enrollment code for her laptop.
+    login(browser, &base, "anna", &anna_password).await;
+    change_password(browser, &anna_password, "anna's own password").await;
+    browser.goto(&format!("{base}/portal")).await.unwrap();
+    submit(browser, "/portal/totp").await;
+    let secret = secrets(browser).await.remove(0);
+    fill(browser, "code", &totp_code(&secret, 0)).await;
+    submit(browser, "/portal/totp/confirm").await;
+    assert_eq!(secrets(browser).await.len(), 10, "recovery codes");
+    browser.goto(&format!("{base}/portal")).await.unwrap();
+    logout(browser).await;
+    login(browser, &base, "anna", "anna's own password").await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/login/mfa")
+    );
+    fill(browser, "code", &totp_code(&secret, 30)).await;
+    submit(browser, "/login/mfa").await;
+    browser.goto(&format!("{base}/portal")).await.unwrap();
+    assert!(heading(browser).await.contains("Alte Hansestadt Lemgo"));
+    submit(browser, "/portal/code").await;
+    let code = secrets(browser).await.remove(0);
+    assert_eq!(code.len(), 14, "a code like ABCD-EFGH-JKLM: {code}");
+    let admin = server.login("admin", "the admin's own password").await;
+    let codes = admin.list_enrollment_codes("lemgo").await.unwrap();
+    assert_eq!(codes.len(), 1);
+    assert_eq!(codes[0].user.as_deref(), Some("anna"));
+
+    // Switch to Dutch: the page and the choice stay in Dutch.
+    browser.goto(&format!("{base}/portal")).await.unwrap();
+    browser
+        .find(Locator::Css("#language-switch option[value=nl]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    submit(browser, "/language").await;
+    let dutch = browser.source().await.unwrap();
+    assert!(dutch.contains("<html lang=\"nl\">"));
+    assert!(dutch.contains("Mijn apparaten"), "{dutch}");
+    browser.goto(&format!("{base}/portal")).await.unwrap();
+    assert!(
+        browser
+            .source()
+            .await
+            .unwrap()
+            .contains("Apparaat toevoegen")
+    );
+
+    driver.client.clone().close().await.unwrap();
+    server.stop().await;
+}

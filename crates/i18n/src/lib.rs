@@ -1,0 +1,100 @@
+//! Translations. Every text people read goes through [`Tr`]: the console,
+//! the portal, the status page, e-mails, letters and manuals. Messages are
+//! Fluent files under `locales/{en,de,nl}/`, embedded at compile time; a
+//! test fails if any language misses a key another one has.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+pub use api_types::Language;
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{LanguageIdentifier, Loader, static_loader};
+
+static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "en",
+        // Plain text, no Unicode isolation marks around arguments.
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+fn langid(language: Language) -> LanguageIdentifier {
+    match language {
+        Language::De => fluent_templates::langid!("de"),
+        Language::Nl => fluent_templates::langid!("nl"),
+        Language::En => fluent_templates::langid!("en"),
+    }
+}
+
+/// A translator for one language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tr {
+    pub language: Language,
+}
+
+impl Tr {
+    pub fn new(language: Language) -> Tr {
+        Tr { language }
+    }
+
+    /// The code of the language (`de`, `nl`, `en`), e.g. for `<html lang>`.
+    pub fn code(&self) -> &'static str {
+        self.language.code()
+    }
+
+    /// The message `key`.
+    pub fn t(&self, key: &str) -> String {
+        LOCALES
+            .try_lookup(&langid(self.language), key)
+            .unwrap_or_else(|| key.to_owned())
+    }
+
+    /// The message `key` with one argument.
+    pub fn t1(&self, key: &str, name: &str, value: &str) -> String {
+        self.args(key, &[(name, value)])
+    }
+
+    /// The message `key` with a number argument (plurals).
+    pub fn n(&self, key: &str, name: &str, value: i64) -> String {
+        let mut args: HashMap<Cow<'static, str>, FluentValue<'_>> = HashMap::new();
+        args.insert(Cow::Owned(name.to_owned()), FluentValue::from(value));
+        LOCALES
+            .try_lookup_with_args(&langid(self.language), key, &args)
+            .unwrap_or_else(|| key.to_owned())
+    }
+
+    /// The message `key` with string arguments.
+    pub fn args(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let map: HashMap<Cow<'static, str>, FluentValue<'_>> = args
+            .iter()
+            .map(|(name, value)| (Cow::Owned((*name).to_owned()), FluentValue::from(*value)))
+            .collect();
+        LOCALES
+            .try_lookup_with_args(&langid(self.language), key, &map)
+            .unwrap_or_else(|| key.to_owned())
+    }
+}
+
+/// The best language for an `Accept-Language` header; English if none fits.
+pub fn negotiate(accept_language: &str) -> Language {
+    let mut best: Option<(f32, Language)> = None;
+    for part in accept_language.split(',') {
+        let mut pieces = part.trim().split(';');
+        let tag = pieces.next().unwrap_or("").trim();
+        let quality = pieces
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let primary = tag.split('-').next().unwrap_or("");
+        if let Some(language) = Language::parse(primary)
+            && best.is_none_or(|(q, _)| quality > q)
+        {
+            best = Some((quality, language));
+        }
+    }
+    best.map_or(Language::En, |(_, language)| language)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,232 @@
+//! What every console page needs: the browser session (if any), the
+//! language, the CSRF token, and messages passed along in the URL.
+
+use std::collections::HashMap;
+
+use api_types::{Language, Role};
+use axum::extract::{FromRequestParts, Query};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use i18n::Tr;
+use store::Actor;
+
+use super::csrf;
+use super::error::{ConsoleError, ConsoleResult};
+use crate::AppState;
+use crate::extract::client_addr;
+
+pub(super) const LANGUAGE_COOKIE: &str = "hg_lang";
+
+/// A logged-in browser.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub actor: Actor,
+    pub token: String,
+    pub username: String,
+    pub display_name: String,
+    /// Slug of the user's tenant.
+    pub tenant: Option<String>,
+}
+
+/// The navigation of the page header.
+#[derive(Debug, Clone)]
+pub struct Nav {
+    pub username: String,
+    pub display_name: String,
+    pub staff: bool,
+    pub provider_admin: bool,
+    pub tenant: Option<String>,
+    pub tenant_admin: bool,
+}
+
+/// What the base template shows around every page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub tr: Tr,
+    pub title: String,
+    pub csrf: String,
+    pub nav: Option<Nav>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub path: String,
+}
+
+impl Page {
+    pub fn t(&self, key: impl AsRef<str>) -> String {
+        self.tr.t(key.as_ref())
+    }
+
+    /// A time for people: `2026-11-23 08:15 UTC`.
+    pub fn time(&self, at: &time::OffsetDateTime) -> String {
+        super::tenant::short_time(at)
+    }
+
+    /// Languages for the switcher: `(code, name, selected)`.
+    pub fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
+        [
+            (Language::De, "Deutsch"),
+            (Language::Nl, "Nederlands"),
+            (Language::En, "English"),
+        ]
+        .iter()
+        .map(|(language, name)| (language.code(), *name, *language == self.tr.language))
+        .collect()
+    }
+}
+
+pub struct Ctx {
+    pub tr: Tr,
+    pub session: Option<Session>,
+    pub csrf: String,
+    pub path: String,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub jar: CookieJar,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ConsoleResult<Ctx> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.path().to_owned());
+        let mut session = None;
+        if let Some(cookie) = jar.get(crate::session::COOKIE) {
+            let token = cookie.value().to_owned();
+            if let Ok(actor) = state.store.authenticate(&token, client_addr(parts)).await
+                && let Ok(user) = state.store.me(&actor).await
+            {
+                session = Some(Session {
+                    actor,
+                    token,
+                    username: user.username,
+                    display_name: user.display_name,
+                    tenant: user.tenant,
+                });
+            }
+        }
+        let language = match &session {
+            Some(session) => match state.store.me(&session.actor).await {
+                Ok(user) => match user.language {
+                    Some(language) => language,
+                    None => tenant_language(state, session).await,
+                },
+                Err(_) => Language::En,
+            },
+            None => jar
+                .get(LANGUAGE_COOKIE)
+                .and_then(|c| Language::parse(c.value()))
+                .unwrap_or_else(|| {
+                    i18n::negotiate(
+                        parts
+                            .headers
+                            .get(header::ACCEPT_LANGUAGE)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or(""),
+                    )
+                }),
+        };
+        let tr = Tr::new(language);
+        let csrf = match &session {
+            Some(session) => csrf::for_session(&session.token),
+            None => jar
+                .get(csrf::LOGIN_COOKIE)
+                .map(|c| c.value().to_owned())
+                .unwrap_or_default(),
+        };
+        Ok(Ctx {
+            notice: query
+                .get("notice")
+                .map(|key| tr.t(&format!("notice-{key}"))),
+            error: query.get("error").cloned(),
+            tr,
+            session,
+            csrf,
+            path,
+            jar,
+        })
+    }
+}
+
+async fn tenant_language(state: &AppState, session: &Session) -> Language {
+    let Some(tenant) = &session.tenant else {
+        return Language::En;
+    };
+    match state
+        .store
+        .tenant_access(&session.actor, tenant, store::TenantNeed::View)
+        .await
+    {
+        Ok(access) => state
+            .store
+            .get_tenant(&access)
+            .await
+            .map_or(Language::En, |t| t.default_language),
+        Err(_) => Language::En,
+    }
+}
+
+impl Ctx {
+    /// The logged-in actor, or a redirect to the login page.
+    pub fn actor(&self) -> ConsoleResult<&Actor> {
+        let session = self
+            .session
+            .as_ref()
+            .ok_or_else(|| ConsoleError::NotLoggedIn {
+                next: self.path.clone(),
+            })?;
+        if session.actor.password_change_required {
+            return Err(ConsoleError::PasswordChange);
+        }
+        Ok(&session.actor)
+    }
+
+    pub fn session(&self) -> ConsoleResult<&Session> {
+        self.actor()?;
+        self.session.as_ref().ok_or(ConsoleError::NotLoggedIn {
+            next: self.path.clone(),
+        })
+    }
+
+    pub fn check_csrf(&self, given: &str) -> ConsoleResult<()> {
+        if csrf::matches(&self.csrf, given) {
+            Ok(())
+        } else {
+            Err(ConsoleError::Csrf)
+        }
+    }
+
+    pub fn page(&self, title_key: &str) -> Page {
+        self.page_titled(self.tr.t(title_key))
+    }
+
+    pub fn page_titled(&self, title: String) -> Page {
+        let nav = self.session.as_ref().map(|session| Nav {
+            username: session.username.clone(),
+            display_name: session.display_name.clone(),
+            staff: matches!(
+                session.actor.role,
+                Role::ProviderAdmin | Role::ProviderOperator
+            ),
+            provider_admin: session.actor.role == Role::ProviderAdmin,
+            tenant: session.tenant.clone(),
+            tenant_admin: session.actor.role == Role::TenantAdmin,
+        });
+        Page {
+            tr: self.tr,
+            title,
+            csrf: self.csrf.clone(),
+            nav,
+            notice: self.notice.clone(),
+            error: self.error.clone(),
+            path: self.path.clone(),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Console errors: a page in the user's language, or a redirect to the login.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use store::StoreError;
+
+#[derive(Debug)]
+pub enum ConsoleError {
+    /// Not logged in: go to the login page, then come back to `next`.
+    NotLoggedIn {
+        next: String,
+    },
+    /// Logged in with a one-time password: replace it first.
+    PasswordChange,
+    Csrf,
+    Forbidden(String),
+    NotFound(String),
+    /// A change was refused; go back to `back` and say why.
+    Refused {
+        back: String,
+        message: String,
+    },
+    Internal(String),
+}
+
+pub type ConsoleResult<T> = Result<T, ConsoleError>;
+
+fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// Where to go back to with an error message.
+pub(super) fn back_with_error(back: &str, message: &str) -> Response {
+    let separator = if back.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{back}{separator}error={}", encode(message))).into_response()
+}
+
+/// Where to go back to with a notice (a message key).
+pub(super) fn back_with_notice(back: &str, notice_key: &str) -> Response {
+    let separator = if back.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{back}{separator}notice={notice_key}")).into_response()
+}
+
+impl ConsoleError {
+    /// A store error while changing something from the page `back`.
+    pub fn refused(back: &str, error: StoreError) -> ConsoleError {
+        match error {
+            StoreError::Database(_)
+            | StoreError::Migrate(_)
+            | StoreError::PasswordHash
+            | StoreError::Config(_) => ConsoleError::Internal(format!("{error:?}")),
+            other => ConsoleError::Refused {
+                back: back.to_owned(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<StoreError> for ConsoleError {
+    fn from(error: StoreError) -> ConsoleError {
+        match error {
+            StoreError::NotFound { .. } => ConsoleError::NotFound(error.to_string()),
+            StoreError::Forbidden(message) => ConsoleError::Forbidden(message),
+            StoreError::Unauthenticated(_) => ConsoleError::NotLoggedIn { next: "/".into() },
+            StoreError::Conflict(_) | StoreError::Invalid(_) => ConsoleError::Refused {
+                back: "/".into(),
+                message: error.to_string(),
+            },
+            StoreError::Database(_)
+            | StoreError::Migrate(_)
+            | StoreError::PasswordHash
+            | StoreError::Config(_) => ConsoleError::Internal(format!("{error:?}")),
+        }
+    }
+}
+
+impl From<crate::error::ApiError> for ConsoleError {
+    fn from(error: crate::error::ApiError) -> ConsoleError {
+        match error {
+            crate::error::ApiError::Store(store) => store.into(),
+            other => ConsoleError::Refused {
+                back: "/".into(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+fn page(status: StatusCode, title: &str, detail: &str) -> Response {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · homegate</title>\
+         <link rel=\"stylesheet\" href=\"/assets/console.css\"></head><body><main id=\"main\">\
+         <h1>{title}</h1><p class=\"error\" role=\"alert\">{}</p><p><a href=\"/\">homegate</a></p>\
+         </main></body></html>",
+        escape(detail),
+        title = escape(title)
+    );
+    (status, Html(body)).into_response()
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        match self {
+            ConsoleError::NotLoggedIn { next } => {
+                Redirect::to(&format!("/login?next={}", encode(&next))).into_response()
+            }
+            ConsoleError::PasswordChange => Redirect::to("/password").into_response(),
+            ConsoleError::Csrf => page(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form is no longer valid (or was sent from another site). Go back, reload the page and try again.",
+            ),
+            ConsoleError::Forbidden(message) => {
+                page(StatusCode::FORBIDDEN, "Not allowed", &message)
+            }
+            ConsoleError::NotFound(message) => page(StatusCode::NOT_FOUND, "Not found", &message),
+            ConsoleError::Refused { back, message } => back_with_error(&back, &message),
+            ConsoleError::Internal(detail) => {
+                let error_id = uuid::Uuid::new_v4();
+                tracing::error!(%error_id, %detail, "console error");
+                page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    &format!("The operator can find error id {error_id} in the server log."),
+                )
+            }
+        }
+    }
+}

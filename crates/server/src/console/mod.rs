@@ -1,0 +1,175 @@
+//! The web console, the employee portal and the login pages: server-rendered
+//! HTML (askama templates in `templates/`, texts through `i18n`), rendered
+//! from the same `store` functions as the JSON API.
+//!
+//! Every form carries a CSRF token bound to the browser session; every page
+//! is sent with a strict Content-Security-Policy (no inline scripts).
+
+mod admin;
+mod audit;
+mod capacity;
+mod chart;
+mod context;
+mod csrf;
+mod error;
+mod login;
+mod portal;
+mod provider;
+mod tenant;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use context::Ctx;
+pub use error::{ConsoleError, ConsoleResult};
+
+use crate::AppState;
+
+/// Content-Security-Policy of every console page.
+pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
+     script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+     form-action 'self'";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(login::home))
+        .route("/login", get(login::login_page).post(login::login_submit))
+        .route("/login/mfa", get(login::mfa_page).post(login::mfa_submit))
+        .route("/login/webauthn/start", post(login::webauthn_start))
+        .route("/login/webauthn/finish", post(login::webauthn_finish))
+        .route("/logout", post(login::logout))
+        .route(
+            "/password",
+            get(login::password_page).post(login::password_submit),
+        )
+        .route("/language", post(login::set_language))
+        .route("/console", get(provider::dashboard))
+        .route("/console/tenants", post(provider::create_tenant))
+        .route(
+            "/console/gateways",
+            get(provider::gateways).post(provider::create_gateway),
+        )
+        .route("/console/regions", post(provider::create_region))
+        .route("/console/capacity", get(capacity::page))
+        .route("/console/audit", get(audit::page))
+        .route("/console/audit/export", get(audit::export))
+        .route(
+            "/console/tokens",
+            get(admin::tokens).post(admin::create_token),
+        )
+        .route("/console/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/console/staff", post(admin::create_staff))
+        .route("/console/t/{tenant}", get(tenant::overview))
+        .route("/console/t/{tenant}/quota", post(tenant::set_quota))
+        .route("/console/t/{tenant}/policy", post(tenant::set_policy))
+        .route(
+            "/console/t/{tenant}/users",
+            get(tenant::users).post(tenant::create_user),
+        )
+        .route(
+            "/console/t/{tenant}/users/import",
+            post(tenant::import_users),
+        )
+        .route(
+            "/console/t/{tenant}/users/{user}/disabled",
+            post(tenant::set_disabled),
+        )
+        .route(
+            "/console/t/{tenant}/users/{user}/code",
+            post(tenant::create_code),
+        )
+        .route(
+            "/console/t/{tenant}/groups",
+            get(tenant::groups).post(tenant::create_group),
+        )
+        .route(
+            "/console/t/{tenant}/groups/{group}/members",
+            post(tenant::add_member),
+        )
+        .route(
+            "/console/t/{tenant}/groups/{group}/members/{user}/remove",
+            post(tenant::remove_member),
+        )
+        .route(
+            "/console/t/{tenant}/applications",
+            get(tenant::applications).post(tenant::create_application),
+        )
+        .route(
+            "/console/t/{tenant}/applications/{application}/delete",
+            post(tenant::delete_application),
+        )
+        .route("/console/t/{tenant}/rules", post(tenant::create_rule))
+        .route(
+            "/console/t/{tenant}/rules/{rule}/delete",
+            post(tenant::delete_rule),
+        )
+        .route("/console/t/{tenant}/devices", get(tenant::devices))
+        .route(
+            "/console/t/{tenant}/devices/{device}/revoke",
+            post(tenant::revoke_device),
+        )
+        .route(
+            "/console/t/{tenant}/sessions/{device}/end",
+            post(tenant::end_session),
+        )
+        .route(
+            "/console/t/{tenant}/identity",
+            get(tenant::identity).post(tenant::set_identity),
+        )
+        .route("/portal", get(portal::home))
+        .route("/portal/code", post(portal::create_code))
+        .route("/portal/phone", post(portal::create_phone))
+        .route(
+            "/portal/devices/{device}/revoke",
+            post(portal::revoke_device),
+        )
+        .route("/portal/totp", post(portal::totp_start))
+        .route("/portal/totp/confirm", post(portal::totp_confirm))
+        .route("/portal/webauthn/start", post(portal::webauthn_start))
+        .route("/portal/webauthn/finish", post(portal::webauthn_finish))
+        .route("/assets/console.css", get(css))
+        .route("/assets/webauthn.js", get(js))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/console.css"),
+    )
+}
+
+async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/webauthn.js"),
+    )
+}
+
+/// Renders a template as an HTML response.
+pub fn render<T: askama::Template>(template: &T) -> ConsoleResult<axum::response::Html<String>> {
+    template
+        .render()
+        .map(axum::response::Html)
+        .map_err(|error| ConsoleError::Internal(error.to_string()))
+}

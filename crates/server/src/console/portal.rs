@@ -1,0 +1,278 @@
+//! The employee portal: my devices, adding a laptop or phone, why I can't
+//! connect, my second factors.
+
+use api_types::enrollment::CreatePhone;
+use api_types::tenancy::{Device, Refusal};
+use askama::Template;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::admin::{OneTimePage, one_time};
+use super::context::Page;
+use super::error::{ConsoleResult, back_with_error, back_with_notice};
+use super::{Ctx, render};
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "portal.html")]
+struct PortalPage {
+    page: Page,
+    devices: Vec<Device>,
+    refusals: Vec<Refusal>,
+    gateway_status: String,
+    mfa_status: Option<String>,
+    totp_enabled: bool,
+    webauthn_available: bool,
+    keys: Vec<String>,
+    manual_url: String,
+}
+
+impl PortalPage {
+    fn kind_key(&self, device: &Device) -> String {
+        format!("kind-{}", device.kind.as_str())
+    }
+
+    fn state_key(&self, device: &Device) -> String {
+        format!("state-{}", device.state.as_str())
+    }
+}
+
+pub(super) async fn home(State(state): State<AppState>, ctx: Ctx) -> ConsoleResult<Response> {
+    let actor = ctx.actor()?;
+    let me = state.store.self_access(actor).await?;
+    let tenant = state.store.get_tenant(me.tenant()).await?;
+    let (online, total) = state
+        .store
+        .region_gateway_health(me.tenant().tenant_id())
+        .await?;
+    let gateway_status = if total == 0 {
+        ctx.tr.t("portal-gateways-none")
+    } else if online == 0 {
+        ctx.tr.t("portal-gateways-down")
+    } else {
+        ctx.tr.args(
+            "portal-gateways-up",
+            &[
+                ("online", &online.to_string()),
+                ("total", &total.to_string()),
+            ],
+        )
+    };
+    let mfa = state.store.mfa_status(actor).await?;
+    let mfa_status = tenant.policy.mfa_before_vpn_hours.map(|hours| {
+        let recent = mfa.last_mfa_at.is_some_and(|at| {
+            (time::OffsetDateTime::now_utc() - at).whole_hours() < i64::from(hours)
+        });
+        if recent {
+            ctx.tr.t1("portal-mfa-ok", "hours", &hours.to_string())
+        } else {
+            ctx.tr.t1("portal-mfa-needed", "hours", &hours.to_string())
+        }
+    });
+    let page = PortalPage {
+        page: ctx.page_titled(ctx.tr.t1("portal-title", "tenant", &tenant.name)),
+        devices: state.store.list_my_devices(&me).await?,
+        refusals: state.store.my_refusals(&actor.user_id, 5).await?,
+        gateway_status,
+        mfa_status,
+        totp_enabled: mfa.totp_enabled,
+        webauthn_available: state.webauthn.is_some(),
+        keys: mfa.webauthn.into_iter().map(|k| k.name).collect(),
+        manual_url: format!("/manual/{}?language={}", tenant.slug, ctx.tr.code()),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CsrfOnly {
+    csrf: String,
+}
+
+pub(super) async fn create_code(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::Form(form): axum::Form<CsrfOnly>,
+) -> ConsoleResult<Response> {
+    let actor = ctx.actor()?;
+    ctx.check_csrf(&form.csrf)?;
+    let me = state.store.self_access(actor).await?;
+    match state.store.create_my_enrollment_code(&me, None).await {
+        Ok(code) => one_time(
+            &ctx,
+            "code-created-title",
+            ctx.tr.t("portal-code-intro"),
+            vec![(ctx.tr.t("code-label"), code.secret.clone())],
+            Some(format!(
+                "homegate enroll {} --code {}",
+                state.settings.public_url, code.secret
+            )),
+            "/portal",
+        ),
+        Err(error) => Ok(back_with_error("/portal", &error.to_string())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PhoneForm {
+    csrf: String,
+    name: String,
+}
+
+pub(super) async fn create_phone(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::Form(form): axum::Form<PhoneForm>,
+) -> ConsoleResult<Response> {
+    let actor = ctx.actor()?;
+    ctx.check_csrf(&form.csrf)?;
+    let me = state.store.self_access(actor).await?;
+    let phone = match crate::api::enrollment::phone_config(
+        &state,
+        me.tenant(),
+        me.username(),
+        &CreatePhone { name: form.name }.name,
+    )
+    .await
+    {
+        Ok(phone) => phone,
+        Err(error) => return Ok(back_with_error("/portal", &error.to_string())),
+    };
+    let page = OneTimePage {
+        page: ctx.page("phone-created-title"),
+        intro: ctx.tr.t("phone-created-intro"),
+        secrets: Vec::new(),
+        hint: Some(ctx.tr.t("phone-created-hint")),
+        qr_png: Some(phone.qr_png_base64),
+        config: Some(phone.wg_quick),
+        back: "/portal".into(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+pub(super) async fn revoke_device(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(device): Path<String>,
+    axum::Form(form): axum::Form<CsrfOnly>,
+) -> ConsoleResult<Response> {
+    let actor = ctx.actor()?;
+    ctx.check_csrf(&form.csrf)?;
+    let me = state.store.self_access(actor).await?;
+    match state.store.revoke_my_device(&me, &device).await {
+        Ok(_) => Ok(back_with_notice("/portal", "device-revoked")),
+        Err(error) => Ok(back_with_error("/portal", &error.to_string())),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "totp_setup.html")]
+struct TotpSetupPage {
+    page: Page,
+    qr_svg: String,
+    secret: String,
+}
+
+pub(super) async fn totp_start(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::Form(form): axum::Form<CsrfOnly>,
+) -> ConsoleResult<Response> {
+    let actor = ctx.actor()?;
+    ctx.check_csrf(&form.csrf)?;
+    let (secret, url) = state.store.start_totp(actor).await?;
+    let page = TotpSetupPage {
+        page: ctx.page("totp-setup-title"),
+        qr_svg: crate::qr::svg(&url).unwrap_or_default(),
+        secret,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CodeForm {
+    csrf: String,
+    code: String,
+}
+
+pub(super) async fn totp_confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::Form(form): axum::Form<CodeForm>,
+) -> ConsoleResult<Response> {
+    let actor = ctx.actor()?;
+    ctx.check_csrf(&form.csrf)?;
+    match state.store.confirm_totp(actor, &form.code).await {
+        Ok(codes) => one_time(
+            &ctx,
+            "recovery-title",
+            ctx.tr.t("recovery-intro"),
+            codes
+                .into_iter()
+                .enumerate()
+                .map(|(i, code)| ((i + 1).to_string(), code))
+                .collect(),
+            None,
+            "/portal",
+        ),
+        Err(error) => Ok(back_with_error("/portal", &error.to_string())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct JsonCsrf {
+    csrf: String,
+}
+
+pub(super) async fn webauthn_start(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(request): Json<JsonCsrf>,
+) -> Result<Json<api_types::auth::WebauthnChallenge>, crate::error::ApiError> {
+    let actor = ctx
+        .actor()
+        .map_err(|_| store::StoreError::Unauthenticated("not logged in".into()))?;
+    if !super::csrf::matches(&ctx.csrf, &request.csrf) {
+        return Err(crate::error::ApiError::BadRequest(
+            "the form expired; reload the page".into(),
+        ));
+    }
+    Ok(Json(
+        crate::api::auth::webauthn_register_begin(&state, actor).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct JsonFinish {
+    csrf: String,
+    ticket: String,
+    credential: serde_json::Value,
+    name: Option<String>,
+}
+
+pub(super) async fn webauthn_finish(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(request): Json<JsonFinish>,
+) -> Result<axum::http::StatusCode, crate::error::ApiError> {
+    let actor = ctx
+        .actor()
+        .map_err(|_| store::StoreError::Unauthenticated("not logged in".into()))?;
+    if !super::csrf::matches(&ctx.csrf, &request.csrf) {
+        return Err(crate::error::ApiError::BadRequest(
+            "the form expired; reload the page".into(),
+        ));
+    }
+    crate::api::auth::webauthn_register_complete(
+        &state,
+        actor,
+        api_types::auth::WebauthnFinish {
+            ticket: request.ticket,
+            credential: request.credential,
+            name: request.name,
+        },
+    )
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,971 @@
+//! A tenant's pages: overview with quota, policy and sessions; users (with
+//! CSV import), groups, applications and access rules, devices, identity
+//! provider. Provider staff and the tenant's own admins use them.
+
+use std::collections::BTreeSet;
+
+use api_types::tenancy::{
+    AccessRule, Application, CreateAccessRule, CreateApplication, CreateGroup, CreateUser, Device,
+    Group, Protocol, Refusal, SessionList, SetPolicy, SetQuota, Tenant, UpdateTenant, UpdateUser,
+    User,
+};
+use api_types::{Language, Role};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use store::{TenantAccess, TenantNeed};
+
+use super::admin::one_time;
+use super::context::Page;
+use super::error::{ConsoleError, ConsoleResult, back_with_error, back_with_notice};
+use super::{Ctx, render};
+use crate::AppState;
+
+pub(super) fn short_time(at: &time::OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+async fn access(
+    state: &AppState,
+    ctx: &Ctx,
+    tenant: &str,
+    need: TenantNeed,
+) -> ConsoleResult<TenantAccess> {
+    let actor = ctx.actor()?;
+    Ok(state.store.tenant_access(actor, tenant, need).await?)
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CsrfOnly {
+    csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "tenant.html")]
+struct Overview {
+    page: Page,
+    tenant: Tenant,
+    region: String,
+    sessions: SessionList,
+    refusals: Vec<Refusal>,
+    groups: Vec<String>,
+    max_text: String,
+    max_input: String,
+    max_devices_text: String,
+    max_devices_input: String,
+    mfa_input: String,
+    languages: Vec<(&'static str, &'static str, bool)>,
+    manage: bool,
+    quota: bool,
+    operate: bool,
+}
+
+pub(super) async fn overview(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+) -> ConsoleResult<Response> {
+    let view = access(&state, &ctx, &tenant, TenantNeed::View).await?;
+    let actor = ctx.actor()?;
+    let can = |need| {
+        let state = state.clone();
+        let actor = actor.clone();
+        let tenant = tenant.clone();
+        async move {
+            state
+                .store
+                .tenant_access(&actor, &tenant, need)
+                .await
+                .is_ok()
+        }
+    };
+    let (manage, quota, operate) = (
+        can(TenantNeed::Manage).await,
+        can(TenantNeed::Quota).await,
+        can(TenantNeed::Operate).await,
+    );
+    if !(manage || quota || operate) {
+        return Err(ConsoleError::Forbidden(ctx.tr.t("tenant-no-access")));
+    }
+    let record = state.store.get_tenant(&view).await?;
+    let groups = if manage {
+        state
+            .store
+            .list_groups(&view)
+            .await?
+            .into_iter()
+            .map(|g| g.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let unlimited = ctx.tr.t("unlimited");
+    let page = Overview {
+        page: ctx.page_titled(record.name.clone()),
+        region: record.region.clone().unwrap_or_else(|| "-".into()),
+        sessions: state.store.list_sessions(&view).await?,
+        refusals: state.store.list_refusals(&view, 20).await?,
+        groups,
+        max_text: record
+            .quota
+            .max_sessions
+            .map_or_else(|| unlimited.clone(), |m| m.to_string()),
+        max_input: record
+            .quota
+            .max_sessions
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+        max_devices_text: record
+            .quota
+            .max_devices
+            .map_or_else(|| unlimited.clone(), |m| m.to_string()),
+        max_devices_input: record
+            .quota
+            .max_devices
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+        mfa_input: record
+            .policy
+            .mfa_before_vpn_hours
+            .map(|h| h.to_string())
+            .unwrap_or_default(),
+        languages: [
+            (Language::De, "Deutsch"),
+            (Language::Nl, "Nederlands"),
+            (Language::En, "English"),
+        ]
+        .iter()
+        .map(|(l, n)| (l.code(), *n, *l == record.default_language))
+        .collect(),
+        tenant: record,
+        manage,
+        quota,
+        operate,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct QuotaForm {
+    csrf: String,
+    max_sessions: String,
+    max_devices: String,
+    end_newest: Option<String>,
+}
+
+pub(super) async fn set_quota(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+    axum::Form(form): axum::Form<QuotaForm>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Quota).await?;
+    let back = format!("/console/t/{tenant}");
+    let parse = super::provider::optional_number;
+    let (max_sessions, max_devices) = match (parse(&form.max_sessions), parse(&form.max_devices)) {
+        (Ok(s), Ok(d)) => (s, d),
+        (Err(message), _) | (_, Err(message)) => return Ok(back_with_error(&back, &message)),
+    };
+    let request = SetQuota {
+        max_sessions: Some(max_sessions),
+        max_devices: Some(max_devices),
+        end_newest_sessions: form.end_newest.is_some(),
+    };
+    if let Err(error) = state.store.set_quota(&access, request).await {
+        return Ok(back_with_error(&back, &error.to_string()));
+    }
+    if form.end_newest.is_some() {
+        for device in state.store.sessions_over_quota(&access).await? {
+            crate::api::sessions::end_device_session(
+                &state,
+                &access,
+                &device,
+                "the quota was lowered",
+            )
+            .await?;
+        }
+    }
+    Ok(back_with_notice(&back, "saved"))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PolicyForm {
+    csrf: String,
+    priority_seats: String,
+    priority_group: String,
+    idle_timeout: String,
+    mfa_hours: String,
+    language: String,
+}
+
+pub(super) async fn set_policy(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+    axum::Form(form): axum::Form<PolicyForm>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}");
+    let parse = super::provider::optional_number;
+    let numbers = (
+        parse(&form.priority_seats),
+        parse(&form.idle_timeout),
+        parse(&form.mfa_hours),
+    );
+    let (seats, idle, mfa) = match numbers {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(m), _, _) | (_, Err(m), _) | (_, _, Err(m)) => return Ok(back_with_error(&back, &m)),
+    };
+    let request = SetPolicy {
+        priority_seats: Some(seats.unwrap_or(0)),
+        priority_group: Some(Some(form.priority_group).filter(|g| !g.is_empty())),
+        session_idle_timeout_secs: idle,
+        mfa_before_vpn_hours: Some(mfa),
+    };
+    if let Err(error) = state.store.set_policy(&access, request).await {
+        return Ok(back_with_error(&back, &error.to_string()));
+    }
+    let actor = ctx.actor()?;
+    let update = UpdateTenant {
+        default_language: Language::parse(&form.language),
+        ..UpdateTenant::default()
+    };
+    if let Err(error) = state.store.update_tenant(actor, &access, update).await {
+        return Ok(back_with_error(&back, &error.to_string()));
+    }
+    Ok(back_with_notice(&back, "saved"))
+}
+
+pub(super) async fn end_session(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((tenant, device)): Path<(String, String)>,
+    axum::Form(form): axum::Form<CsrfOnly>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Operate).await?;
+    let back = format!("/console/t/{tenant}");
+    match crate::api::sessions::end_device_session(
+        &state,
+        &access,
+        &device,
+        "ended by an administrator",
+    )
+    .await
+    {
+        Ok(()) => Ok(back_with_notice(&back, "session-ended")),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+/// One row of a CSV import, checked.
+pub(super) struct ImportRow {
+    pub line: usize,
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: String,
+    pub groups: String,
+    pub language: String,
+    pub problem: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    page: Page,
+    slug: String,
+    users: Vec<User>,
+    csv: String,
+    preview: Vec<ImportRow>,
+}
+
+impl UsersPage {
+    fn role_key(&self, user: &User) -> String {
+        format!("role-{}", user.role.as_str())
+    }
+
+    fn import_label(&self) -> String {
+        let valid = self.preview.iter().filter(|r| r.problem.is_none()).count();
+        self.page
+            .tr
+            .n("import-confirm", "count", i64::try_from(valid).unwrap_or(0))
+    }
+}
+
+async fn users_page(
+    state: &AppState,
+    ctx: &Ctx,
+    tenant: &str,
+    csv: String,
+    preview: Vec<ImportRow>,
+) -> ConsoleResult<Response> {
+    let access = access(state, ctx, tenant, TenantNeed::Manage).await?;
+    let page = UsersPage {
+        page: ctx.page("users-title"),
+        slug: access.tenant_slug().to_owned(),
+        users: state.store.list_tenant_users(&access).await?,
+        csv,
+        preview,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+pub(super) async fn users(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+) -> ConsoleResult<Response> {
+    users_page(&state, &ctx, &tenant, String::new(), Vec::new()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct UserForm {
+    csrf: String,
+    username: String,
+    display_name: String,
+    email: String,
+    role: String,
+}
+
+pub(super) async fn create_user(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+    axum::Form(form): axum::Form<UserForm>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/users");
+    let request = CreateUser {
+        username: form.username,
+        display_name: Some(form.display_name).filter(|n| !n.trim().is_empty()),
+        email: Some(form.email).filter(|e| !e.trim().is_empty()),
+        role: Role::parse(&form.role).unwrap_or(Role::Employee),
+        password: None,
+        language: None,
+    };
+    match state.store.create_tenant_user(&access, request).await {
+        Ok(created) => one_time(
+            &ctx,
+            "user-created-title",
+            ctx.tr.t("user-created-intro"),
+            vec![(
+                created.user.username,
+                created.initial_password.unwrap_or_default(),
+            )],
+            None,
+            &back,
+        ),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+/// Parses and checks an employee CSV: a header line naming the columns
+/// (`username` required; `display_name`, `email`, `role`, `groups` with `;`
+/// between groups, `language`), then one user per line.
+fn check_csv(
+    csv: &str,
+    existing: &BTreeSet<String>,
+    groups: &BTreeSet<String>,
+    tr: &i18n::Tr,
+) -> Result<Vec<ImportRow>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(csv.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|h| h.to_lowercase())
+        .collect();
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let Some(username_column) = column("username") else {
+        return Err(tr.t("import-no-username"));
+    };
+    let mut seen = BTreeSet::new();
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| e.to_string())?;
+        let field = |name: &str| {
+            column(name)
+                .and_then(|i| record.get(i))
+                .unwrap_or("")
+                .to_owned()
+        };
+        let username = record
+            .get(username_column)
+            .unwrap_or("")
+            .trim()
+            .to_lowercase();
+        let role = Some(field("role"))
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "employee".into());
+        let row_groups = field("groups");
+        let mut problem = None;
+        if let Err(violation) = store::validate::username("username", &username) {
+            problem = Some(violation.message);
+        } else if existing.contains(&username) {
+            problem = Some(tr.t("import-exists"));
+        } else if !seen.insert(username.clone()) {
+            problem = Some(tr.t("import-duplicate"));
+        } else if !matches!(Role::parse(&role), Some(Role::Employee | Role::TenantAdmin)) {
+            problem = Some(tr.t1("import-bad-role", "role", &role));
+        } else if let Err(violation) = store::validate::email("email", Some(&field("email"))) {
+            problem = Some(violation.message);
+        } else if let Some(unknown) = row_groups
+            .split(';')
+            .map(str::trim)
+            .find(|g| !g.is_empty() && !groups.contains(*g))
+        {
+            problem = Some(tr.t1("import-unknown-group", "group", unknown));
+        } else if !field("language").is_empty() && Language::parse(&field("language")).is_none() {
+            problem = Some(tr.t1("import-bad-language", "language", &field("language")));
+        }
+        rows.push(ImportRow {
+            line: index + 2,
+            display_name: field("display_name"),
+            email: field("email"),
+            groups: row_groups,
+            language: field("language"),
+            username,
+            role,
+            problem,
+        });
+    }
+    Ok(rows)
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ImportForm {
+    csrf: String,
+    csv: String,
+    step: String,
+}
+
+pub(super) async fn import_users(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+    axum::Form(form): axum::Form<ImportForm>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/users");
+    let existing: BTreeSet<String> = state
+        .store
+        .list_tenant_users(&access)
+        .await?
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    let groups: BTreeSet<String> = state
+        .store
+        .list_groups(&access)
+        .await?
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    let rows = match check_csv(&form.csv, &existing, &groups, &ctx.tr) {
+        Ok(rows) => rows,
+        Err(message) => return Ok(back_with_error(&back, &message)),
+    };
+    if form.step != "import" {
+        return users_page(&state, &ctx, &tenant, form.csv, rows).await;
+    }
+    let mut created = Vec::new();
+    for row in rows.into_iter().filter(|r| r.problem.is_none()) {
+        let request = CreateUser {
+            username: row.username.clone(),
+            display_name: Some(row.display_name).filter(|n| !n.is_empty()),
+            email: Some(row.email).filter(|e| !e.is_empty()),
+            role: Role::parse(&row.role).unwrap_or(Role::Employee),
+            password: None,
+            language: Language::parse(&row.language),
+        };
+        match state.store.create_tenant_user(&access, request).await {
+            Ok(user) => {
+                for group in row
+                    .groups
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                {
+                    state
+                        .store
+                        .set_group_member(&access, group, &user.user.username, true)
+                        .await?;
+                }
+                created.push((
+                    user.user.username,
+                    user.initial_password.unwrap_or_default(),
+                ));
+            }
+            Err(error) => created.push((row.username, format!("({error})"))),
+        }
+    }
+    one_time(
+        &ctx,
+        "import-done-title",
+        ctx.tr.n(
+            "import-done-intro",
+            "count",
+            i64::try_from(created.len()).unwrap_or(0),
+        ),
+        created,
+        Some(ctx.tr.t("import-done-hint")),
+        &back,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct DisabledForm {
+    csrf: String,
+    disabled: String,
+}
+
+pub(super) async fn set_disabled(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((tenant, user)): Path<(String, String)>,
+    axum::Form(form): axum::Form<DisabledForm>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/users");
+    let request = UpdateUser {
+        disabled: Some(form.disabled == "1"),
+        ..UpdateUser::default()
+    };
+    match state
+        .store
+        .update_tenant_user(&access, &user, request)
+        .await
+    {
+        Ok(_) => Ok(back_with_notice(&back, "saved")),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+pub(super) async fn create_code(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((tenant, user)): Path<(String, String)>,
+    axum::Form(form): axum::Form<CsrfOnly>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/users");
+    match state
+        .store
+        .create_enrollment_code(&access, &user, None)
+        .await
+    {
+        Ok(code) => one_time(
+            &ctx,
+            "code-created-title",
+            ctx.tr.t1(
+                "code-created-intro",
+                "user",
+                code.code.user.as_deref().unwrap_or(""),
+            ),
+            vec![(ctx.tr.t("code-label"), code.secret.clone())],
+            Some(format!(
+                "homegate enroll {} --code {}",
+                state.settings.public_url, code.secret
+            )),
+            &back,
+        ),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "groups.html")]
+struct GroupsPage {
+    page: Page,
+    slug: String,
+    groups: Vec<Group>,
+    users: Vec<String>,
+}
+
+pub(super) async fn groups(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+) -> ConsoleResult<Response> {
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let page = GroupsPage {
+        page: ctx.page("groups-title"),
+        slug: access.tenant_slug().to_owned(),
+        groups: state.store.list_groups(&access).await?,
+        users: state
+            .store
+            .list_tenant_users(&access)
+            .await?
+            .into_iter()
+            .map(|u| u.username)
+            .collect(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct GroupForm {
+    csrf: String,
+    name: String,
+    description: String,
+}
+
+pub(super) async fn create_group(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+    axum::Form(form): axum::Form<GroupForm>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/groups");
+    let request = CreateGroup {
+        name: form.name,
+        description: Some(form.description).filter(|d| !d.is_empty()),
+    };
+    match state.store.create_group(&access, request).await {
+        Ok(_) => Ok(back_with_notice(&back, "saved")),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct MemberForm {
+    csrf: String,
+    user: String,
+}
+
+pub(super) async fn add_member(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((tenant, group)): Path<(String, String)>,
+    axum::Form(form): axum::Form<MemberForm>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/groups");
+    match state
+        .store
+        .set_group_member(&access, &group, &form.user, true)
+        .await
+    {
+        Ok(_) => Ok(back_with_notice(&back, "saved")),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+pub(super) async fn remove_member(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((tenant, group, user)): Path<(String, String, String)>,
+    axum::Form(form): axum::Form<CsrfOnly>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/groups");
+    match state
+        .store
+        .set_group_member(&access, &group, &user, false)
+        .await
+    {
+        Ok(_) => Ok(back_with_notice(&back, "saved")),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "applications.html")]
+struct ApplicationsPage {
+    page: Page,
+    slug: String,
+    applications: Vec<Application>,
+    rules: Vec<AccessRule>,
+    groups: Vec<String>,
+}
+
+pub(super) async fn applications(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+) -> ConsoleResult<Response> {
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let page = ApplicationsPage {
+        page: ctx.page("applications-title"),
+        slug: access.tenant_slug().to_owned(),
+        applications: state.store.list_applications(&access).await?,
+        rules: state.store.list_access_rules(&access).await?,
+        groups: state
+            .store
+            .list_groups(&access)
+            .await?
+            .into_iter()
+            .map(|g| g.name)
+            .collect(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ApplicationForm {
+    csrf: String,
+    name: String,
+    cidr: String,
+    protocol: String,
+    ports: String,
+    description: String,
+}
+
+pub(super) async fn create_application(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+    axum::Form(form): axum::Form<ApplicationForm>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/applications");
+    let request = CreateApplication {
+        name: form.name,
+        description: Some(form.description).filter(|d| !d.is_empty()),
+        cidr: form.cidr,
+        protocol: Protocol::parse(&form.protocol).unwrap_or(Protocol::Any),
+        ports: vec![form.ports],
+    };
+    match state.store.create_application(&access, request).await {
+        Ok(_) => Ok(back_with_notice(&back, "saved")),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+pub(super) async fn delete_application(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((tenant, application)): Path<(String, String)>,
+    axum::Form(form): axum::Form<CsrfOnly>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/applications");
+    match state.store.delete_application(&access, &application).await {
+        Ok(()) => Ok(back_with_notice(&back, "saved")),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RuleForm {
+    csrf: String,
+    group: String,
+    application: String,
+}
+
+pub(super) async fn create_rule(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+    axum::Form(form): axum::Form<RuleForm>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/applications");
+    let request = CreateAccessRule {
+        group: form.group,
+        application: form.application,
+    };
+    match state.store.create_access_rule(&access, request).await {
+        Ok(_) => Ok(back_with_notice(&back, "saved")),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+pub(super) async fn delete_rule(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((tenant, rule)): Path<(String, String)>,
+    axum::Form(form): axum::Form<CsrfOnly>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/applications");
+    match state.store.delete_access_rule(&access, &rule).await {
+        Ok(()) => Ok(back_with_notice(&back, "saved")),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "devices.html")]
+struct DevicesPage {
+    page: Page,
+    slug: String,
+    devices: Vec<Device>,
+    manage: bool,
+}
+
+impl DevicesPage {
+    fn kind_key(&self, device: &Device) -> String {
+        format!("kind-{}", device.kind.as_str())
+    }
+
+    fn state_key(&self, device: &Device) -> String {
+        format!("state-{}", device.state.as_str())
+    }
+}
+
+pub(super) async fn devices(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+) -> ConsoleResult<Response> {
+    let access = access(&state, &ctx, &tenant, TenantNeed::Operate).await?;
+    let actor = ctx.actor()?;
+    let manage = state
+        .store
+        .tenant_access(actor, &tenant, TenantNeed::Manage)
+        .await
+        .is_ok();
+    let page = DevicesPage {
+        page: ctx.page("devices-title"),
+        slug: access.tenant_slug().to_owned(),
+        devices: state.store.list_devices(&access).await?,
+        manage,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+pub(super) async fn revoke_device(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((tenant, device)): Path<(String, String)>,
+    axum::Form(form): axum::Form<CsrfOnly>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Operate).await?;
+    let back = format!("/console/t/{tenant}/devices");
+    match state.store.revoke_device(&access, &device).await {
+        Ok(_) => Ok(back_with_notice(&back, "device-revoked")),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "identity.html")]
+struct IdentityPage {
+    page: Page,
+    slug: String,
+    idp: Option<api_types::auth::IdentityProvider>,
+    redirect_uri: String,
+    login_url: String,
+}
+
+pub(super) async fn identity(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+) -> ConsoleResult<Response> {
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let redirect_uri = crate::oidc::redirect_uri(&state);
+    let page = IdentityPage {
+        page: ctx.page("identity-title"),
+        slug: access.tenant_slug().to_owned(),
+        idp: state
+            .store
+            .get_identity_provider(&access, &redirect_uri)
+            .await?,
+        login_url: format!(
+            "{}/auth/oidc/{}/start",
+            state.settings.public_url,
+            access.tenant_slug()
+        ),
+        redirect_uri,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct IdentityForm {
+    csrf: String,
+    issuer: String,
+    client_id: String,
+    client_secret: String,
+    username_claim: String,
+    counts_as_mfa: Option<String>,
+    auto_provision: Option<String>,
+}
+
+pub(super) async fn set_identity(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+    axum::Form(form): axum::Form<IdentityForm>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/identity");
+    let request = api_types::auth::SetIdentityProvider {
+        issuer: form.issuer,
+        client_id: form.client_id,
+        client_secret: form.client_secret,
+        username_claim: Some(form.username_claim),
+        counts_as_mfa: form.counts_as_mfa.is_some(),
+        auto_provision: form.auto_provision.is_some(),
+    };
+    match state
+        .store
+        .set_identity_provider(&access, request, &crate::oidc::redirect_uri(&state))
+        .await
+    {
+        Ok(_) => Ok(back_with_notice(&back, "saved")),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::check_csv;
+
+    #[test]
+    fn csv_rows_are_checked_one_by_one() {
+        let existing: BTreeSet<String> = ["old".to_owned()].into();
+        let groups: BTreeSet<String> = ["office".to_owned()].into();
+        let tr = i18n::Tr::new(i18n::Language::En);
+        let rows = check_csv(
+            "username,display_name,email,role,groups\n\
+             anna,Anna Schmidt,anna@lemgo.de,employee,office\n\
+             old,Old,,,\n\
+             bad name,,,,\n\
+             anna,Again,,,\n\
+             carl,Carl,carl@x,,\n\
+             dora,Dora,,king,\n\
+             emil,Emil,,,nowhere\n",
+            &existing,
+            &groups,
+            &tr,
+        )
+        .unwrap();
+        let problems: Vec<bool> = rows.iter().map(|r| r.problem.is_some()).collect();
+        assert_eq!(problems, vec![false, true, true, true, true, true, true]);
+        assert_eq!(rows[0].line, 2);
+        assert!(check_csv("name\nx\n", &existing, &groups, &tr).is_err());
+    }
+}
