@@ -13,6 +13,7 @@ pub mod enrollment;
 pub mod gateway;
 pub mod infra;
 pub mod problem;
+pub mod sticks;
 pub mod tenancy;
 
 use serde::{Deserialize, Deserializer, Serialize};

@@ -6,7 +6,6 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use api_types::tenancy::DeviceKind;
 use clap::Args;
-use client::Client;
 use device_agent::files::DeviceFiles;
 use serde::Serialize;
 
@@ -50,7 +49,7 @@ pub(crate) async fn enroll(output: OutputFormat, args: EnrollArgs) -> anyhow::Re
     let files = args.dir.files()?;
     let file = match (&args.bundle, &args.url, &args.code) {
         (Some(bundle), _, _) => {
-            let bundle = device_agent::bundle::Bundle::read(bundle)?;
+            let bundle = device_agent::bundle::read(bundle)?;
             device_agent::enroll_bundle(&files, &bundle, args.name).await?
         }
         (None, Some(url), Some(code)) => {
@@ -194,7 +193,7 @@ pub(crate) async fn status(output: OutputFormat, args: StatusArgs) -> anyhow::Re
         .running_pid()
         .and_then(|_| files.read_status())
         .filter(|s| s.state != "stopped");
-    let client = Client::new(&file.server, Some(file.device_token.clone()))?;
+    let client = file.client()?;
     let (control_plane, control_plane_error) = match client.device_status().await {
         Ok(status) => (Some(status), None),
         Err(error) => (None, Some(error.to_string())),

@@ -103,6 +103,9 @@ enum Command {
     /// WireGuard devices of a tenant.
     #[command(subcommand)]
     Devices(commands::devices::DevicesCommand),
+    /// Home-office sticks: batches with disk images, letters and manifest.
+    #[command(subcommand)]
+    Sticks(commands::sticks::SticksCommand),
     /// Devices connected now, ending sessions, and quota refusals.
     #[command(subcommand)]
     Sessions(commands::sessions::SessionsCommand),
@@ -209,6 +212,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::AccessRules(command) => commands::groups::run_rules(&context, command).await,
         Command::Devices(command) => commands::devices::run(&context, command).await,
+        Command::Sticks(command) => commands::sticks::run(&context, command).await,
         Command::Sessions(command) => commands::sessions::run(&context, command).await,
         Command::Regions(command) => commands::infra::run_regions(&context, command).await,
         Command::Gateways(command) => commands::infra::run_gateways(&context, command).await,

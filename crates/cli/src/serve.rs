@@ -38,9 +38,31 @@ pub(crate) struct ServeArgs {
     /// long sessions outlive an unreachable control plane [default: 120].
     #[arg(long, env = "HOMEGATE_SEAT_LEASE_SECS")]
     seat_lease_secs: Option<u32>,
+    /// PEM certificate chain to serve HTTPS with (with --tls-key).
+    #[arg(long, env = "HOMEGATE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "HOMEGATE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate kept in the data folder;
+    /// sticks and clients pin it.
+    #[arg(long, env = "HOMEGATE_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
+    /// SHA-256 (hex) of the certificate clients see when TLS ends at a
+    /// reverse proxy in front of homegate; written into stick bundles.
+    #[arg(long, env = "HOMEGATE_TLS_PIN")]
+    tls_pin: Option<String>,
     /// Log one JSON object per line.
     #[arg(long, env = "HOMEGATE_LOG_JSON")]
     log_json: bool,
+}
+
+/// How the control plane serves TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TlsMode {
+    Off,
+    Files { cert: PathBuf, key: PathBuf },
+    SelfSigned,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +73,10 @@ struct FileConfig {
     database: Option<String>,
     public_url: Option<String>,
     seat_lease_secs: Option<u32>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_self_signed: Option<bool>,
+    tls_pin: Option<String>,
 }
 
 /// The effective configuration.
@@ -62,6 +88,8 @@ pub(crate) struct ServeConfig {
     /// `None`: `http://` and the address actually bound.
     pub public_url: Option<String>,
     pub seat_lease_secs: u32,
+    pub tls: TlsMode,
+    pub tls_pin: Option<String>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -72,6 +100,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("database", &store::redact_url(&self.database))
             .field("public_url", &self.public_url)
             .field("seat_lease_secs", &self.seat_lease_secs)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -129,12 +158,45 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         ))
         .into());
     }
+    let tls = match (
+        args.tls_cert.or(file.tls_cert),
+        args.tls_key.or(file.tls_key),
+        args.tls_self_signed || file.tls_self_signed.unwrap_or(false),
+    ) {
+        (Some(_), Some(_), true) => {
+            return Err(UsageError(
+                "give either a certificate (tls_cert, tls_key) or tls_self_signed, not both"
+                    .to_owned(),
+            )
+            .into());
+        }
+        (Some(cert), Some(key), false) => TlsMode::Files { cert, key },
+        (None, None, true) => TlsMode::SelfSigned,
+        (None, None, false) => TlsMode::Off,
+        _ => {
+            return Err(UsageError("tls_cert and tls_key go together".to_owned()).into());
+        }
+    };
+    let tls_pin = args
+        .tls_pin
+        .or(file.tls_pin)
+        .map(|pin| pin.trim().to_ascii_lowercase());
+    if let Some(pin) = &tls_pin
+        && (pin.len() != 64 || !pin.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Err(UsageError(format!(
+            "TLS pin '{pin}' must be the 64 hex digits of a SHA-256"
+        ))
+        .into());
+    }
     Ok(ServeConfig {
         listen,
         data_dir,
         database,
         public_url,
         seat_lease_secs,
+        tls,
+        tls_pin,
     })
 }
 
@@ -177,19 +239,45 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let tls = match &config.tls {
+        TlsMode::Off => None,
+        TlsMode::Files { cert, key } => Some(server::tls::Tls::from_pem_files(cert, key)?),
+        TlsMode::SelfSigned => {
+            let mut names = vec!["localhost".to_owned(), addr.ip().to_string()];
+            if let Some(host) = config
+                .public_url
+                .as_deref()
+                .and_then(|url| url::Url::parse(url).ok())
+                .and_then(|url| url.host_str().map(str::to_owned))
+            {
+                names.push(host);
+            }
+            Some(server::tls::Tls::self_signed(&config.data_dir, &names)?)
+        }
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let public_url = config
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
     let state = server::AppState::new(
         store.clone(),
         server::Settings {
             public_url: public_url.clone(),
             seat_lease_secs: config.seat_lease_secs,
+            certificate_pin: config
+                .tls_pin
+                .clone()
+                .or_else(|| tls.as_ref().map(|tls| tls.pin.clone())),
+            data_dir: Some(config.data_dir.clone()),
         },
     );
     let background = server::spawn_background(state.clone());
-    let server = server::Server::from_listener(listener, state);
+    let mut server = server::Server::from_listener(listener, state);
+    if let Some(tls) = tls {
+        println_banner_pin(&tls.pin);
+        server = server.with_tls(tls);
+    }
     print_banner(&public_url, &config, addr, bootstrap.as_ref());
     server
         .run(shutdown_signal())
@@ -199,6 +287,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("control plane stopped");
     Ok(())
+}
+
+fn println_banner_pin(pin: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "TLS certificate SHA-256 (pin): {pin}");
+    let _ = stdout.flush();
 }
 
 fn print_banner(
@@ -261,6 +356,10 @@ mod tests {
             database: None,
             public_url: None,
             seat_lease_secs: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
+            tls_pin: None,
             log_json: false,
         }
     }

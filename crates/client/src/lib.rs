@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+pub mod pin;
+
 use api_types::audit::{AuditEvent, AuditQuery};
 use api_types::auth::{
     ApiToken, ChangePassword, CreateToken, IdentityProvider, LoginRequest, LoginResponse, Me,
@@ -42,13 +44,15 @@ pub enum ClientError {
     Protocol { status: u16, message: String },
     #[error("invalid control-plane URL '{0}'")]
     BadUrl(String),
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
 }
 
 impl ClientError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Api { status, .. } | ClientError::Protocol { status, .. } => Some(*status),
-            ClientError::Unreachable { .. } | ClientError::BadUrl(_) => None,
+            ClientError::Unreachable { .. } | ClientError::BadUrl(_) | ClientError::Tls(_) => None,
         }
     }
 
@@ -57,7 +61,8 @@ impl ClientError {
             ClientError::Api { problem, .. } => Some(problem),
             ClientError::Unreachable { .. }
             | ClientError::Protocol { .. }
-            | ClientError::BadUrl(_) => None,
+            | ClientError::BadUrl(_)
+            | ClientError::Tls(_) => None,
         }
     }
 }
@@ -83,6 +88,12 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// `server` is the control plane's URL, e.g. `http://127.0.0.1:8080`.
     pub fn new(server: &str, token: Option<String>) -> Result<Client> {
+        Client::pinned(server, token, None)
+    }
+
+    /// Like [`Client::new`], trusting exactly the certificate with SHA-256
+    /// `pin` (hex) instead of the usual certificate authorities.
+    pub fn pinned(server: &str, token: Option<String>, pin: Option<&str>) -> Result<Client> {
         let mut base =
             Url::parse(server.trim()).map_err(|_| ClientError::BadUrl(server.to_owned()))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
@@ -92,15 +103,18 @@ impl Client {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("homegate-client/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|source| ClientError::Unreachable {
-                url: server.to_owned(),
-                source,
-            })?;
+            .user_agent(concat!("homegate-client/", env!("CARGO_PKG_VERSION")));
+        if let Some(pin) = pin {
+            let config = pin::pinned_config(pin).map_err(|e| ClientError::Tls(e.to_string()))?;
+            builder = builder.use_preconfigured_tls(config);
+        }
+        let http = builder.build().map_err(|source| ClientError::Unreachable {
+            url: server.to_owned(),
+            source,
+        })?;
         Ok(Client { base, token, http })
     }
 
@@ -682,5 +696,95 @@ impl Client {
         }
         self.get_text(&["audit", "export"], &Export { query, format })
             .await
+    }
+
+    pub async fn create_stick_batch(
+        &self,
+        tenant: &str,
+        request: &api_types::sticks::CreateStickBatch,
+    ) -> Result<api_types::sticks::StickBatchIssued> {
+        self.post(&["tenants", tenant, "stick-batches"], request)
+            .await
+    }
+
+    pub async fn list_stick_batches(
+        &self,
+        tenant: &str,
+    ) -> Result<Vec<api_types::sticks::StickBatch>> {
+        self.get(&["tenants", tenant, "stick-batches"]).await
+    }
+
+    pub async fn get_stick_batch(
+        &self,
+        tenant: &str,
+        batch: &str,
+    ) -> Result<api_types::sticks::StickBatch> {
+        self.get(&["tenants", tenant, "stick-batches", batch]).await
+    }
+
+    /// `action` is `complete`, `ship` or `revoke`.
+    pub async fn stick_batch_action(
+        &self,
+        tenant: &str,
+        batch: &str,
+        action: &str,
+    ) -> Result<api_types::sticks::StickBatch> {
+        self.post(
+            &["tenants", tenant, "stick-batches", batch, action],
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn reissue_stick_batch(
+        &self,
+        tenant: &str,
+        batch: &str,
+    ) -> Result<api_types::sticks::StickBatchIssued> {
+        self.post(
+            &["tenants", tenant, "stick-batches", batch, "reissue"],
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn cancel_stick_batch(
+        &self,
+        tenant: &str,
+        batch: &str,
+    ) -> Result<api_types::sticks::StickBatch> {
+        self.delete_json(&["tenants", tenant, "stick-batches", batch])
+            .await
+    }
+
+    pub async fn list_sticks(
+        &self,
+        tenant: &str,
+        batch: Option<&str>,
+    ) -> Result<Vec<api_types::sticks::Stick>> {
+        #[derive(Serialize)]
+        struct Filter<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            batch: Option<&'a str>,
+        }
+        self.get_query(&["tenants", tenant, "sticks"], &Filter { batch })
+            .await
+    }
+
+    pub async fn get_stick(&self, tenant: &str, stick: &str) -> Result<api_types::sticks::Stick> {
+        self.get(&["tenants", tenant, "sticks", stick]).await
+    }
+
+    pub async fn update_stick(
+        &self,
+        tenant: &str,
+        stick: &str,
+        state: api_types::tenancy::DeviceState,
+    ) -> Result<api_types::sticks::Stick> {
+        self.patch(
+            &["tenants", tenant, "sticks", stick],
+            &api_types::sticks::UpdateStick { state },
+        )
+        .await
     }
 }

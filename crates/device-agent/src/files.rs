@@ -12,9 +12,24 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Serialize, Deserialize)]
 pub struct DeviceFile {
     pub server: String,
+    /// SHA-256 of the control plane's certificate, when a stick's bundle
+    /// pinned it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_pin: Option<String>,
     pub device_token: String,
     pub private_key: String,
     pub config: DeviceConfig,
+}
+
+impl DeviceFile {
+    /// A client for the control plane with this device's token (and pin).
+    pub fn client(&self) -> anyhow::Result<client::Client> {
+        Ok(client::Client::pinned(
+            &self.server,
+            Some(self.device_token.clone()),
+            self.certificate_pin.as_deref(),
+        )?)
+    }
 }
 
 impl std::fmt::Debug for DeviceFile {
@@ -181,6 +196,7 @@ mod tests {
         assert!(files.require().is_err());
         let file = DeviceFile {
             server: "http://cp".into(),
+            certificate_pin: None,
             device_token: "hgd_x".into(),
             private_key: "secret".into(),
             config: DeviceConfig {

@@ -38,6 +38,17 @@ pub async fn enroll(
     name: Option<String>,
     kind: Option<DeviceKind>,
 ) -> anyhow::Result<DeviceFile> {
+    enroll_pinned(files, server, None, code, name, kind).await
+}
+
+async fn enroll_pinned(
+    files: &DeviceFiles,
+    server: &str,
+    certificate_pin: Option<&str>,
+    code: &str,
+    name: Option<String>,
+    kind: Option<DeviceKind>,
+) -> anyhow::Result<DeviceFile> {
     if files.load()?.is_some() {
         bail!(
             "this device is already enrolled ({}); run `homegate down` and delete it to enroll again",
@@ -45,7 +56,7 @@ pub async fn enroll(
         );
     }
     let (private_key, public_key) = generate_keys();
-    let client = Client::new(server, None)?;
+    let client = Client::pinned(server, None, certificate_pin)?;
     let response = client
         .enroll(&EnrollRequest {
             code: code.to_owned(),
@@ -57,6 +68,7 @@ pub async fn enroll(
         .context("enrollment failed")?;
     let file = DeviceFile {
         server: server.trim_end_matches('/').to_owned(),
+        certificate_pin: certificate_pin.map(str::to_owned),
         device_token: response.device_token,
         private_key,
         config: response.config,
@@ -71,9 +83,10 @@ pub async fn enroll_bundle(
     bundle: &bundle::Bundle,
     name: Option<String>,
 ) -> anyhow::Result<DeviceFile> {
-    enroll(
+    enroll_pinned(
         files,
         &bundle.control_plane,
+        bundle.certificate_pin.as_deref(),
         &bundle.token,
         name,
         Some(DeviceKind::Stick),
@@ -84,7 +97,7 @@ pub async fn enroll_bundle(
 /// Refreshes the stored configuration from the control plane.
 pub async fn refresh(files: &DeviceFiles) -> anyhow::Result<DeviceFile> {
     let mut file = files.require()?;
-    let client = Client::new(&file.server, Some(file.device_token.clone()))?;
+    let client = file.client()?;
     file.config = client.device_config().await?;
     files.save(&file)?;
     Ok(file)

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use api_types::enrollment::{DeviceConfig, GatewayEndpoint};
 use base64::Engine;
-use client::{Client, ClientError};
+use client::ClientError;
 use gotatun::device::{DefaultDeviceTransports, Device, DeviceBuilder, Peer};
 use ipnetwork::IpNetwork;
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -146,7 +146,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let mut file: DeviceFile = files.require()?;
-    let client = Client::new(&file.server, Some(file.device_token.clone()))?;
+    let client = file.client()?;
     match client.device_config().await {
         Ok(config) => {
             file.config = config;

@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod qr;
 pub mod ratelimit;
 pub mod session;
+pub mod tls;
 pub mod webauthn;
 
 use std::future::Future;
@@ -39,6 +40,11 @@ pub struct Settings {
     pub public_url: String,
     /// How long a granted or renewed seat lasts without renewal.
     pub seat_lease_secs: u32,
+    /// SHA-256 of the TLS certificate clients see, when this process serves
+    /// TLS or the operator states it (TLS ends at a proxy).
+    pub certificate_pin: Option<String>,
+    /// Where batches made in the console are written.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -47,6 +53,8 @@ impl Settings {
         Settings {
             public_url: public_url.trim_end_matches('/').to_owned(),
             seat_lease_secs: DEFAULT_SEAT_LEASE_SECS,
+            certificate_pin: None,
+            data_dir: None,
         }
     }
 
@@ -102,7 +110,8 @@ impl AppState {
 }
 
 /// Largest request body the API accepts.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Large enough for a batch of 10,000 sticks with recipients' addresses.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
@@ -165,16 +174,31 @@ pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
 pub struct Server {
     listener: tokio::net::TcpListener,
     state: AppState,
+    tls: Option<tls::Tls>,
 }
 
 impl Server {
     pub async fn bind(listen: SocketAddr, state: AppState) -> std::io::Result<Server> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        Ok(Server { listener, state })
+        Ok(Server {
+            listener,
+            state,
+            tls: None,
+        })
     }
 
     pub fn from_listener(listener: tokio::net::TcpListener, state: AppState) -> Server {
-        Server { listener, state }
+        Server {
+            listener,
+            state,
+            tls: None,
+        }
+    }
+
+    /// Serves HTTPS with `tls` instead of plain HTTP.
+    pub fn with_tls(mut self, tls: tls::Tls) -> Server {
+        self.tls = Some(tls);
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -186,12 +210,25 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        use axum::serve::ListenerExt as _;
         let app = app(self.state);
-        axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        match self.tls {
+            Some(tls) => {
+                axum::serve(
+                    tls.listener(self.listener).tap_io(|_| {}),
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
+            }
+            None => {
+                axum::serve(
+                    self.listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await
+            }
+        }
     }
 }

@@ -60,6 +60,26 @@ const CODE_SELECT: &str = "SELECT c.id, t.slug AS tenant_slug, u.username, c.cre
      c.expires_at, c.used_at, c.device_id FROM enrollment_codes c \
      JOIN tenants t ON t.id = c.tenant_id LEFT JOIN users u ON u.id = c.user_id";
 
+async fn stick_revoked(store: &Store, device_id: Option<&str>) -> Result<bool> {
+    let Some(device_id) = device_id else {
+        return Ok(false);
+    };
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM devices WHERE id = $1")
+        .bind(device_id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(state.as_deref() == Some("revoked"))
+}
+
+fn used_message(kind: &str) -> &'static str {
+    if kind == "stick" {
+        "this stick was already enrolled; if that was not you, report the stick as lost to \
+         your IT department"
+    } else {
+        "this enrollment code was already used; ask for a new one"
+    }
+}
+
 impl Store {
     async fn insert_code(
         &self,
@@ -196,10 +216,15 @@ impl Store {
         let stick_device: Option<String> = row.try_get("device_id")?;
         let username: Option<String> = row.try_get("username")?;
         let disabled: Option<i64> = row.try_get("disabled")?;
-        if used_at.is_some() {
-            return Err(StoreError::Conflict(
-                "this enrollment code was already used; ask for a new one".to_owned(),
+        if code_kind == "stick" && stick_revoked(self, stick_device.as_deref()).await? {
+            return Err(StoreError::Forbidden(
+                "this stick was revoked (reported lost) and can no longer be used; ask your IT \
+                 department for a new one"
+                    .to_owned(),
             ));
+        }
+        if used_at.is_some() {
+            return Err(StoreError::Conflict(used_message(&code_kind).to_owned()));
         }
         if expires_at <= now {
             return Err(StoreError::Conflict(format!(
@@ -231,9 +256,7 @@ impl Store {
         .execute(tx.conn())
         .await?;
         if claimed.rows_affected() != 1 {
-            return Err(StoreError::Conflict(
-                "this enrollment code was already used; ask for a new one".to_owned(),
-            ));
+            return Err(StoreError::Conflict(used_message(&code_kind).to_owned()));
         }
         if sqlx::query("SELECT id FROM devices WHERE public_key = $1")
             .bind(&public_key)
@@ -250,9 +273,10 @@ impl Store {
             let device_id = stick_device.ok_or_else(|| {
                 StoreError::Conflict("this stick's device record is gone".to_owned())
             })?;
+            crate::sticks::ensure_batch_ready(tx.conn(), &device_id).await?;
             let updated = sqlx::query(
                 "UPDATE devices SET public_key = $1, token_hash = $2, state = 'enrolled', \
-                 updated_at = $3 WHERE id = $4 AND state IN ('prepared', 'shipped')",
+                 updated_at = $3, enrolled_at = $3 WHERE id = $4 AND state IN ('prepared', 'shipped')",
             )
             .bind(&public_key)
             .bind(credentials::hash_secret(&device_token))
@@ -350,22 +374,19 @@ impl Store {
     }
 
     /// The networks a device may reach: its owner's groups' applications.
-    pub async fn device_routes(
-        &self,
-        tenant_id: &str,
-        user_id: Option<&str>,
-    ) -> Result<Vec<String>> {
-        let Some(user_id) = user_id else {
-            return Ok(Vec::new());
-        };
+    /// Application subnets a device may reach: those of its owner's groups
+    /// and of its stick batch's group.
+    pub async fn device_routes(&self, tenant_id: &str, device_id: &str) -> Result<Vec<String>> {
         let mut routes: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT a.cidr FROM applications a \
              JOIN access_rules r ON r.application_id = a.id \
-             JOIN group_members m ON m.group_id = r.group_id \
-             WHERE a.tenant_id = $1 AND m.user_id = $2",
+             JOIN devices d ON d.id = $2 AND d.tenant_id = a.tenant_id \
+             LEFT JOIN stick_batches b ON b.id = d.batch_id \
+             WHERE a.tenant_id = $1 AND (r.group_id = b.group_id OR r.group_id IN \
+             (SELECT m.group_id FROM group_members m WHERE m.user_id = d.user_id))",
         )
         .bind(tenant_id)
-        .bind(user_id)
+        .bind(device_id)
         .fetch_all(self.pool())
         .await?;
         routes.sort();
@@ -448,7 +469,7 @@ impl Store {
                 .assign_gateway(&device.tenant_id, &device.device_id)
                 .await?,
             routes: self
-                .device_routes(&device.tenant_id, device.user_id.as_deref())
+                .device_routes(&device.tenant_id, &device.device_id)
                 .await?,
             dns: Vec::new(),
             keepalive_secs: DEVICE_KEEPALIVE_SECS,

@@ -41,6 +41,7 @@ struct PeerRow {
     public_key: String,
     tunnel_address: String,
     user_id: Option<String>,
+    batch_group: Option<String>,
 }
 
 /// Parses the stored port list (`"445,8000-8100"`).
@@ -202,8 +203,10 @@ impl Store {
         }
 
         let peer_rows = sqlx::query_as::<_, PeerRow>(
-            "SELECT d.id, d.tenant_id, d.public_key, d.tunnel_address, d.user_id FROM devices d \
+            "SELECT d.id, d.tenant_id, d.public_key, d.tunnel_address, d.user_id, \
+             b.group_id AS batch_group FROM devices d \
              JOIN tenants t ON t.id = d.tenant_id LEFT JOIN users u ON u.id = d.user_id \
+             LEFT JOIN stick_batches b ON b.id = d.batch_id \
              WHERE d.state IN ('active', 'enrolled') AND d.public_key IS NOT NULL \
              AND d.tunnel_address IS NOT NULL AND (u.id IS NULL OR u.disabled = 0) \
              AND (t.region_id = $1 OR t.region_id IS NULL) ORDER BY d.public_key",
@@ -220,7 +223,11 @@ impl Store {
                     .and_then(|user| groups_of.get(user))
                     .cloned()
                     .unwrap_or_default();
+                if let Some(group) = row.batch_group {
+                    groups.push(group);
+                }
                 groups.sort();
+                groups.dedup();
                 PeerConfig {
                     device_id: row.id,
                     tenant_id: row.tenant_id,

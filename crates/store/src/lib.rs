@@ -28,6 +28,7 @@ pub mod mfa;
 pub mod regions;
 pub mod rules;
 pub mod sessions;
+pub mod sticks;
 pub mod tenants;
 pub mod tokens;
 pub mod usage;

@@ -8,6 +8,7 @@ pub(crate) mod groups;
 pub(crate) mod infra;
 pub(crate) mod mfa;
 pub(crate) mod sessions;
+pub(crate) mod sticks;
 pub(crate) mod tenants;
 pub(crate) mod users;
 

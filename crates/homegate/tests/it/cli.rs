@@ -22,7 +22,7 @@ impl Drop for ServeProcess {
     }
 }
 
-fn homegate(config_dir: &Path) -> Command {
+pub(crate) fn homegate(config_dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_homegate"));
     command
         .env("HOMEGATE_CLI_CONFIG", config_dir.join("cli.toml"))
@@ -77,7 +77,7 @@ fn serve(work_dir: &Path, database: Option<&str>) -> ServeProcess {
     }
 }
 
-fn run(command: &mut Command, stdin: Option<&str>) -> Output {
+pub(crate) fn run(command: &mut Command, stdin: Option<&str>) -> Output {
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -96,7 +96,7 @@ fn run(command: &mut Command, stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn ok(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn ok(dir: &Path, args: &[&str]) -> String {
     let output = run(homegate(dir).args(args), None);
     assert!(
         output.status.success(),
@@ -107,7 +107,7 @@ fn ok(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Runs a command that must fail; returns its one-line error.
-fn fails(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn fails(dir: &Path, args: &[&str]) -> String {
     let output = run(homegate(dir).args(args), None);
     assert!(!output.status.success(), "homegate {args:?} should fail");
     let stderr = String::from_utf8(output.stderr).unwrap();
@@ -120,7 +120,7 @@ fn fails(dir: &Path, args: &[&str]) -> String {
     stderr
 }
 
-fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+pub(crate) fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
     let mut all = vec!["--output", "json"];
     all.extend_from_slice(args);
     serde_json::from_str(&ok(dir, &all)).unwrap()

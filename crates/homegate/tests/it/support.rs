@@ -142,14 +142,22 @@ pub struct TestServer {
     serving: Vec<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
     root_addr: std::net::SocketAddr,
     netns_listen: Option<(String, std::net::SocketAddr)>,
+    public_url: Option<String>,
     /// The bootstrap admin's one-time password (only for `start_fresh`).
     pub bootstrap_password: String,
     _db: TestDb,
 }
 
-fn new_state(store: &Store, addr: std::net::SocketAddr) -> server::AppState {
+fn new_state(
+    store: &Store,
+    addr: std::net::SocketAddr,
+    public_url: Option<&str>,
+) -> server::AppState {
     // "localhost" rather than the IP: WebAuthn relying parties need a name.
-    let url = format!("http://localhost:{}", addr.port());
+    let url = public_url.map_or_else(
+        || format!("http://localhost:{}", addr.port()),
+        str::to_owned,
+    );
     server::AppState::new(store.clone(), server::Settings::new(&url))
 }
 
@@ -179,7 +187,7 @@ impl TestServer {
         let (_, password) = store.bootstrap_admin().await.unwrap().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = new_state(&store, addr);
+        let state = new_state(&store, addr, None);
         let serving = vec![serve(listener, state.clone())];
         let url = format!("http://{addr}");
         // A token for checks from the test, made without touching the admin.
@@ -192,6 +200,7 @@ impl TestServer {
             serving,
             root_addr: addr,
             netns_listen: None,
+            public_url: None,
             bootstrap_password: password,
             _db: db,
         }
@@ -204,7 +213,7 @@ impl TestServer {
         let (username, password) = store.bootstrap_admin().await.unwrap().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = new_state(&store, addr);
+        let state = new_state(&store, addr, None);
         let serving = vec![serve(listener, state.clone())];
         let url = format!("http://{addr}");
         let anonymous = Client::new(&url, None).unwrap();
@@ -233,6 +242,7 @@ impl TestServer {
             serving,
             root_addr: addr,
             netns_listen: None,
+            public_url: None,
             bootstrap_password: String::new(),
             _db: db,
         }
@@ -264,12 +274,19 @@ impl TestServer {
     pub async fn restart(&mut self, down: std::time::Duration) {
         self.stop_serving().await;
         tokio::time::sleep(down).await;
-        self.state = new_state(&self.store, self.root_addr);
+        self.state = new_state(&self.store, self.root_addr, self.public_url.as_deref());
         let listener = tokio::net::TcpListener::bind(self.root_addr).await.unwrap();
         self.serving.push(serve(listener, self.state.clone()));
         if let Some((namespace, addr)) = self.netns_listen.clone() {
             self.listen_in_netns(&namespace, addr);
         }
+    }
+
+    /// Restarts serving with another public URL (what stick bundles and
+    /// links carry), e.g. the control plane's address inside a lab.
+    pub async fn set_public_url(&mut self, url: &str) {
+        self.public_url = Some(url.to_owned());
+        self.restart(std::time::Duration::ZERO).await;
     }
 
     pub async fn stop(mut self) {

@@ -9,6 +9,7 @@ mod groups;
 mod idp;
 mod infra;
 pub(crate) mod sessions;
+pub(crate) mod sticks;
 mod tenants;
 mod tokens;
 mod users;
@@ -47,6 +48,7 @@ use crate::error::ApiError;
         (name = "enrollment", description = "Enrollment codes, enrolling devices, phone configs"),
         (name = "device", description = "What an enrolled device asks for (device token)"),
         (name = "infrastructure", description = "Regions and gateways"),
+        (name = "sticks", description = "Home-office stick batches: prepare, ship, revoke"),
         (name = "audit", description = "Who changed what, when, from where"),
     )
 )]
@@ -77,6 +79,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(enrollment::router())
         .merge(infra::router())
         .merge(sessions::router())
+        .merge(sticks::router())
         .merge(audit::router())
         .split_for_parts();
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);

@@ -5,6 +5,7 @@
 mod enrollment;
 mod gateway;
 mod quota;
+mod sticks;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,0 +1,457 @@
+//! `homegate sticks`: batches of home-office sticks.
+//!
+//! Creating a batch is two-phase: the control plane creates the prepared
+//! devices and tokens (one transaction), then this process writes the files.
+//! Only when the files are complete is the batch completed; if writing
+//! fails or is interrupted with Ctrl-C, the batch is cancelled again. If
+//! this process is killed outright, the batch stays `generating` and
+//! `sticks batch resume` finishes it (or `sticks batch cancel` drops it).
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use api_types::Language;
+use api_types::sticks::{BatchState, CreateStickBatch, Stick, StickBatch, StickBatchIssued};
+use api_types::tenancy::DeviceState;
+use clap::Subcommand;
+use client::Client;
+
+use super::Context;
+use crate::UsageError;
+use crate::output::{self, Tabular};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SticksCommand {
+    /// Create, list, resume or cancel batches.
+    #[command(subcommand)]
+    Batch(BatchCommand),
+    /// Sticks of a tenant.
+    List {
+        #[arg(long)]
+        tenant: String,
+        /// Only this batch.
+        #[arg(long)]
+        batch: Option<String>,
+    },
+    /// One stick by its id (ST-…).
+    Show {
+        #[arg(long)]
+        tenant: String,
+        stick: String,
+    },
+    /// Mark a batch (its prepared sticks) or one stick (ST-…) as shipped.
+    Ship {
+        #[arg(long)]
+        tenant: String,
+        /// Batch id, or a stick id (ST-…).
+        target: String,
+    },
+    /// Revoke a lost stick (ST-…), or every stick of a batch: they leave
+    /// all gateways at once and their tokens can never be used.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        /// Batch id, or a stick id (ST-…).
+        target: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BatchCommand {
+    /// Prepare N sticks: disk images, letters and a shipping manifest in --out.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// Number of sticks (default: one per employee in --employees).
+        #[arg(long)]
+        count: Option<u32>,
+        /// CSV with a header: name, street, postcode, city, address, email, username.
+        #[arg(long)]
+        employees: Option<PathBuf>,
+        /// Language of letters and the stick's read-me: de, nl or en
+        /// (default: the tenant's).
+        #[arg(long, value_parser = parse_language)]
+        language: Option<Language>,
+        /// Days the sticks' tokens stay valid (default 60).
+        #[arg(long)]
+        valid_days: Option<u32>,
+        /// Group whose applications the sticks reach (needed for sticks
+        /// without an employee; employees' own groups apply too).
+        #[arg(long)]
+        group: Option<String>,
+        /// Folder for the batch; must not exist yet or be empty.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    Show {
+        #[arg(long)]
+        tenant: String,
+        batch: String,
+    },
+    /// Write the files of a batch that was interrupted, with new tokens.
+    Resume {
+        #[arg(long)]
+        tenant: String,
+        batch: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Drop a batch whose files were never completed (devices and tokens).
+    Cancel {
+        #[arg(long)]
+        tenant: String,
+        batch: String,
+        /// Also remove what an interrupted run left next to this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn parse_language(text: &str) -> Result<Language, String> {
+    Language::parse(text).ok_or_else(|| format!("'{text}' is not one of de, nl, en"))
+}
+
+impl Tabular for StickBatch {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "id",
+            "state",
+            "sticks",
+            "group",
+            "prepared",
+            "shipped",
+            "enrolled",
+            "revoked",
+            "language",
+            "created",
+            "tokens valid until",
+        ]
+    }
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.id.clone(),
+            self.state.as_str().to_owned(),
+            self.count.to_string(),
+            output::opt(self.group.as_deref()),
+            self.sticks.prepared.to_string(),
+            self.sticks.shipped.to_string(),
+            self.sticks.enrolled.to_string(),
+            self.sticks.revoked.to_string(),
+            self.language.code().to_owned(),
+            output::time(&self.created_at),
+            output::time(&self.token_expires_at),
+        ]
+    }
+}
+
+impl Tabular for Stick {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "stick",
+            "state",
+            "recipient",
+            "tunnel address",
+            "batch",
+            "shipped",
+            "enrolled",
+            "revoked",
+        ]
+    }
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.stick_id.clone(),
+            self.state.as_str().to_owned(),
+            output::opt(self.recipient.as_ref().map(|r| r.name.clone())),
+            output::opt(self.tunnel_address.as_deref()),
+            self.batch_id.clone(),
+            output::opt_time(self.shipped_at.as_ref()),
+            output::opt_time(self.enrolled_at.as_ref()),
+            output::opt_time(self.revoked_at.as_ref()),
+        ]
+    }
+}
+
+fn is_stick_id(target: &str) -> bool {
+    target.trim().to_ascii_uppercase().starts_with("ST-")
+}
+
+pub(crate) async fn run(context: &Context, command: SticksCommand) -> anyhow::Result<()> {
+    let client = context.client()?;
+    match command {
+        SticksCommand::Batch(command) => run_batch(context, &client, command).await,
+        SticksCommand::List { tenant, batch } => output::list(
+            context.output,
+            &client.list_sticks(&tenant, batch.as_deref()).await?,
+        ),
+        SticksCommand::Show { tenant, stick } => {
+            output::one(context.output, &client.get_stick(&tenant, &stick).await?)
+        }
+        SticksCommand::Ship { tenant, target } => {
+            if is_stick_id(&target) {
+                let stick = client
+                    .update_stick(&tenant, &target, DeviceState::Shipped)
+                    .await?;
+                output::one(context.output, &stick)
+            } else {
+                let batch = client.stick_batch_action(&tenant, &target, "ship").await?;
+                output::one(context.output, &batch)
+            }
+        }
+        SticksCommand::Revoke { tenant, target } => {
+            if is_stick_id(&target) {
+                let stick = client
+                    .update_stick(&tenant, &target, DeviceState::Revoked)
+                    .await?;
+                output::one(context.output, &stick)
+            } else {
+                let batch = client
+                    .stick_batch_action(&tenant, &target, "revoke")
+                    .await?;
+                output::one(context.output, &batch)
+            }
+        }
+    }
+}
+
+async fn run_batch(
+    context: &Context,
+    client: &Client,
+    command: BatchCommand,
+) -> anyhow::Result<()> {
+    match command {
+        BatchCommand::Create {
+            tenant,
+            count,
+            employees,
+            language,
+            valid_days,
+            group,
+            out,
+        } => {
+            sticks::preflight(&out).map_err(|e| UsageError(e.to_string()))?;
+            let recipients = match &employees {
+                Some(path) => read_employees(path)?,
+                None => Vec::new(),
+            };
+            if count.is_none() && recipients.is_empty() {
+                return Err(UsageError("give --count or --employees".to_owned()).into());
+            }
+            let request = CreateStickBatch {
+                count,
+                recipients,
+                language,
+                valid_days,
+                group,
+            };
+            say(&format!(
+                "Preparing {} sticks for {tenant} in the control plane…",
+                count.map_or(request.recipients.len(), |c| c as usize)
+            ));
+            let issued = client.create_stick_batch(&tenant, &request).await?;
+            write_batch(context, client, &tenant, issued, &out).await
+        }
+        BatchCommand::Resume { tenant, batch, out } => {
+            sticks::preflight(&out).map_err(|e| UsageError(e.to_string()))?;
+            let existing = client.get_stick_batch(&tenant, &batch).await?;
+            if existing.state == BatchState::Ready {
+                return Err(UsageError(format!(
+                    "batch {batch} is already complete; nothing to resume"
+                ))
+                .into());
+            }
+            let _ = sticks::discard_staging(&out, &existing.id);
+            say("Issuing new tokens for the interrupted batch (the old ones stop working)…");
+            let issued = client.reissue_stick_batch(&tenant, &batch).await?;
+            write_batch(context, client, &tenant, issued, &out).await
+        }
+        BatchCommand::Cancel { tenant, batch, out } => {
+            let cancelled = client.cancel_stick_batch(&tenant, &batch).await?;
+            if let Some(out) = out {
+                sticks::discard_staging(&out, &cancelled.id).with_context(|| {
+                    format!("cannot remove the partial files next to {}", out.display())
+                })?;
+            }
+            output::done(
+                context.output,
+                &format!(
+                    "cancelled batch {}: its {} sticks and tokens are gone",
+                    cancelled.id, cancelled.count
+                ),
+            );
+            Ok(())
+        }
+        BatchCommand::List { tenant } => {
+            output::list(context.output, &client.list_stick_batches(&tenant).await?)
+        }
+        BatchCommand::Show { tenant, batch } => output::one(
+            context.output,
+            &client.get_stick_batch(&tenant, &batch).await?,
+        ),
+    }
+}
+
+fn read_employees(path: &Path) -> anyhow::Result<Vec<api_types::sticks::Recipient>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
+    sticks::recipients::parse_csv(&text).map_err(|problems| {
+        let shown: Vec<String> = problems.iter().take(5).map(ToString::to_string).collect();
+        let more = problems.len().saturating_sub(5);
+        UsageError(format!(
+            "{} has {} problem(s): {}{}",
+            path.display(),
+            problems.len(),
+            shown.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        ))
+        .into()
+    })
+}
+
+fn say(message: &str) {
+    eprintln!("{message}");
+}
+
+/// Writes the files with a progress bar, then completes the batch; on
+/// failure or Ctrl-C removes the files and cancels the batch.
+async fn write_batch(
+    context: &Context,
+    client: &Client,
+    tenant: &str,
+    issued: StickBatchIssued,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let batch_id = issued.batch.id.clone();
+    let total = issued.sticks.len() as u64 + 1;
+    let bar = progress_bar(total);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let job = {
+        let bar = bar.clone();
+        let cancel = Arc::clone(&cancel);
+        let out = out.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let report =
+                sticks::generate_until(&issued, &out, &|done, _| bar.report(done), &cancel);
+            (issued, report)
+        })
+    };
+    tokio::pin!(job);
+    let mut interrupted = false;
+    let (issued, result) = loop {
+        tokio::select! {
+            finished = &mut job => break finished.context("the writer thread failed")?,
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                cancel.store(true, Ordering::SeqCst);
+                bar.message("interrupted; removing what was written…");
+            }
+        }
+    };
+    bar.finish();
+    match result {
+        Ok(report) => {
+            let batch = client.stick_batch_action(tenant, &batch_id, "complete").await.with_context(|| {
+                format!(
+                    "the files are in {} but the control plane did not record the batch as \
+                     complete; run `homegate sticks batch resume --tenant {tenant} {batch_id} --out NEW_FOLDER`",
+                    out.display()
+                )
+            })?;
+            let seconds = started.elapsed().as_secs_f64();
+            say(&format!(
+                "Wrote {} sticks to {} in {seconds:.1} s ({:.1} ms per stick): images/, letters/, \
+                 letters.pdf, bundles/, manifest.csv",
+                issued.sticks.len(),
+                out.display(),
+                seconds * 1000.0 / issued.sticks.len().max(1) as f64
+            ));
+            say(&format!(
+                "Print letters.pdf, write the images to the sticks, then: homegate sticks ship --tenant {tenant} {batch_id}"
+            ));
+            tracing::debug!(?report, "batch written");
+            output::one(context.output, &batch)
+        }
+        Err(error) => {
+            let rollback = client.cancel_stick_batch(tenant, &batch_id).await;
+            let outcome = match rollback {
+                Ok(_) => {
+                    "rolled back: no sticks were created and no files were left behind".to_owned()
+                }
+                Err(e) => format!(
+                    "the files were removed, but cancelling batch {batch_id} failed ({e}); run \
+                     `homegate sticks batch cancel --tenant {tenant} {batch_id}`"
+                ),
+            };
+            if matches!(error, sticks::Error::Cancelled) {
+                anyhow::bail!("interrupted; {outcome}");
+            }
+            anyhow::bail!("{error}; {outcome}");
+        }
+    }
+}
+
+/// An indicatif bar on a terminal; plain lines every 10 % otherwise.
+#[derive(Clone)]
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: u64,
+    last_tenth: Arc<AtomicUsize>,
+}
+
+fn progress_bar(total: u64) -> Progress {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40.cyan/blue} {pos}/{len} sticks · {elapsed} · about {eta} left {msg}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    });
+    Progress {
+        bar,
+        total,
+        last_tenth: Arc::new(AtomicUsize::new(0)),
+    }
+}
+
+impl Progress {
+    fn report(&self, done: usize) {
+        match &self.bar {
+            Some(bar) => bar.set_position(done as u64),
+            None => {
+                let tenth = (done as u64 * 10 / self.total.max(1)) as usize;
+                if self.last_tenth.fetch_max(tenth, Ordering::SeqCst) < tenth {
+                    eprintln!("  {done}/{} written", self.total);
+                }
+            }
+        }
+    }
+
+    fn message(&self, message: &'static str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(message),
+            None => eprintln!("{message}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
