@@ -103,6 +103,8 @@ enum Command {
     /// WireGuard devices of a tenant.
     #[command(subcommand)]
     Devices(commands::devices::DevicesCommand),
+    /// The employee manual of a tenant (PDF or HTML), and its own sections.
+    Manual(commands::manual::ManualArgs),
     /// Home-office sticks: batches with disk images, letters and manifest.
     #[command(subcommand)]
     Sticks(commands::sticks::SticksCommand),
@@ -213,6 +215,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::AccessRules(command) => commands::groups::run_rules(&context, command).await,
         Command::Devices(command) => commands::devices::run(&context, command).await,
         Command::Sticks(command) => commands::sticks::run(&context, command).await,
+        Command::Manual(args) => commands::manual::run(&context, args).await,
         Command::Sessions(command) => commands::sessions::run(&context, command).await,
         Command::Regions(command) => commands::infra::run_regions(&context, command).await,
         Command::Gateways(command) => commands::infra::run_gateways(&context, command).await,

@@ -209,8 +209,17 @@ impl Client {
         Self::json(response).await
     }
 
-    /// GET returning the raw body (exports).
+    /// GET returning the raw body as text (exports).
     pub async fn get_text<Q: Serialize>(&self, segments: &[&str], query: &Q) -> Result<String> {
+        let bytes = self.get_bytes(segments, query).await?;
+        String::from_utf8(bytes).map_err(|e| ClientError::Protocol {
+            status: 200,
+            message: format!("the answer is not text: {e}"),
+        })
+    }
+
+    /// GET returning the raw body (exports, documents).
+    pub async fn get_bytes<Q: Serialize>(&self, segments: &[&str], query: &Q) -> Result<Vec<u8>> {
         let mut url = self.url(segments);
         let encoded = serde_urlencoded_query(query);
         if !encoded.is_empty() {
@@ -218,10 +227,14 @@ impl Client {
         }
         let response = self.send::<()>(Method::GET, url, None).await?;
         let status = response.status();
-        response.text().await.map_err(|e| ClientError::Protocol {
-            status: status.as_u16(),
-            message: e.to_string(),
-        })
+        response
+            .bytes()
+            .await
+            .map(|bytes| bytes.to_vec())
+            .map_err(|e| ClientError::Protocol {
+                status: status.as_u16(),
+                message: e.to_string(),
+            })
     }
 
     pub async fn post<B: Serialize, T: DeserializeOwned>(
@@ -786,5 +799,26 @@ impl Client {
             &api_types::sticks::UpdateStick { state },
         )
         .await
+    }
+
+    pub async fn manual(
+        &self,
+        tenant: &str,
+        query: &api_types::manual::ManualQuery,
+    ) -> Result<Vec<u8>> {
+        self.get_bytes(&["tenants", tenant, "manual"], query).await
+    }
+
+    pub async fn manual_settings(&self, tenant: &str) -> Result<api_types::manual::ManualSettings> {
+        self.get(&["tenants", tenant, "manual", "settings"]).await
+    }
+
+    pub async fn set_manual_settings(
+        &self,
+        tenant: &str,
+        settings: &api_types::manual::ManualSettings,
+    ) -> Result<api_types::manual::ManualSettings> {
+        self.put_json(&["tenants", tenant, "manual", "settings"], settings)
+            .await
     }
 }

@@ -25,6 +25,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A failure on the server's side; logged, not shown.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -146,7 +149,8 @@ impl ApiError {
                     ),
                 )
             }
-            ApiError::Store(
+            ApiError::Internal(_)
+            | ApiError::Store(
                 StoreError::Config(_)
                 | StoreError::Database(_)
                 | StoreError::Migrate(_)

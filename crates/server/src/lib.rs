@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod qr;
 pub mod ratelimit;
 pub mod session;
+pub mod stick_jobs;
 pub mod tls;
 pub mod webauthn;
 
@@ -48,6 +49,14 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Where the console writes stick batches.
+    pub fn sticks_dir(&self) -> std::path::PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("homegate"))
+            .join("sticks")
+    }
+
     /// Settings for a control plane reachable at `public_url`.
     pub fn new(public_url: &str) -> Settings {
         Settings {
@@ -75,6 +84,8 @@ pub struct AppState {
     /// Enrollment attempts per source address.
     pub enroll_limiter: Arc<ratelimit::AddressLimiter>,
     pub hub: Arc<gateway::Hub>,
+    /// Stick batches being written by the console.
+    pub stick_jobs: Arc<stick_jobs::StickJobs>,
     /// The WebAuthn relying party; `None` when the public URL is an IP address.
     pub webauthn: Option<Arc<webauthn_rs::prelude::Webauthn>>,
     /// The OpenAPI document, rendered once at start-up.
@@ -96,6 +107,7 @@ impl AppState {
                 "enrollment attempts",
             )),
             hub: Arc::new(gateway::Hub::default()),
+            stick_jobs: Arc::default(),
             webauthn: webauthn::relying_party(&settings.public_url),
             openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()),
             shutting_down: tokio::sync::watch::Sender::new(false),

@@ -24,6 +24,7 @@ pub mod gateway_stream;
 pub mod gateways;
 pub mod groups;
 pub mod idp;
+pub mod manual;
 pub mod mfa;
 pub mod regions;
 pub mod rules;

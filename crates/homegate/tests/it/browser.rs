@@ -311,6 +311,139 @@ async fn console_first_steps_in_a_browser() {
             .contains("Apparaat toevoegen")
     );
 
+    // The manual, from the portal's link, in the employee's language.
+    click_and_wait(browser, "a[href^='/manual/lemgo']").await;
+    assert_eq!(heading(browser).await, "Thuiswerken");
+    let manual = browser.source().await.unwrap();
+    assert!(manual.contains("Alte Hansestadt Lemgo"), "{manual}");
+    assert!(
+        browser
+            .find(Locator::Css("a[href^='/manual/lemgo/pdf?language=nl']"))
+            .await
+            .is_ok(),
+        "no PDF link"
+    );
+
+    driver.client.clone().close().await.unwrap();
+    server.stop().await;
+}
+
+/// Issue 7 in the console: a batch of sticks with a progress bar, its
+/// files, shipping and revoking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stick_batch_in_the_console() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    server
+        .admin
+        .create_group(
+            "lemgo",
+            &api_types::tenancy::CreateGroup {
+                name: "office".into(),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    let base = server.url.replace("127.0.0.1", "localhost");
+    let driver = start_browser().await;
+    let browser = &driver.client;
+    login(browser, &base, "admin", crate::support::ADMIN_PASSWORD).await;
+    browser
+        .goto(&format!("{base}/console/t/lemgo/sticks"))
+        .await
+        .unwrap();
+    assert_eq!(heading(browser).await, "Home-office sticks");
+    fill(browser, "sticks-count", "40").await;
+    fill(
+        browser,
+        "sticks-employees",
+        "name,street,postcode,city\nErika Mustermann,Mittelstraße 17,32657,Lemgo\n",
+    )
+    .await;
+    browser
+        .find(Locator::Css("#sticks-group option[value=office]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    submit(browser, "/console/t/lemgo/sticks").await;
+    let path = browser.current_url().await.unwrap().path().to_owned();
+    assert!(path.starts_with("/console/t/lemgo/sticks/"), "{path}");
+    let batch_id = path.rsplit('/').next().unwrap().to_owned();
+
+    // The page follows the progress by itself until the batch is ready.
+    let mut saw_progress = false;
+    let mut ready = false;
+    for _ in 0..600 {
+        let page = browser.source().await.unwrap();
+        saw_progress |= page.contains("<progress");
+        if page.contains("All letters (PDF") {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        ready,
+        "the batch never became ready: {}",
+        browser.source().await.unwrap()
+    );
+    assert!(saw_progress, "no progress bar was shown");
+    let batch = server
+        .admin
+        .get_stick_batch("lemgo", &batch_id)
+        .await
+        .unwrap();
+    assert_eq!(batch.state, api_types::sticks::BatchState::Ready);
+    assert_eq!((batch.count, batch.group.as_deref()), (40, Some("office")));
+    let files = server.state.settings.sticks_dir();
+    let letters = std::fs::read_dir(&files)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join(&batch_id)
+        .join("letters.pdf");
+    assert!(letters.is_file(), "{}", letters.display());
+
+    // Ship all, then revoke one that got lost.
+    submit(browser, &format!("/console/t/lemgo/sticks/{batch_id}/ship")).await;
+    assert!(
+        browser
+            .source()
+            .await
+            .unwrap()
+            .contains("marked as shipped")
+    );
+    let sticks = server
+        .admin
+        .list_sticks("lemgo", Some(&batch_id))
+        .await
+        .unwrap();
+    assert!(
+        sticks
+            .iter()
+            .all(|s| s.state == api_types::tenancy::DeviceState::Shipped)
+    );
+    let lost = &sticks[0].stick_id;
+    submit(
+        browser,
+        &format!("/console/t/lemgo/sticks/{batch_id}/sticks/{lost}/revoke"),
+    )
+    .await;
+    let stick = server.admin.get_stick("lemgo", lost).await.unwrap();
+    assert_eq!(stick.state, api_types::tenancy::DeviceState::Revoked);
+
+    // The files, with their tokens, can be removed from the server.
+    submit(
+        browser,
+        &format!("/console/t/lemgo/sticks/{batch_id}/delete-files"),
+    )
+    .await;
+    assert!(!letters.exists());
     driver.client.clone().close().await.unwrap();
     server.stop().await;
 }

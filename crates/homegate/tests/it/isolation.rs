@@ -342,6 +342,35 @@ async fn tenant_admin_cannot_touch_another_tenant(server: &TestServer) {
             .all(|t| t.user == "admin@aa")
     );
 
+    // sticks and the manual
+    hidden(
+        "create stick batch",
+        a.create_stick_batch(
+            "bb",
+            &api_types::sticks::CreateStickBatch {
+                count: Some(1),
+                recipients: vec![],
+                language: None,
+                valid_days: None,
+                group: None,
+            },
+        )
+        .await,
+    );
+    hidden("list stick batches", a.list_stick_batches("bb").await);
+    hidden("list sticks", a.list_sticks("bb", None).await);
+    hidden(
+        "manual",
+        a.manual("bb", &api_types::manual::ManualQuery::default())
+            .await,
+    );
+    hidden("manual settings", a.manual_settings("bb").await);
+    hidden(
+        "set manual settings",
+        a.set_manual_settings("bb", &api_types::manual::ManualSettings::default())
+            .await,
+    );
+
     // provider-level families are closed to tenant admins
     assert_eq!(problem_of(a.list_regions().await).0, 403);
     assert_eq!(problem_of(a.list_gateways().await).0, 403);

@@ -17,6 +17,7 @@ mod cli;
 mod cli_sticks;
 mod e2e;
 mod isolation;
+mod manual;
 mod mfa;
 mod oidc_login;
 mod schema;

@@ -143,6 +143,8 @@ pub struct TestServer {
     root_addr: std::net::SocketAddr,
     netns_listen: Option<(String, std::net::SocketAddr)>,
     public_url: Option<String>,
+    /// The control plane's data folder (stick batches made in the console).
+    pub data_dir: tempfile::TempDir,
     /// The bootstrap admin's one-time password (only for `start_fresh`).
     pub bootstrap_password: String,
     _db: TestDb,
@@ -152,13 +154,16 @@ fn new_state(
     store: &Store,
     addr: std::net::SocketAddr,
     public_url: Option<&str>,
+    data_dir: &std::path::Path,
 ) -> server::AppState {
     // "localhost" rather than the IP: WebAuthn relying parties need a name.
     let url = public_url.map_or_else(
         || format!("http://localhost:{}", addr.port()),
         str::to_owned,
     );
-    server::AppState::new(store.clone(), server::Settings::new(&url))
+    let mut settings = server::Settings::new(&url);
+    settings.data_dir = Some(data_dir.to_owned());
+    server::AppState::new(store.clone(), settings)
 }
 
 fn serve(
@@ -187,7 +192,8 @@ impl TestServer {
         let (_, password) = store.bootstrap_admin().await.unwrap().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = new_state(&store, addr, None);
+        let data_dir = tempfile::tempdir().unwrap();
+        let state = new_state(&store, addr, None, data_dir.path());
         let serving = vec![serve(listener, state.clone())];
         let url = format!("http://{addr}");
         // A token for checks from the test, made without touching the admin.
@@ -201,6 +207,7 @@ impl TestServer {
             root_addr: addr,
             netns_listen: None,
             public_url: None,
+            data_dir,
             bootstrap_password: password,
             _db: db,
         }
@@ -213,7 +220,8 @@ impl TestServer {
         let (username, password) = store.bootstrap_admin().await.unwrap().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = new_state(&store, addr, None);
+        let data_dir = tempfile::tempdir().unwrap();
+        let state = new_state(&store, addr, None, data_dir.path());
         let serving = vec![serve(listener, state.clone())];
         let url = format!("http://{addr}");
         let anonymous = Client::new(&url, None).unwrap();
@@ -243,6 +251,7 @@ impl TestServer {
             root_addr: addr,
             netns_listen: None,
             public_url: None,
+            data_dir,
             bootstrap_password: String::new(),
             _db: db,
         }
@@ -274,7 +283,12 @@ impl TestServer {
     pub async fn restart(&mut self, down: std::time::Duration) {
         self.stop_serving().await;
         tokio::time::sleep(down).await;
-        self.state = new_state(&self.store, self.root_addr, self.public_url.as_deref());
+        self.state = new_state(
+            &self.store,
+            self.root_addr,
+            self.public_url.as_deref(),
+            self.data_dir.path(),
+        );
         let listener = tokio::net::TcpListener::bind(self.root_addr).await.unwrap();
         self.serving.push(serve(listener, self.state.clone()));
         if let Some((namespace, addr)) = self.netns_listen.clone() {

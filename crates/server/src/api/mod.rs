@@ -8,6 +8,7 @@ pub(crate) mod enrollment;
 mod groups;
 mod idp;
 mod infra;
+pub(crate) mod manual;
 pub(crate) mod sessions;
 pub(crate) mod sticks;
 mod tenants;
@@ -49,6 +50,7 @@ use crate::error::ApiError;
         (name = "device", description = "What an enrolled device asks for (device token)"),
         (name = "infrastructure", description = "Regions and gateways"),
         (name = "sticks", description = "Home-office stick batches: prepare, ship, revoke"),
+        (name = "manual", description = "The employee manual (HTML, PDF) and its own sections"),
         (name = "audit", description = "Who changed what, when, from where"),
     )
 )]
@@ -78,6 +80,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(devices::router())
         .merge(enrollment::router())
         .merge(infra::router())
+        .merge(manual::router())
         .merge(sessions::router())
         .merge(sticks::router())
         .merge(audit::router())

@@ -13,8 +13,10 @@ mod context;
 mod csrf;
 mod error;
 mod login;
+mod manual;
 mod portal;
 mod provider;
+mod sticks;
 mod tenant;
 
 use axum::Router;
@@ -119,6 +121,32 @@ pub fn router() -> Router<AppState> {
             "/console/t/{tenant}/identity",
             get(tenant::identity).post(tenant::set_identity),
         )
+        .route(
+            "/console/t/{tenant}/sticks",
+            get(sticks::page).post(sticks::create),
+        )
+        .route(
+            "/console/t/{tenant}/sticks/{batch}",
+            get(sticks::batch_page),
+        )
+        .route(
+            "/console/t/{tenant}/sticks/{batch}/files/{*path}",
+            get(sticks::download),
+        )
+        .route(
+            "/console/t/{tenant}/sticks/{batch}/sticks/{stick}/{action}",
+            post(sticks::stick_action),
+        )
+        .route(
+            "/console/t/{tenant}/sticks/{batch}/{action}",
+            post(sticks::batch_action),
+        )
+        .route(
+            "/console/t/{tenant}/manual",
+            get(manual::settings_page).post(manual::save_settings),
+        )
+        .route("/manual/{tenant}", get(manual::html))
+        .route("/manual/{tenant}/pdf", get(manual::pdf))
         .route("/portal", get(portal::home))
         .route("/portal/code", post(portal::create_code))
         .route("/portal/phone", post(portal::create_phone))

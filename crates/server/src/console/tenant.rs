@@ -45,7 +45,7 @@ async fn access(
 
 #[derive(Debug, Deserialize)]
 pub(super) struct CsrfOnly {
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 #[derive(Template)]

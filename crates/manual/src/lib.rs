@@ -1,0 +1,246 @@
+//! The onboarding manual for a tenant's employees, in their language, from
+//! the tenant's real data: its applications, portal, status page, quota,
+//! support contacts and the sections its admins wrote.
+//!
+//! One content model (`pdf_layout::Document`) renders to both formats: PDF
+//! through `pdf_layout`, HTML through [`html`]. Pure: no IO.
+
+mod html;
+mod markdown;
+
+use api_types::Language;
+use api_types::manual::ManualSettings;
+use api_types::tenancy::{Application, Tenant};
+use i18n::Tr;
+use pdf_layout::{Block, Document, Footer, Span};
+use time::OffsetDateTime;
+
+/// Everything the manual says about one tenant.
+pub struct ManualInput<'a> {
+    pub tenant: &'a Tenant,
+    pub applications: &'a [Application],
+    pub settings: &'a ManualSettings,
+    /// The control plane's public URL (portal and status page live there).
+    pub public_url: &'a str,
+    pub language: Language,
+    pub today: OffsetDateTime,
+}
+
+impl ManualInput<'_> {
+    pub fn portal_url(&self) -> String {
+        format!("{}/portal", self.public_url.trim_end_matches('/'))
+    }
+
+    pub fn status_url(&self) -> String {
+        format!(
+            "{}/status/{}",
+            self.public_url.trim_end_matches('/'),
+            self.tenant.slug
+        )
+    }
+}
+
+fn date(language: Language, at: OffsetDateTime) -> String {
+    let (y, m, d) = (at.year(), u8::from(at.month()), at.day());
+    match language {
+        Language::De => format!("{d:02}.{m:02}.{y}"),
+        Language::Nl => format!("{d:02}-{m:02}-{y}"),
+        Language::En => format!("{y}-{m:02}-{d:02}"),
+    }
+}
+
+fn para(text: String) -> Block {
+    Block::Paragraph(vec![Span::plain(text)])
+}
+
+fn steps(tr: &Tr, keys: &[&str]) -> Block {
+    Block::Steps(
+        keys.iter()
+            .map(|key| vec![Span::plain(tr.t(key))])
+            .collect(),
+    )
+}
+
+/// The manual as a document.
+pub fn document(input: &ManualInput<'_>) -> Document {
+    let tr = Tr::new(input.language);
+    let tenant = input.tenant.name.as_str();
+    let mut doc = Document::new(
+        format!("{} – {tenant}", tr.t("manual-title")),
+        input.language.code(),
+    );
+    doc.toc_title = tr.t("manual-contents");
+    doc.footer = Some(Footer {
+        left: format!("{} · {tenant}", tr.t("manual-title")),
+        page_label: tr.args("manual-page", &[("page", "{page}"), ("pages", "{pages}")]),
+    });
+    let portal = input.portal_url();
+    let status = input.status_url();
+    let b = &mut doc.blocks;
+    b.push(Block::Title(tr.t("manual-title")));
+    b.push(Block::Subtitle(tr.args(
+        "manual-subtitle",
+        &[
+            ("tenant", tenant),
+            ("date", &date(input.language, input.today)),
+        ],
+    )));
+    b.push(Block::TableOfContents);
+
+    b.push(Block::Heading(tr.t("manual-intro-heading")));
+    b.push(para(tr.t1("manual-intro", "tenant", tenant)));
+    b.push(Block::Subheading(tr.t("manual-portal-heading")));
+    b.push(para(tr.t("manual-portal")));
+    b.push(Block::Qr {
+        payload: portal.clone(),
+        size: 96.0,
+        caption: vec![
+            Span::bold(tr.t("manual-qr-portal")),
+            Span::plain(" "),
+            Span::link(portal.as_str(), portal.as_str()),
+        ],
+    });
+
+    b.push(Block::Heading(tr.t("manual-apps-heading")));
+    if input.applications.is_empty() {
+        b.push(para(tr.t("manual-apps-none")));
+    } else {
+        b.push(para(tr.t1("manual-apps-intro", "tenant", tenant)));
+        for app in input.applications {
+            b.push(Block::Subheading(app.name.clone()));
+            if !app.description.trim().is_empty() {
+                b.push(para(app.description.clone()));
+            }
+            let ports = if app.ports.is_empty() {
+                tr.t("manual-app-all-ports")
+            } else {
+                app.ports.join(", ")
+            };
+            b.push(Block::Fields(vec![
+                (tr.t("manual-app-address"), app.cidr.clone()),
+                (
+                    tr.t("manual-app-ports"),
+                    format!("{ports} ({})", app.protocol.as_str().to_uppercase()),
+                ),
+            ]));
+            b.push(para(tr.t("manual-app-vpn")));
+        }
+    }
+
+    b.push(Block::Heading(tr.t("manual-laptop-heading")));
+    b.push(Block::Subheading(tr.t("manual-windows-heading")));
+    b.push(steps(
+        &tr,
+        &[
+            "manual-windows-1",
+            "manual-app-2",
+            "manual-app-3",
+            "manual-app-4",
+        ],
+    ));
+    b.push(Block::Subheading(tr.t("manual-macos-heading")));
+    b.push(steps(
+        &tr,
+        &[
+            "manual-macos-1",
+            "manual-app-2",
+            "manual-app-3",
+            "manual-app-4",
+        ],
+    ));
+    b.push(Block::Subheading(tr.t("manual-linux-heading")));
+    b.push(steps(
+        &tr,
+        &["manual-linux-1", "manual-linux-2", "manual-linux-3"],
+    ));
+    b.push(Block::Code(format!(
+        "homegate enroll {} --code ABCD-EFGH-JKLM\nsudo homegate up",
+        input.public_url.trim_end_matches('/')
+    )));
+    b.push(para(tr.t("manual-linux-4")));
+
+    b.push(Block::Heading(tr.t("manual-phone-heading")));
+    b.push(steps(
+        &tr,
+        &[
+            "manual-phone-1",
+            "manual-phone-2",
+            "manual-phone-3",
+            "manual-phone-4",
+        ],
+    ));
+
+    b.push(Block::Heading(tr.t("manual-stick-heading")));
+    b.push(para(tr.t("manual-stick")));
+    b.push(Block::Code(
+        "homegate enroll --bundle /media/HOMEGATE\nsudo homegate up".to_owned(),
+    ));
+    b.push(para(tr.t("manual-stick-once")));
+
+    b.push(Block::Heading(tr.t("manual-quota-heading")));
+    b.push(para(match input.tenant.quota.max_sessions {
+        Some(max) => tr.args(
+            "manual-quota-limited",
+            &[("tenant", tenant), ("max", &max.to_string())],
+        ),
+        None => tr.t("manual-quota-unlimited"),
+    }));
+    b.push(para(tr.t("manual-quota-check")));
+
+    b.push(Block::Heading(tr.t("manual-lost-heading")));
+    b.push(para(tr.t("manual-lost")));
+
+    b.push(Block::Heading(tr.t("manual-status-heading")));
+    b.push(para(tr.t("manual-status")));
+    b.push(Block::Qr {
+        payload: status.clone(),
+        size: 80.0,
+        caption: vec![
+            Span::bold(tr.t("manual-qr-status")),
+            Span::plain(" "),
+            Span::link(status.as_str(), status.as_str()),
+        ],
+    });
+
+    for section in &input.settings.sections {
+        b.push(Block::Heading(section.title.clone()));
+        b.extend(markdown::blocks(&section.markdown));
+    }
+
+    b.push(Block::Heading(tr.t("manual-support-heading")));
+    let s = input.settings;
+    let contacts: Vec<(String, String)> = [
+        ("manual-support-name", &s.support_name),
+        ("manual-support-email", &s.support_email),
+        ("manual-support-phone", &s.support_phone),
+        ("manual-support-hours", &s.support_hours),
+    ]
+    .iter()
+    .filter(|(_, value)| !value.trim().is_empty())
+    .map(|(key, value)| (tr.t(key), value.trim().to_owned()))
+    .collect();
+    if contacts.is_empty() {
+        b.push(para(tr.t("manual-support-none")));
+    } else {
+        b.push(para(tr.t("manual-support")));
+        b.push(Block::Fields(contacts));
+    }
+    doc
+}
+
+/// The manual as a PDF.
+pub fn pdf(input: &ManualInput<'_>) -> Result<Vec<u8>, pdf_layout::Error> {
+    pdf_layout::to_pdf(&document(input))
+}
+
+/// The manual as a standalone HTML page (no scripts, inline styles only).
+pub fn html(input: &ManualInput<'_>, pdf_link: Option<&str>) -> String {
+    let label = Tr::new(input.language).t("manual-download-pdf");
+    html::render(
+        &document(input),
+        pdf_link.map(|href| (href, label.as_str())),
+    )
+}
+
+#[cfg(test)]
+mod tests;
