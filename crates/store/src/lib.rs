@@ -29,6 +29,7 @@ pub mod mfa;
 pub mod regions;
 pub mod rules;
 pub mod sessions;
+pub mod status;
 pub mod sticks;
 pub mod tenants;
 pub mod tokens;

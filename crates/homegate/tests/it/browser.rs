@@ -324,6 +324,14 @@ async fn console_first_steps_in_a_browser() {
         "no PDF link"
     );
 
+    // And the status page of the municipality, anonymous and in Dutch too.
+    browser.goto(&format!("{base}/portal")).await.unwrap();
+    click_and_wait(browser, "a[href^='/status/lemgo']").await;
+    assert_eq!(
+        heading(browser).await,
+        "Status van de dienst voor Alte Hansestadt Lemgo"
+    );
+
     driver.client.clone().close().await.unwrap();
     server.stop().await;
 }

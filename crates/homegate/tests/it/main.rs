@@ -21,4 +21,5 @@ mod manual;
 mod mfa;
 mod oidc_login;
 mod schema;
+mod status;
 mod sticks;

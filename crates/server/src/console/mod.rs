@@ -16,6 +16,7 @@ mod login;
 mod manual;
 mod portal;
 mod provider;
+mod status;
 mod sticks;
 mod tenant;
 
@@ -147,6 +148,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/manual/{tenant}", get(manual::html))
         .route("/manual/{tenant}/pdf", get(manual::pdf))
+        .route("/status", get(status::all))
+        .route("/status/{tenant}", get(status::tenant))
         .route("/portal", get(portal::home))
         .route("/portal/code", post(portal::create_code))
         .route("/portal/phone", post(portal::create_phone))

@@ -27,6 +27,7 @@ struct PortalPage {
     webauthn_available: bool,
     keys: Vec<String>,
     manual_url: String,
+    status_url: String,
 }
 
 impl PortalPage {
@@ -81,6 +82,7 @@ pub(super) async fn home(State(state): State<AppState>, ctx: Ctx) -> ConsoleResu
         webauthn_available: state.webauthn.is_some(),
         keys: mfa.webauthn.into_iter().map(|k| k.name).collect(),
         manual_url: format!("/manual/{}?language={}", tenant.slug, ctx.tr.code()),
+        status_url: format!("/status/{}?language={}", tenant.slug, ctx.tr.code()),
     };
     Ok(render(&page)?.into_response())
 }
