@@ -91,15 +91,7 @@ pub fn document(input: &ManualInput<'_>) -> Document {
     b.push(para(tr.t1("manual-intro", "tenant", tenant)));
     b.push(Block::Subheading(tr.t("manual-portal-heading")));
     b.push(para(tr.t("manual-portal")));
-    b.push(Block::Qr {
-        payload: portal.clone(),
-        size: 96.0,
-        caption: vec![
-            Span::bold(tr.t("manual-qr-portal")),
-            Span::plain(" "),
-            Span::link(portal.as_str(), portal.as_str()),
-        ],
-    });
+    b.push(qr_with_link(&portal, 96.0, tr.t("manual-qr-portal")));
 
     b.push(Block::Heading(tr.t("manual-apps-heading")));
     if input.applications.is_empty() {
@@ -192,15 +184,7 @@ pub fn document(input: &ManualInput<'_>) -> Document {
 
     b.push(Block::Heading(tr.t("manual-status-heading")));
     b.push(para(tr.t("manual-status")));
-    b.push(Block::Qr {
-        payload: status.clone(),
-        size: 80.0,
-        caption: vec![
-            Span::bold(tr.t("manual-qr-status")),
-            Span::plain(" "),
-            Span::link(status.as_str(), status.as_str()),
-        ],
-    });
+    b.push(qr_with_link(&status, 80.0, tr.t("manual-qr-status")));
 
     for section in &input.settings.sections {
         b.push(Block::Heading(section.title.clone()));
@@ -240,6 +224,15 @@ pub fn html(input: &ManualInput<'_>, pdf_link: Option<&str>) -> String {
         &document(input),
         pdf_link.map(|href| (href, label.as_str())),
     )
+}
+
+/// A QR code of `url`, captioned with `label` and the address as a link.
+fn qr_with_link(url: &str, size: f32, label: String) -> Block {
+    Block::Qr {
+        payload: url.to_owned(),
+        size,
+        caption: vec![Span::bold(label), Span::plain(" "), Span::link(url, url)],
+    }
 }
 
 #[cfg(test)]

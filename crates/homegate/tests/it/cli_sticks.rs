@@ -14,7 +14,8 @@ use api_types::sticks::Bundle;
 use crate::cli::{fails, homegate, json, ok, run};
 use crate::support::{ADMIN_PASSWORD, Backend, TestServer};
 
-fn login(dir: &Path, server: &TestServer) {
+/// Logs the CLI in `dir` in as the provider admin.
+pub(crate) fn login(dir: &Path, server: &TestServer) {
     let output = run(
         homegate(dir).args([
             "login",

@@ -1,7 +1,6 @@
 //! Issue 11: the employee manual of a municipality, generated from its real
 //! data, through the API (both backends) and the `homegate` binary.
 
-use std::path::Path;
 use std::process::Command;
 
 use api_types::manual::{ManualFormat, ManualQuery, ManualSection, ManualSettings};
@@ -9,8 +8,9 @@ use api_types::tenancy::{CreateApplication, Protocol};
 use api_types::{Language, Role};
 
 use crate::both_backends;
-use crate::cli::{fails, homegate, ok, run};
-use crate::support::{ADMIN_PASSWORD, Backend, TestServer, problem_of};
+use crate::cli::{fails, ok};
+use crate::cli_sticks::login;
+use crate::support::{Backend, TestServer, problem_of};
 
 const INJECTION: &str = "Print at home with **Drucker-Direkt**.\n\n\
     <script>alert(1)</script>\n\n\
@@ -185,20 +185,6 @@ async fn manual_from_the_tenants_data(server: &TestServer) {
 }
 
 both_backends!(manual_from_the_tenants_data);
-
-fn login(dir: &Path, server: &TestServer) {
-    let output = run(
-        homegate(dir).args([
-            "login",
-            &server.url,
-            "--username",
-            "admin",
-            "--password-stdin",
-        ]),
-        Some(&format!("{ADMIN_PASSWORD}\n")),
-    );
-    assert!(output.status.success());
-}
 
 /// A coordinator writes a section, sets the contacts and prints the manual
 /// in Dutch and as HTML, with the command from the README.
