@@ -259,7 +259,13 @@ impl Store {
             Backend::Sqlite => Some(self.sqlite_writer.lock().await),
             Backend::Postgres => None,
         };
-        let tx = self.pool.begin().await?;
+        let tx = match self.backend {
+            // Take SQLite's write lock up front: a deferred transaction that
+            // read first fails with SQLITE_BUSY_SNAPSHOT when a write outside
+            // the writer lock (heartbeats, renewals) committed in between.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(WriteTx {
             tx,
             backend: self.backend,

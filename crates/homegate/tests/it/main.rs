@@ -11,6 +11,7 @@ mod support;
 
 mod lab;
 
+mod admission_bench;
 mod api;
 mod browser;
 mod cli;

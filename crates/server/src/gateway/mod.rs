@@ -247,7 +247,7 @@ async fn handle(
                         )
                     }
                     Err(error) => {
-                        tracing::warn!(gateway = %gateway.name, %error, "admission failed");
+                        tracing::warn!(gateway = %gateway.name, error = ?error, "admission failed");
                         (
                             false,
                             Some("the control plane could not decide; try again".into()),
