@@ -188,23 +188,28 @@ fn a_non_empty_output_folder_is_refused_before_anything_is_written() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
-/// `STICKS_BENCH=1000 cargo test --release -p sticks --test generate bench -- --nocapture`
+/// The benchmark in BENCHMARKS.md:
+/// `STICKS_BENCH=1000 cargo test --release -p sticks --test generate bench -- --nocapture`.
+/// Without `STICKS_BENCH` it makes a small batch and checks the report.
 #[test]
 fn bench() {
-    let Some(count) = std::env::var("STICKS_BENCH")
+    let count: usize = std::env::var("STICKS_BENCH")
         .ok()
         .and_then(|v| v.parse().ok())
-    else {
-        return;
-    };
+        .unwrap_or(4);
     let dir =
         tempfile::tempdir_in(std::env::var("STICKS_BENCH_DIR").unwrap_or_else(|_| "/tmp".into()))
             .unwrap();
-    let report = sticks::generate(
-        &issued(count, Language::De),
-        &dir.path().join("b"),
-        &|_, _| {},
-    )
-    .unwrap();
+    let out = dir.path().join("b");
+    let report = sticks::generate(&issued(count, Language::De), &out, &|_, _| {}).unwrap();
     println!("{report:#?}");
+    assert_eq!(report.sticks, count);
+    assert!(report.wall >= report.merged_letters);
+    // Sparse images: far less on disk than their 34 MiB each.
+    let images = std::fs::read_dir(out.join("images")).unwrap().count();
+    assert_eq!(images, count);
+    assert!(
+        report.allocated_bytes < (count as u64) * 4 * 1024 * 1024,
+        "{report:?}"
+    );
 }
