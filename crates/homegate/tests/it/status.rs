@@ -27,6 +27,38 @@ async fn page(server: &TestServer, path: &str, accept_language: &str) -> (u16, S
     (status, response.text().await.unwrap())
 }
 
+/// The Statuspage-shaped summary: (indicator, [(component id, status)]).
+async fn summary(server: &TestServer, path: &str) -> (String, Vec<(String, String)>) {
+    let response = reqwest::get(format!("{}{path}", server.url)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "public, max-age=15");
+    let body: serde_json::Value = response.json().await.unwrap();
+    for field in [
+        "page",
+        "components",
+        "incidents",
+        "scheduled_maintenances",
+        "status",
+    ] {
+        assert!(body.get(field).is_some(), "no {field} in {body}");
+    }
+    let components = body["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (
+        body["status"]["indicator"].as_str().unwrap().to_owned(),
+        components,
+    )
+}
+
 async fn heartbeat(server: &TestServer, name: &str) {
     let gateways = server.admin.list_gateways().await.unwrap();
     let gateway = gateways.iter().find(|g| g.name == name).unwrap();
@@ -93,6 +125,18 @@ async fn status_follows_the_gateways(server: &TestServer) {
     assert!(dutch.contains("Sommige diensten zijn verstoord"), "{dutch}");
     assert_eq!(dutch.matches("Ernstige storing").count(), 2, "{dutch}");
 
+    let pair = |id: &str, status: &str| (id.to_owned(), status.to_owned());
+    assert_eq!(
+        summary(server, "/api/v2/summary.json").await,
+        (
+            "critical".to_owned(),
+            vec![
+                pair("vpn-nord", "major_outage"),
+                pair("vpn-sued", "major_outage")
+            ]
+        )
+    );
+
     heartbeat(server, "gw-nord-1").await;
     let (_, english) = page(server, "/status?language=en", "nl").await;
     assert!(english.contains("<html lang=\"en\">"));
@@ -105,6 +149,21 @@ async fn status_follows_the_gateways(server: &TestServer) {
     let (_, german) = page(server, "/status", "de").await;
     assert!(german.contains("Alle Systeme funktionieren"), "{german}");
     assert!(!german.contains("Ausfall"), "{german}");
+
+    assert_eq!(
+        summary(server, "/api/v2/summary.json").await,
+        (
+            "none".to_owned(),
+            vec![
+                pair("vpn-nord", "operational"),
+                pair("vpn-sued", "operational")
+            ]
+        )
+    );
+    assert_eq!(
+        summary(server, "/status/lemgo/api/v2/summary.json").await,
+        ("none".to_owned(), vec![pair("vpn-sued", "operational")])
+    );
 
     // A municipality sees only the region that serves it.
     let (_, lemgo) = page(server, "/status/lemgo", "de").await;

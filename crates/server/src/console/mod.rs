@@ -150,6 +150,11 @@ pub fn router() -> Router<AppState> {
         .route("/manual/{tenant}/pdf", get(manual::pdf))
         .route("/status", get(status::all))
         .route("/status/{tenant}", get(status::tenant))
+        .route("/api/v2/summary.json", get(status::summary_all))
+        .route(
+            "/status/{tenant}/api/v2/summary.json",
+            get(status::summary_tenant),
+        )
         .route("/portal", get(portal::home))
         .route("/portal/code", post(portal::create_code))
         .route("/portal/phone", post(portal::create_phone))

@@ -54,6 +54,26 @@ impl ComponentStatus {
         }
     }
 
+    /// The value Atlassian Statuspage uses, which aggregators understand.
+    fn statuspage(self) -> &'static str {
+        match self {
+            ComponentStatus::Operational => "operational",
+            ComponentStatus::Degraded => "degraded_performance",
+            ComponentStatus::PartialOutage => "partial_outage",
+            ComponentStatus::MajorOutage => "major_outage",
+        }
+    }
+
+    /// Statuspage's page indicator for a worst component status.
+    fn indicator(self) -> &'static str {
+        match self {
+            ComponentStatus::Operational => "none",
+            ComponentStatus::Degraded => "minor",
+            ComponentStatus::PartialOutage => "major",
+            ComponentStatus::MajorOutage => "critical",
+        }
+    }
+
     fn class(self) -> &'static str {
         match self {
             ComponentStatus::Operational => "ok",
@@ -150,6 +170,90 @@ fn page(status: &PublicStatus, tr: Tr, path: String) -> ConsoleResult<Response> 
         .into_response())
 }
 
+/// `/api/v2/summary.json` in the shape of Atlassian Statuspage's, so
+/// existing status aggregators can read homegate's page. Texts in English.
+fn summary(status: &PublicStatus, page_url: &str) -> Response {
+    let tr = Tr::new(Language::En);
+    let now = time::OffsetDateTime::now_utc();
+    let updated_at = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let mut worst = None;
+    let components: Vec<serde_json::Value> = status
+        .regions
+        .iter()
+        .enumerate()
+        .filter_map(|(position, region)| {
+            let state = ComponentStatus::of_gateways(region.online, region.total)?;
+            worst = worst.max(Some(state));
+            Some(serde_json::json!({
+                "id": format!("vpn-{}", region.region),
+                "name": tr.t1("status-vpn-region", "region", &region.region),
+                "status": state.statuspage(),
+                "description": region.description,
+                "position": position + 1,
+                "group": false,
+                "group_id": null,
+                "only_show_if_degraded": false,
+                "showcase": true,
+                "created_at": null,
+                "updated_at": updated_at,
+                "page_id": "homegate",
+            }))
+        })
+        .collect();
+    let (indicator, description) = match worst {
+        None => ("none", tr.t("status-no-components")),
+        Some(ComponentStatus::Operational) => ("none", tr.t("status-all-operational")),
+        Some(other) => (other.indicator(), tr.t("status-some-disrupted")),
+    };
+    let body = serde_json::json!({
+        "page": {
+            "id": "homegate",
+            "name": status.tenant_name.clone().unwrap_or_else(|| tr.t("status-title")),
+            "url": page_url,
+            "time_zone": "Etc/UTC",
+            "updated_at": updated_at,
+        },
+        "components": components,
+        "incidents": [],
+        "scheduled_maintenances": [],
+        "status": { "indicator": indicator, "description": description },
+    });
+    (
+        [(header::CACHE_CONTROL, "public, max-age=15")],
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+pub(super) async fn summary_all(State(state): State<AppState>) -> ConsoleResult<Response> {
+    let status = state
+        .store
+        .public_status(None)
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound("status".into()))?;
+    Ok(summary(
+        &status,
+        &format!("{}/status", state.settings.public_url),
+    ))
+}
+
+pub(super) async fn summary_tenant(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> ConsoleResult<Response> {
+    let status = state
+        .store
+        .public_status(Some(&slug))
+        .await?
+        .ok_or_else(|| ConsoleError::NotFound(format!("there is no municipality {slug:?}")))?;
+    Ok(summary(
+        &status,
+        &format!("{}/status/{slug}", state.settings.public_url),
+    ))
+}
+
 pub(super) async fn all(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -194,6 +298,13 @@ mod tests {
         assert_eq!(of(1, 3), Some(PartialOutage));
         assert_eq!(of(0, 3), Some(MajorOutage));
         assert_eq!(of(0, 1), Some(MajorOutage));
+    }
+
+    #[test]
+    fn statuspage_values() {
+        assert_eq!(Degraded.statuspage(), "degraded_performance");
+        assert_eq!(MajorOutage.indicator(), "critical");
+        assert_eq!(Operational.indicator(), "none");
     }
 
     #[test]
