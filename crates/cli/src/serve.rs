@@ -304,8 +304,8 @@ fn print_banner(
 ) {
     use std::io::Write;
     let mut banner = format!(
-        "homegate control plane listening on {addr}\n  Console: {url}/\n  API:     {url}/api/v1 \
-         (OpenAPI: /api/v1/openapi.json)\n  Data:    {data}\n",
+        "homegate control plane listening on {addr}\n  Console: {url}/\n  Status:  {url}/status\n  \
+         API:     {url}/api/v1 (OpenAPI: /api/v1/openapi.json)\n  Data:    {data}\n",
         url = public_url,
         data = store::redact_url(&config.database),
     );
