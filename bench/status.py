@@ -16,15 +16,35 @@ Needs wrk and nginx (Debian packages `wrk`, `nginx-light`).
 import argparse
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from harness import homegate_server, stop
+
+NGINX_CONF = """
+worker_processes 2;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+daemon off;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {work}/body;
+    proxy_temp_path {work}/proxy;
+    fastcgi_temp_path {work}/fastcgi;
+    uwsgi_temp_path {work}/uwsgi;
+    scgi_temp_path {work}/scgi;
+    default_type text/html;
+    server {{
+        listen 127.0.0.1:{port};
+        root {static};
+        location = /status {{ try_files /status/index.html =404; }}
+    }}
+}}
+"""
 
 
 def free_port():
@@ -54,37 +74,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "homegate"], cwd=ROOT, check=True)
-    binary = os.path.join(ROOT, "target", "release", "homegate")
-    work = tempfile.mkdtemp(prefix="homegate-bench-status-")
-    os.chmod(work, 0o755)  # nginx's workers read the static copy from here
-    env = dict(os.environ, HOMEGATE_CLI_CONFIG=os.path.join(work, "cli.toml"), RUST_LOG="warn")
-    for name in ["HOMEGATE_SERVER", "HOMEGATE_TOKEN", "HOMEGATE_DATABASE", "HOMEGATE_LISTEN", "HOMEGATE_DATA_DIR"]:
-        env.pop(name, None)
-    homegate_port, nginx_port = free_port(), free_port()
-    server = subprocess.Popen(
-        [binary, "serve", "--listen", f"127.0.0.1:{homegate_port}", "--data-dir", os.path.join(work, "data")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-    )
-    nginx = None
-    try:
-        password = None
-        while password is None:
-            line = server.stdout.readline()
-            if not line:
-                sys.exit("the server stopped")
-            if line.strip().startswith("password: "):
-                password = line.split(":", 1)[1].strip()
-        url = f"http://127.0.0.1:{homegate_port}"
-
-        def homegate(*cli, stdin=None):
-            done = subprocess.run([binary, *cli], input=stdin, capture_output=True, text=True, env=env)
-            if done.returncode != 0:
-                sys.exit(f"homegate {' '.join(cli)} failed: {done.stderr}")
-            return done
-
-        homegate("login", url, "--username", "admin", "--password-stdin", stdin=password + "\n")
-        homegate("password", "--stdin", stdin=f"{password}\nbenchmark admin password\n")
+    with homegate_server("homegate-bench-status-") as (work, url, homegate):
+        os.chmod(work, 0o755)  # nginx's workers read the static copy from here
         for region in ["nord", "sued"]:
             homegate("regions", "create", region)
         for gateway, region in [("gw-nord-1", "nord"), ("gw-nord-2", "nord"), ("gw-sued-1", "sued")]:
@@ -96,54 +87,28 @@ def main():
         os.makedirs(os.path.join(static, "status"))
         with open(os.path.join(static, "status", "index.html"), "wb") as f:
             f.write(page)
+        nginx_port = free_port()
         conf = os.path.join(work, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(f"""
-worker_processes 2;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log;
-daemon off;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {work}/body;
-    proxy_temp_path {work}/proxy;
-    fastcgi_temp_path {work}/fastcgi;
-    uwsgi_temp_path {work}/uwsgi;
-    scgi_temp_path {work}/scgi;
-    default_type text/html;
-    server {{
-        listen 127.0.0.1:{nginx_port};
-        root {static};
-        location = /status {{ try_files /status/index.html =404; }}
-    }}
-}}
-""")
+            f.write(NGINX_CONF.format(work=work, static=static, port=nginx_port))
         nginx = subprocess.Popen(["nginx", "-c", conf, "-p", work], stderr=subprocess.DEVNULL)
-        time.sleep(1)
-
-        print(f"page: {len(page)} bytes; wrk -t{args.threads} -c{args.connections} -d{args.seconds}s, "
-              f"{os.cpu_count()} cores shared by server and load generator")
-        results = {}
-        for name, target in [("homegate", f"{url}/status"), ("nginx (static copy)", f"http://127.0.0.1:{nginx_port}/status")]:
-            wrk(target, argparse.Namespace(threads=1, connections=4, seconds=2))  # warm-up
-            results[name] = wrk(target, args)
-            rps, p50, p99, errors = results[name]
-            if errors:
-                sys.exit(f"{name}: {errors} responses were not 2xx")
-            print(f"{name:>20}: {rps:10.0f} requests/s  p50 {p50:>8}  p99 {p99:>8}  non-2xx {errors}")
-        ratio = results["homegate"][0] / results["nginx (static copy)"][0]
-        print(f"homegate / nginx: {ratio:.2f}")
-    finally:
-        for process in [nginx, server]:
-            if process is None:
-                continue
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        try:
+            time.sleep(1)
+            print(f"page: {len(page)} bytes; wrk -t{args.threads} -c{args.connections} -d{args.seconds}s, "
+                  f"{os.cpu_count()} cores shared by server and load generator")
+            results = {}
+            for name, target in [("homegate", f"{url}/status"),
+                                 ("nginx (static copy)", f"http://127.0.0.1:{nginx_port}/status")]:
+                wrk(target, argparse.Namespace(threads=1, connections=4, seconds=2))  # warm-up
+                results[name] = wrk(target, args)
+                rps, p50, p99, errors = results[name]
+                if errors:
+                    sys.exit(f"{name}: {errors} responses were not 2xx")
+                print(f"{name:>20}: {rps:10.0f} requests/s  p50 {p50:>8}  p99 {p99:>8}")
+            ratio = results["homegate"][0] / results["nginx (static copy)"][0]
+            print(f"homegate / nginx: {ratio:.2f}")
+        finally:
+            stop(nginx)
 
 
 if __name__ == "__main__":

@@ -13,15 +13,12 @@ goes. Cleans up the server and every file it wrote, also on failure.
 
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from harness import homegate_server
 
 
 def main():
@@ -30,38 +27,9 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "homegate"], cwd=ROOT, check=True)
-    binary = os.path.join(ROOT, "target", "release", "homegate")
-    work = tempfile.mkdtemp(prefix="homegate-bench-sticks-")
-    env = dict(os.environ, HOMEGATE_CLI_CONFIG=os.path.join(work, "cli.toml"))
-    for name in ["HOMEGATE_SERVER", "HOMEGATE_TOKEN", "HOMEGATE_DATABASE", "HOMEGATE_LISTEN", "HOMEGATE_DATA_DIR"]:
-        env.pop(name, None)
-    server = subprocess.Popen(
-        [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", os.path.join(work, "data")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-    )
-    try:
-        url = password = None
-        while password is None:
-            line = server.stdout.readline()
-            if not line:
-                sys.exit("the server stopped")
-            if line.startswith("homegate control plane listening on "):
-                url = "http://" + line.split()[-1]
-            if line.strip().startswith("password: "):
-                password = line.split(":", 1)[1].strip()
-
-        def homegate(*cli, stdin=None):
-            done = subprocess.run([binary, *cli], input=stdin, capture_output=True, text=True, env=env)
-            if done.returncode != 0:
-                sys.exit(f"homegate {' '.join(cli)} failed: {done.stderr}")
-            return done
-
-        homegate("login", url, "--username", "admin", "--password-stdin", stdin=password + "\n")
-        homegate("password", "--stdin", stdin=f"{password}\nbenchmark admin password\n")
+    with homegate_server("homegate-bench-sticks-") as (work, _url, homegate):
         homegate("tenants", "create", "--slug", "bench", "--name", "Gemeinde Benchstadt",
                  "--pool", "10.0.0.0/8", "--language", "de")
-
         times, breakdowns = [], []
         for run in range(args.runs):
             out = os.path.join(work, f"batch-{run}")
@@ -77,13 +45,6 @@ def main():
         median = statistics.median(times)
         print(f"\nmedian of {args.runs}: {median:.2f} s for {args.count} sticks "
               f"= {median * 1000 / args.count:.1f} ms per stick (wall, {os.cpu_count()} cores)")
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
