@@ -2,7 +2,6 @@
 //! application; a phone configuration works in a third-party WireGuard
 //! client; reused and expired codes are refused; revocation cuts traffic.
 
-use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
@@ -10,28 +9,8 @@ use api_types::Role;
 use api_types::enrollment::{CreateEnrollmentCode, CreatePhone};
 use api_types::tenancy::Protocol;
 
-use super::{Fixture, blocking, tenant_with_apps};
-use crate::lab::{APP, CONTROL_PLANE, CONTROL_PLANE_PORT, Lab, wait_until};
-
-fn homegate(lab: &Lab, role: &str, dir: &Path, args: &[&str]) -> Output {
-    lab.command(role, env!("CARGO_BIN_EXE_homegate"))
-        .args(args)
-        .arg("--device-dir")
-        .arg(dir)
-        .env("RUST_LOG", "info")
-        .output()
-        .unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use super::{Fixture, blocking, device_cli, ok, tenant_with_apps};
+use crate::lab::{APP, CONTROL_PLANE, CONTROL_PLANE_PORT, wait_until};
 
 fn failure(output: &Output) -> String {
     assert!(!output.status.success(), "should have failed");
@@ -71,7 +50,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
     assert_eq!(code.code.user.as_deref(), Some("anna"));
     let laptop = lab.dir.path().join("laptop");
     let output = blocking(|| {
-        homegate(
+        device_cli(
             lab,
             "c1",
             &laptop,
@@ -111,7 +90,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
 
     // The same code again, and an expired one, are refused clearly.
     let again = blocking(|| {
-        homegate(
+        device_cli(
             lab,
             "c2",
             &lab.dir.path().join("again"),
@@ -129,7 +108,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
         .await
         .unwrap();
     let expired = blocking(|| {
-        homegate(
+        device_cli(
             lab,
             "c2",
             &lab.dir.path().join("stale"),
@@ -138,7 +117,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
     });
     assert!(failure(&expired).contains("expired"));
     let unknown = blocking(|| {
-        homegate(
+        device_cli(
             lab,
             "c2",
             &lab.dir.path().join("nope"),
@@ -148,7 +127,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
     assert!(failure(&unknown).contains("unknown enrollment code"));
 
     // Up, through the gateway, to the application.
-    ok(&blocking(|| homegate(lab, "c1", &laptop, &["up"])));
+    ok(&blocking(|| device_cli(lab, "c1", &laptop, &["up"])));
     let reached = blocking(|| wait_until(Duration::from_secs(15), || lab.tcp("c1", APP, 7000)));
     assert!(
         reached.is_some(),
@@ -157,7 +136,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
     );
     let status: serde_json::Value = blocking(|| {
         wait_until(Duration::from_secs(5), || {
-            let status: serde_json::Value = serde_json::from_str(&ok(&homegate(
+            let status: serde_json::Value = serde_json::from_str(&ok(&device_cli(
                 lab,
                 "c1",
                 &laptop,
@@ -168,7 +147,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
                 && status["control_plane"]["session"].is_object()
         })
         .expect("status never showed the session");
-        serde_json::from_str(&ok(&homegate(
+        serde_json::from_str(&ok(&device_cli(
             lab,
             "c1",
             &laptop,
@@ -178,7 +157,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
     });
     assert_eq!(status["tunnel"]["gateway"], "g1");
     assert_eq!(status["control_plane"]["session"]["gateway"], "g1");
-    let human = ok(&blocking(|| homegate(lab, "c1", &laptop, &["status"])));
+    let human = ok(&blocking(|| device_cli(lab, "c1", &laptop, &["status"])));
     assert!(
         human.contains("connected") && human.contains("Session:  active on gateway g1"),
         "{human}"
@@ -187,7 +166,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
     // export-config writes a wg-quick file with the device's own key.
     let exported = lab.dir.path().join("exported.conf");
     ok(&blocking(|| {
-        homegate(
+        device_cli(
             lab,
             "c1",
             &laptop,
@@ -202,7 +181,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
     )));
 
     // down frees the seat at once.
-    ok(&blocking(|| homegate(lab, "c1", &laptop, &["down"])));
+    ok(&blocking(|| device_cli(lab, "c1", &laptop, &["down"])));
     let freed = wait_for_sessions(server, 0).await;
     assert!(freed, "the seat was not freed after `homegate down`");
     assert!(!blocking(|| lab.tcp("c1", APP, 7000)));
@@ -239,7 +218,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
     );
 
     // Revocation cuts the laptop's traffic within a second.
-    ok(&blocking(|| homegate(lab, "c1", &laptop, &["up"])));
+    ok(&blocking(|| device_cli(lab, "c1", &laptop, &["up"])));
     assert!(
         blocking(|| wait_until(Duration::from_secs(15), || lab.tcp("c1", APP, 7000))).is_some()
     );

@@ -8,6 +8,8 @@ mod quota;
 mod sticks;
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Output;
 use std::time::Duration;
 
 use api_types::Role;
@@ -22,6 +24,29 @@ use crate::support::{Backend, TestServer};
 /// Runs blocking lab work on a test's async task.
 pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
+}
+
+/// Runs the device client (`homegate …`) in the lab host `role`, with its
+/// files in `dir`.
+pub fn device_cli(lab: &Lab, role: &str, dir: &Path, args: &[&str]) -> Output {
+    lab.command(role, env!("CARGO_BIN_EXE_homegate"))
+        .args(args)
+        .arg("--device-dir")
+        .arg(dir)
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap()
+}
+
+/// The stdout of a command that must succeed.
+pub fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 pub struct Fixture {

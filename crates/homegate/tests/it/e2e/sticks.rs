@@ -3,35 +3,15 @@
 //! is cut off within a second when reported lost. And a batch that runs
 //! out of disk space leaves nothing behind.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use api_types::Role;
 use api_types::sticks::{Bundle, CreateStickBatch, Recipient};
 use api_types::tenancy::{DeviceState, Protocol};
 
-use super::{Fixture, blocking, tenant_with_apps};
-use crate::lab::{APP, CONTROL_PLANE, CONTROL_PLANE_PORT, Lab, wait_until};
-
-fn homegate(lab: &Lab, role: &str, dir: &Path, args: &[&str]) -> Output {
-    lab.command(role, env!("CARGO_BIN_EXE_homegate"))
-        .args(args)
-        .arg("--device-dir")
-        .arg(dir)
-        .output()
-        .unwrap()
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use super::{Fixture, blocking, device_cli, ok, tenant_with_apps};
+use crate::lab::{APP, CONTROL_PLANE, CONTROL_PLANE_PORT, wait_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs root: network namespaces and TUN (cargo xtask test runs it)"]
@@ -105,7 +85,7 @@ async fn stick_enrolls_from_its_image_reaches_its_application_and_is_revoked() {
     assert!(copied.success());
     let device = lab.dir.path().join("stick-device");
     let enrolled = blocking(|| {
-        homegate(
+        device_cli(
             lab,
             "c1",
             &device,
@@ -120,7 +100,7 @@ async fn stick_enrolls_from_its_image_reaches_its_application_and_is_revoked() {
         .unwrap();
     assert_eq!(stick.state, DeviceState::Enrolled);
 
-    ok(&blocking(|| homegate(lab, "c1", &device, &["up"])));
+    ok(&blocking(|| device_cli(lab, "c1", &device, &["up"])));
     let reached = blocking(|| wait_until(Duration::from_secs(15), || lab.tcp("c1", APP, 7000)));
     assert!(
         reached.is_some(),
@@ -143,7 +123,7 @@ async fn stick_enrolls_from_its_image_reaches_its_application_and_is_revoked() {
         !blocking(|| lab.tcp("c1", APP, 7000)),
         "a revoked stick still reaches the application"
     );
-    let _ = blocking(|| homegate(lab, "c1", &device, &["down"]));
+    let _ = blocking(|| device_cli(lab, "c1", &device, &["down"]));
     fixture.stop().await;
 }
 
