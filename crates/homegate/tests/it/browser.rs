@@ -76,6 +76,17 @@ async fn fill(browser: &Client, field: &str, value: &str) {
     element.send_keys(value).await.unwrap();
 }
 
+/// Picks `value` in the `<select>` with id `select`.
+async fn choose(browser: &Client, select: &str, value: &str) {
+    browser
+        .find(Locator::Css(&format!("#{select} option[value={value}]")))
+        .await
+        .unwrap_or_else(|_| panic!("no {value} in #{select}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Clicks and waits until the next page replaced this one.
 async fn click_and_wait(browser: &Client, selector: &str) {
     let old_page = browser.find(Locator::Css("html")).await.unwrap();
@@ -196,13 +207,7 @@ async fn console_first_steps_in_a_browser() {
         .unwrap();
     fill(browser, "username", "it@lemgo.de").await;
     fill(browser, "display_name", "Ina Thiel").await;
-    browser
-        .find(Locator::Css("#role option[value=tenant_admin]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose(browser, "role", "tenant_admin").await;
     submit(browser, "/console/t/lemgo/users").await;
     let admin_password = secrets(browser).await.remove(0);
     logout(browser).await;
@@ -291,13 +296,7 @@ async fn console_first_steps_in_a_browser() {
 
     // Switch to Dutch: the page and the choice stay in Dutch.
     browser.goto(&format!("{base}/portal")).await.unwrap();
-    browser
-        .find(Locator::Css("#language-switch option[value=nl]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose(browser, "language-switch", "nl").await;
     submit(browser, "/language").await;
     let dutch = browser.source().await.unwrap();
     assert!(dutch.contains("<html lang=\"nl\">"));
@@ -369,13 +368,7 @@ async fn stick_batch_in_the_console() {
         "name,street,postcode,city\nErika Mustermann,Mittelstraße 17,32657,Lemgo\n",
     )
     .await;
-    browser
-        .find(Locator::Css("#sticks-group option[value=office]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose(browser, "sticks-group", "office").await;
     submit(browser, "/console/t/lemgo/sticks").await;
     let path = browser.current_url().await.unwrap().path().to_owned();
     assert!(path.starts_with("/console/t/lemgo/sticks/"), "{path}");

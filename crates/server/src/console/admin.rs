@@ -27,6 +27,25 @@ pub(super) struct OneTimePage {
 }
 
 /// A page showing secrets once (passwords, tokens, codes).
+/// Shows a new user's name and one-time password, once.
+pub(super) fn user_created(
+    ctx: &Ctx,
+    created: api_types::tenancy::UserCreated,
+    back: &str,
+) -> ConsoleResult<Response> {
+    one_time(
+        ctx,
+        "user-created-title",
+        ctx.tr.t("user-created-intro"),
+        vec![(
+            created.user.username,
+            created.initial_password.unwrap_or_default(),
+        )],
+        None,
+        back,
+    )
+}
+
 pub(super) fn one_time(
     ctx: &Ctx,
     title_key: &str,
@@ -163,17 +182,7 @@ pub(super) async fn create_staff(
         language: None,
     };
     match state.store.create_provider_user(&access, request).await {
-        Ok(created) => one_time(
-            &ctx,
-            "user-created-title",
-            ctx.tr.t("user-created-intro"),
-            vec![(
-                created.user.username,
-                created.initial_password.unwrap_or_default(),
-            )],
-            None,
-            "/console",
-        ),
+        Ok(created) => user_created(&ctx, created, "/console"),
         Err(error) => Ok(back_with_error("/console", &error.to_string())),
     }
 }

@@ -356,17 +356,7 @@ pub(super) async fn create_user(
         language: None,
     };
     match state.store.create_tenant_user(&access, request).await {
-        Ok(created) => one_time(
-            &ctx,
-            "user-created-title",
-            ctx.tr.t("user-created-intro"),
-            vec![(
-                created.user.username,
-                created.initial_password.unwrap_or_default(),
-            )],
-            None,
-            &back,
-        ),
+        Ok(created) => super::admin::user_created(&ctx, created, &back),
         Err(error) => Ok(back_with_error(&back, &error.to_string())),
     }
 }
