@@ -2,7 +2,9 @@
 """Benchmark of the public status page (issue 8): requests per second.
 
 Builds the release binary, starts `homegate serve` on SQLite in a temporary
-folder with two regions and three gateways, saves a copy of `/status`, and
+folder with two regions and three gateways, a further component, an open
+incident with two updates and announced maintenance, saves a copy of
+`/status` (in German), and
 serves that copy with nginx on another loopback port. Then loads both with
 wrk (same threads, connections and duration) and reports requests/s,
 latency and the ratio homegate / nginx. Cleans up both servers and every
@@ -14,6 +16,7 @@ Needs wrk and nginx (Debian packages `wrk`, `nginx-light`).
 """
 
 import argparse
+import json
 import os
 import re
 import socket
@@ -80,6 +83,21 @@ def main():
             homegate("regions", "create", region)
         for gateway, region in [("gw-nord-1", "nord"), ("gw-nord-2", "nord"), ("gw-sued-1", "sued")]:
             homegate("gateways", "add", gateway, "--region", region)
+        # A page with what a busy day shows: another component, an open
+        # incident with an update, and announced maintenance.
+        homegate("components", "add", "conferencing", "--title", "Videokonferenz",
+                 "--group", "Zusammenarbeit")
+        created = homegate("--output", "json", "incidents", "create", "--impact", "minor",
+                           "--component", "conferencing", "--title-de", "Videokonferenz langsam",
+                           "--title-en", "Conferencing slow", "--message-de", "Wir untersuchen das.")
+        incident = json.loads(created.stdout)["id"]
+        homegate("incidents", "update", incident, "--state", "identified",
+                 "--message-de", "Ein Anbieter hat eine Störung.")
+        tomorrow = time.strftime("%Y-%m-%dT22:00:00Z", time.gmtime(time.time() + 86400))
+        later = time.strftime("%Y-%m-%dT23:30:00Z", time.gmtime(time.time() + 86400))
+        homegate("maintenance", "schedule", "--title-de", "Neue Gateways", "--message-de",
+                 "Kurze Unterbrechungen möglich.", "--component", "vpn-nord",
+                 "--starts", tomorrow, "--ends", later)
 
         page = urllib.request.urlopen(urllib.request.Request(
             f"{url}/status", headers={"Accept-Language": "de"})).read()

@@ -117,6 +117,18 @@ enum Command {
     /// Gateways (data-plane nodes).
     #[command(subcommand)]
     Gateways(commands::infra::GatewaysCommand),
+    /// Status page components (a region's VPN follows its gateways).
+    #[command(subcommand)]
+    Components(commands::status::ComponentsCommand),
+    /// Status page incidents and their updates.
+    #[command(subcommand)]
+    Incidents(commands::status::IncidentsCommand),
+    /// Scheduled maintenance on the status page.
+    #[command(subcommand)]
+    Maintenance(commands::status::MaintenanceCommand),
+    /// Webhooks notified of incidents (HMAC-signed).
+    #[command(subcommand)]
+    Webhooks(commands::status::WebhooksCommand),
     /// API tokens.
     #[command(subcommand)]
     Tokens(commands::auth::TokensCommand),
@@ -219,7 +231,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sessions(command) => commands::sessions::run(&context, command).await,
         Command::Regions(command) => commands::infra::run_regions(&context, command).await,
         Command::Gateways(command) => commands::infra::run_gateways(&context, command).await,
+        Command::Components(command) => commands::status::run_components(&context, command).await,
+        Command::Incidents(command) => commands::status::run_incidents(&context, command).await,
+        Command::Maintenance(command) => commands::status::run_maintenance(&context, command).await,
+        Command::Webhooks(command) => commands::status::run_webhooks(&context, command).await,
         Command::Tokens(command) => commands::auth::run_tokens(&context, command).await,
         Command::Audit(command) => commands::audit::run(&context, command).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
     }
 }

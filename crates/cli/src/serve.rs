@@ -55,6 +55,23 @@ pub(crate) struct ServeArgs {
     /// Log one JSON object per line.
     #[arg(long, env = "HOMEGATE_LOG_JSON")]
     log_json: bool,
+    /// SMTP server for status-page mails: smtp://HOST:PORT (plain, local
+    /// relay), smtp://HOST?tls=required (STARTTLS) or smtps://USER:PASS@HOST.
+    /// Without it, e-mail subscriptions are off.
+    #[arg(
+        long,
+        env = "HOMEGATE_SMTP_URL",
+        hide_env_values = true,
+        requires = "mail_from"
+    )]
+    smtp_url: Option<String>,
+    /// Sender of status-page mails, e.g. "Status <status@provider.example>".
+    #[arg(long, env = "HOMEGATE_MAIL_FROM")]
+    mail_from: Option<String>,
+    /// Minutes without an update after which an open incident is flagged
+    /// on the status page [default: 60].
+    #[arg(long, env = "HOMEGATE_INCIDENT_STALE_MINUTES")]
+    incident_stale_minutes: Option<i64>,
 }
 
 /// How the control plane serves TLS.
@@ -77,6 +94,9 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     tls_self_signed: Option<bool>,
     tls_pin: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    incident_stale_minutes: Option<i64>,
 }
 
 /// The effective configuration.
@@ -90,6 +110,8 @@ pub(crate) struct ServeConfig {
     pub seat_lease_secs: u32,
     pub tls: TlsMode,
     pub tls_pin: Option<String>,
+    pub smtp: Option<server::status_delivery::SmtpSettings>,
+    pub incident_stale_minutes: i64,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -189,6 +211,30 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         ))
         .into());
     }
+    let incident_stale_minutes = args
+        .incident_stale_minutes
+        .or(file.incident_stale_minutes)
+        .unwrap_or(server::DEFAULT_INCIDENT_STALE_MINUTES);
+    if !(1..=10_080).contains(&incident_stale_minutes) {
+        return Err(UsageError(format!(
+            "incident stale time of {incident_stale_minutes} minutes is out of range (1 to 10080)"
+        ))
+        .into());
+    }
+    let smtp = match (
+        args.smtp_url.or(file.smtp_url),
+        args.mail_from.or(file.mail_from),
+    ) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(UsageError("smtp_url needs mail_from (the sender)".to_owned()).into());
+        }
+        (Some(url), Some(from)) => {
+            let smtp = server::status_delivery::SmtpSettings { url, from };
+            server::status_delivery::Mailer::new(&smtp).map_err(UsageError)?;
+            Some(smtp)
+        }
+    };
     Ok(ServeConfig {
         listen,
         data_dir,
@@ -197,6 +243,8 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         seat_lease_secs,
         tls,
         tls_pin,
+        smtp,
+        incident_stale_minutes,
     })
 }
 
@@ -270,6 +318,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .clone()
                 .or_else(|| tls.as_ref().map(|tls| tls.pin.clone())),
             data_dir: Some(config.data_dir.clone()),
+            incident_stale_after_ms: config.incident_stale_minutes * 60_000,
+            smtp: config.smtp.clone(),
+            ..server::Settings::new(&public_url)
         },
     );
     let background = server::spawn_background(state.clone());
@@ -361,7 +412,33 @@ mod tests {
             tls_self_signed: false,
             tls_pin: None,
             log_json: false,
+            smtp_url: None,
+            mail_from: None,
+            incident_stale_minutes: None,
         }
+    }
+
+    #[test]
+    fn mail_settings_are_checked_at_start() {
+        let config = resolve(args()).unwrap();
+        assert!(config.smtp.is_none());
+        assert_eq!(config.incident_stale_minutes, 60);
+        let mut with_mail = args();
+        with_mail.smtp_url = Some("smtp://127.0.0.1:2525".into());
+        with_mail.mail_from = Some("Status <status@provider.example>".into());
+        assert!(resolve(with_mail).unwrap().smtp.is_some());
+        let mut bad_sender = args();
+        bad_sender.smtp_url = Some("smtp://127.0.0.1:2525".into());
+        bad_sender.mail_from = Some("not a mailbox".into());
+        let error = resolve(bad_sender).unwrap_err().to_string();
+        assert!(error.contains("sender"), "{error}");
+        let mut bad_url = args();
+        bad_url.smtp_url = Some("gopher://x".into());
+        bad_url.mail_from = Some("status@provider.example".into());
+        assert!(resolve(bad_url).is_err());
+        let mut stale = args();
+        stale.incident_stale_minutes = Some(0);
+        assert!(resolve(stale).is_err());
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A feature this server is not configured for.
+    #[error("{0}")]
+    Unavailable(String),
     /// A failure on the server's side; logged, not shown.
     #[error("{0}")]
     Internal(String),
@@ -135,6 +138,18 @@ impl ApiError {
                 (
                     status,
                     make(status, "not-found", "Not found", Some(message.clone())),
+                )
+            }
+            ApiError::Unavailable(message) => {
+                let status = StatusCode::SERVICE_UNAVAILABLE;
+                (
+                    status,
+                    make(
+                        status,
+                        "unavailable",
+                        "Not available on this server",
+                        Some(message.clone()),
+                    ),
                 )
             }
             ApiError::TooManyRequests(message) => {

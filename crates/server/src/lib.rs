@@ -14,6 +14,7 @@ pub mod oidc;
 pub mod qr;
 pub mod ratelimit;
 pub mod session;
+pub mod status_delivery;
 pub mod stick_jobs;
 pub mod tls;
 pub mod webauthn;
@@ -46,6 +47,15 @@ pub struct Settings {
     pub certificate_pin: Option<String>,
     /// Where batches made in the console are written.
     pub data_dir: Option<std::path::PathBuf>,
+    /// An open incident without an update for longer than this is flagged
+    /// on the status page.
+    pub incident_stale_after_ms: i64,
+    /// Where status-page mails go out; without it, e-mail subscriptions
+    /// are off.
+    pub smtp: Option<status_delivery::SmtpSettings>,
+    /// How long a rendered public status page is reused. API changes clear
+    /// it at once; gateway health shows after at most this long.
+    pub status_page_cache: Duration,
 }
 
 impl Settings {
@@ -64,6 +74,9 @@ impl Settings {
             seat_lease_secs: DEFAULT_SEAT_LEASE_SECS,
             certificate_pin: None,
             data_dir: None,
+            incident_stale_after_ms: DEFAULT_INCIDENT_STALE_MINUTES * 60_000,
+            smtp: None,
+            status_page_cache: Duration::from_secs(5),
         }
     }
 
@@ -71,6 +84,9 @@ impl Settings {
         i64::from(self.seat_lease_secs) * 1000
     }
 }
+
+/// Open incidents are flagged after an hour without an update.
+pub const DEFAULT_INCIDENT_STALE_MINUTES: i64 = 60;
 
 /// Gateways renew every few seconds; the lease bounds how long sessions
 /// outlive a control plane they cannot reach.
@@ -93,6 +109,12 @@ pub struct AppState {
     /// Flips to `true` when the process shuts down: long-lived streams end
     /// so their peers fail over at once.
     pub shutting_down: tokio::sync::watch::Sender<bool>,
+    /// Sends status-page mails; `None` without SMTP settings.
+    pub mailer: Option<Arc<status_delivery::Mailer>>,
+    /// Outgoing HTTP (webhooks).
+    pub http: reqwest::Client,
+    /// Public status pages rendered in the last seconds.
+    pub page_cache: Arc<console::PageCache>,
 }
 
 impl AppState {
@@ -111,6 +133,18 @@ impl AppState {
             webauthn: webauthn::relying_party(&settings.public_url),
             openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()),
             shutting_down: tokio::sync::watch::Sender::new(false),
+            mailer: settings.smtp.as_ref().and_then(|smtp| {
+                status_delivery::Mailer::new(smtp)
+                    .inspect_err(|error| tracing::error!(%error, "e-mail is off"))
+                    .ok()
+                    .map(Arc::new)
+            }),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+            page_cache: Arc::new(console::PageCache::new(settings.status_page_cache)),
             settings: Arc::new(settings),
         }
     }
@@ -161,13 +195,20 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Work the control plane does by itself while it runs: capacity samples.
-/// Several replicas may run it; samples are idempotent per period.
+/// How often component statuses are compared with the recorded history.
+pub const STATUS_SAMPLE_EVERY: Duration = Duration::from_secs(5);
+
+/// Work the control plane does by itself while it runs: capacity samples,
+/// status history, and sending the status page's notifications. Several
+/// replicas may run it; samples are idempotent per period and deliveries
+/// are claimed.
 pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut samples = tokio::time::interval(Duration::from_millis(
             u64::try_from(store::usage::SAMPLE_EVERY_MS).unwrap_or(300_000),
         ));
+        let mut status = tokio::time::interval(STATUS_SAMPLE_EVERY);
+        let mut deliveries = tokio::time::interval(Duration::from_secs(1));
         let mut shutting_down = state.shutting_down.subscribe();
         loop {
             tokio::select! {
@@ -175,6 +216,14 @@ pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
                     if let Err(error) = state.store.record_usage_sample().await {
                         tracing::warn!(%error, "cannot record capacity sample");
                     }
+                }
+                _ = status.tick() => {
+                    if let Err(error) = state.store.record_status_history(store::now_ms()).await {
+                        tracing::warn!(%error, "cannot record status history");
+                    }
+                }
+                _ = deliveries.tick() => {
+                    status_delivery::deliver_due(&state).await;
                 }
                 _ = shutting_down.changed() => break,
             }

@@ -85,6 +85,7 @@ impl Store {
         .bind(now)
         .execute(tx.conn())
         .await?;
+        crate::status::create_region_component(&mut tx, &id, &name, &description, now).await?;
         audit::record(
             &mut tx,
             access.audit(),

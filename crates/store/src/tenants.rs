@@ -105,7 +105,7 @@ impl Store {
         request: CreateTenant,
     ) -> Result<Tenant> {
         let (slug, name, pool) = validate::all((
-            validate::slug("slug", &request.slug),
+            validate::tenant_slug("slug", &request.slug),
             validate::name("name", &request.name, 200),
             validate::address_pool("address_pool", &request.address_pool),
         ))?;

@@ -79,6 +79,20 @@ pub fn slug(field: &str, input: &str) -> Result<String, Violation> {
 }
 
 /// Display names: non-empty, at most `max` characters, no control characters.
+/// A tenant's slug, which also names its pages: not one of the words the
+/// status page uses for its own paths.
+pub fn tenant_slug(field: &str, input: &str) -> Result<String, Violation> {
+    const RESERVED: [&str; 3] = ["api", "subscribe", "subscriptions"];
+    let value = slug(field, input)?;
+    if RESERVED.contains(&value.as_str()) {
+        return Err(Violation::new(
+            field,
+            format!("'{value}' is reserved for the status page's own addresses"),
+        ));
+    }
+    Ok(value)
+}
+
 pub fn name(field: &str, input: &str, max: usize) -> Result<String, Violation> {
     let value = input.trim();
     if value.is_empty() {

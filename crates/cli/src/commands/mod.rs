@@ -9,6 +9,7 @@ pub(crate) mod infra;
 pub(crate) mod manual;
 pub(crate) mod mfa;
 pub(crate) mod sessions;
+pub(crate) mod status;
 pub(crate) mod sticks;
 pub(crate) mod tenants;
 pub(crate) mod users;

@@ -23,4 +23,6 @@ mod mfa;
 mod oidc_login;
 mod schema;
 mod status;
+mod status_incidents;
+mod status_notify;
 mod sticks;

@@ -147,7 +147,15 @@ pub struct TestServer {
     pub data_dir: tempfile::TempDir,
     /// The bootstrap admin's one-time password (only for `start_fresh`).
     pub bootstrap_password: String,
+    settings_hook: SettingsHook,
     _db: TestDb,
+}
+
+/// Changes a test makes to the server's settings, kept across restarts.
+pub type SettingsHook = std::sync::Arc<dyn Fn(&mut server::Settings) + Send + Sync>;
+
+fn no_change() -> SettingsHook {
+    std::sync::Arc::new(|_| {})
 }
 
 fn new_state(
@@ -155,6 +163,7 @@ fn new_state(
     addr: std::net::SocketAddr,
     public_url: Option<&str>,
     data_dir: &std::path::Path,
+    configure: &SettingsHook,
 ) -> server::AppState {
     // "localhost" rather than the IP: WebAuthn relying parties need a name.
     let url = public_url.map_or_else(
@@ -163,6 +172,9 @@ fn new_state(
     );
     let mut settings = server::Settings::new(&url);
     settings.data_dir = Some(data_dir.to_owned());
+    // Tests look at the page right after changing what it shows.
+    settings.status_page_cache = std::time::Duration::ZERO;
+    configure(&mut settings);
     server::AppState::new(store.clone(), settings)
 }
 
@@ -193,7 +205,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let data_dir = tempfile::tempdir().unwrap();
-        let state = new_state(&store, addr, None, data_dir.path());
+        let state = new_state(&store, addr, None, data_dir.path(), &no_change());
         let serving = vec![serve(listener, state.clone())];
         let url = format!("http://{addr}");
         // A token for checks from the test, made without touching the admin.
@@ -209,6 +221,7 @@ impl TestServer {
             public_url: None,
             data_dir,
             bootstrap_password: password,
+            settings_hook: no_change(),
             _db: db,
         }
     }
@@ -221,7 +234,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let data_dir = tempfile::tempdir().unwrap();
-        let state = new_state(&store, addr, None, data_dir.path());
+        let state = new_state(&store, addr, None, data_dir.path(), &no_change());
         let serving = vec![serve(listener, state.clone())];
         let url = format!("http://{addr}");
         let anonymous = Client::new(&url, None).unwrap();
@@ -253,6 +266,7 @@ impl TestServer {
             public_url: None,
             data_dir,
             bootstrap_password: String::new(),
+            settings_hook: no_change(),
             _db: db,
         }
     }
@@ -288,6 +302,7 @@ impl TestServer {
             self.root_addr,
             self.public_url.as_deref(),
             self.data_dir.path(),
+            &self.settings_hook,
         );
         let listener = tokio::net::TcpListener::bind(self.root_addr).await.unwrap();
         self.serving.push(serve(listener, self.state.clone()));
@@ -300,6 +315,15 @@ impl TestServer {
     /// links carry), e.g. the control plane's address inside a lab.
     pub async fn set_public_url(&mut self, url: &str) {
         self.public_url = Some(url.to_owned());
+        self.restart(std::time::Duration::ZERO).await;
+    }
+
+    /// Restarts serving with changed settings (e.g. SMTP for mails).
+    pub async fn configure(
+        &mut self,
+        hook: impl Fn(&mut server::Settings) + Send + Sync + 'static,
+    ) {
+        self.settings_hook = std::sync::Arc::new(hook);
         self.restart(std::time::Duration::ZERO).await;
     }
 

@@ -16,3 +16,69 @@ status-degraded = Verminderde prestaties
 status-partial-outage = Gedeeltelijke storing
 status-major-outage = Ernstige storing
 status-automatic = Automatisch bepaald uit de toestand van de gateways, gecontroleerd { $time }. De pagina ververst elke minuut.
+status-under-maintenance = Onderhoud
+status-maintenance-running = Onderhoud bezig
+status-source-automatic = automatisch bepaald uit de toestand van de gateways
+status-source-operator = ingesteld door de beheerder
+status-source-maintenance = gepland onderhoud
+status-since = sinds { $time }
+status-quota-full = alle plaatsen bezet bij { $full } van { $total } gemeenten
+status-bar = { $day }: { $status }, { $percent } % beschikbaar
+status-bar-none = { $day }: geen gegevens
+status-uptime = { $percent } % beschikbaar in 90 dagen
+status-uptime-unknown = Nog geen geschiedenis
+status-history = Laatste 90 dagen
+status-group-other = Overige diensten
+incident-state-investigating = Wordt onderzocht
+incident-state-identified = Oorzaak gevonden
+incident-state-monitoring = Wordt gevolgd
+incident-state-resolved = Opgelost
+incident-state-scheduled = Gepland
+incident-state-in_progress = Bezig
+incident-state-completed = Afgerond
+impact-none = geen
+impact-minor = klein
+impact-major = groot
+impact-critical = kritiek
+status-impact = Impact: { $impact }
+status-stale = { $minutes ->
+    [one] Al meer dan een minuut geen nieuw bericht
+   *[other] Al meer dan { $minutes } minuten geen nieuw bericht
+}
+status-window = Van { $start } tot { $end }
+status-affects = Betreft: { $components }
+status-text-fallback = (alleen beschikbaar in het { $language })
+language-name-de = Duits
+language-name-nl = Nederlands
+language-name-en = Engels
+status-active-incidents = Actuele storingen
+status-maintenance = Gepland onderhoud
+status-past-incidents = Eerdere storingen (7 dagen)
+status-no-incidents = Geen storingen in de afgelopen 7 dagen.
+status-follow = Op de hoogte blijven
+status-feed = Atom-feed
+status-json = JSON-samenvatting
+status-subscribe-email = Uw e-mailadres voor meldingen
+status-subscribe-button = Abonneren
+status-subscribe-title = Meldingen per e-mail
+status-subscribe-sent = Dank u. We hebben u een e-mail gestuurd: bevestig uw abonnement met de link daarin.
+status-subscribe-off = Meldingen per e-mail zijn niet beschikbaar.
+status-confirm-question = Wilt u e-mails ontvangen over storingen en onderhoud?
+status-confirm-button = Ja, abonneren
+status-confirmed = Uw abonnement is bevestigd. Elke e-mail bevat een link om af te melden.
+status-link-invalid = Deze link is ongeldig of verlopen.
+status-unsubscribe-title = Afmelden
+status-unsubscribe-question = Wilt u geen e-mails meer ontvangen van deze statuspagina?
+status-unsubscribe-button = Afmelden
+status-unsubscribed = U ontvangt geen e-mails meer.
+status-back = Terug naar de statuspagina
+mail-confirm-subject = Bevestig uw abonnement op de statuspagina
+mail-confirm-body = Iemand (hopelijk u) heeft dit adres aangemeld voor de statuspagina { $page }.
+
+    Bevestig hier om e-mails over storingen en onderhoud te ontvangen:
+    { $link }
+
+    Heeft u dit niet gevraagd, negeer dan deze e-mail.
+mail-incident-subject = [Status] { $title } – { $state }
+mail-page = Actuele status: { $link }
+mail-unsubscribe = Afmelden: { $link }

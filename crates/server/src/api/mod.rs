@@ -10,6 +10,7 @@ mod idp;
 mod infra;
 pub(crate) mod manual;
 pub(crate) mod sessions;
+mod status;
 pub(crate) mod sticks;
 mod tenants;
 mod tokens;
@@ -51,6 +52,7 @@ use crate::error::ApiError;
         (name = "infrastructure", description = "Regions and gateways"),
         (name = "sticks", description = "Home-office stick batches: prepare, ship, revoke"),
         (name = "manual", description = "The employee manual (HTML, PDF) and its own sections"),
+        (name = "status", description = "Status page: components, incidents, maintenance, webhooks, subscriptions"),
         (name = "audit", description = "Who changed what, when, from where"),
     )
 )]
@@ -83,6 +85,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(manual::router())
         .merge(sessions::router())
         .merge(sticks::router())
+        .merge(status::router())
         .merge(audit::router())
         .split_for_parts();
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);

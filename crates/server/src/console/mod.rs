@@ -28,6 +28,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use context::Ctx;
 pub use error::{ConsoleError, ConsoleResult};
+pub use status::PageCache;
+pub(crate) use tenant::short_time;
 
 use crate::AppState;
 
@@ -149,7 +151,19 @@ pub fn router() -> Router<AppState> {
         .route("/manual/{tenant}", get(manual::html))
         .route("/manual/{tenant}/pdf", get(manual::pdf))
         .route("/status", get(status::all))
+        .route("/status/feed.atom", get(status::feed_all))
+        .route("/status/api/v2/summary.json", get(status::summary_all))
+        .route("/status/subscribe", post(status::subscribe))
+        .route(
+            "/status/subscriptions/confirm",
+            get(status::confirm_page).post(status::confirm),
+        )
+        .route(
+            "/status/subscriptions/unsubscribe",
+            get(status::unsubscribe_page).post(status::unsubscribe),
+        )
         .route("/status/{tenant}", get(status::tenant))
+        .route("/status/{tenant}/feed.atom", get(status::feed_tenant))
         .route("/api/v2/summary.json", get(status::summary_all))
         .route(
             "/status/{tenant}/api/v2/summary.json",

@@ -1,94 +1,181 @@
-//! The public status page (`/status`, `/status/{tenant}`): the VPN of each
-//! region, its status set automatically from its gateways' heartbeats.
-//! Anonymous, the same for everyone who asks in one language, so shared
-//! caches may keep it briefly.
+//! The public status page (`/status`, `/status/{tenant}`), its Atom feed,
+//! its Statuspage-compatible JSON summary, and the e-mail subscription
+//! pages. Anonymous and the same for everyone who asks in one language, so
+//! shared caches may keep it briefly, and this process keeps each rendering
+//! for a few seconds ([`PageCache`]).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use api_types::Language;
+use api_types::status::{
+    ComponentStatus, Impact, Incident, IncidentKind, IncidentState, Localized, StatusSource,
+    Subscribe,
+};
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use i18n::Tr;
 use serde::Deserialize;
-use store::status::{PublicStatus, RegionHealth};
+use store::now_ms;
+use store::status::{PageComponent, PublicStatus};
 
 use super::error::{ConsoleError, ConsoleResult};
 use super::render;
 use crate::AppState;
+use crate::status_delivery::fallback_note;
 
-/// Status of a component, worst last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum ComponentStatus {
-    Operational,
-    Degraded,
-    PartialOutage,
-    MajorOutage,
+const PUBLIC_CACHE_CONTROL: &str = "public, max-age=15";
+
+/// Renderings of the public pages, by path and language.
+pub struct PageCache {
+    keep_for: Duration,
+    entries: Mutex<HashMap<String, (Instant, &'static str, Bytes)>>,
 }
 
-impl ComponentStatus {
-    /// A region's VPN from its gateways: all online is operational, losing
-    /// some is degraded while at least half remain, a partial outage below
-    /// that, and a major outage with none. `None` for a region without
-    /// gateways, which serves nobody yet.
-    pub(crate) fn of_gateways(online: i64, total: i64) -> Option<ComponentStatus> {
-        if total <= 0 {
-            return None;
-        }
-        Some(if online >= total {
-            ComponentStatus::Operational
-        } else if online == 0 {
-            ComponentStatus::MajorOutage
-        } else if online * 2 >= total {
-            ComponentStatus::Degraded
-        } else {
-            ComponentStatus::PartialOutage
-        })
-    }
-
-    fn key(self) -> &'static str {
-        match self {
-            ComponentStatus::Operational => "status-operational",
-            ComponentStatus::Degraded => "status-degraded",
-            ComponentStatus::PartialOutage => "status-partial-outage",
-            ComponentStatus::MajorOutage => "status-major-outage",
+impl PageCache {
+    pub fn new(keep_for: Duration) -> PageCache {
+        PageCache {
+            keep_for,
+            entries: Mutex::default(),
         }
     }
 
-    /// The value Atlassian Statuspage uses, which aggregators understand.
-    fn statuspage(self) -> &'static str {
-        match self {
-            ComponentStatus::Operational => "operational",
-            ComponentStatus::Degraded => "degraded_performance",
-            ComponentStatus::PartialOutage => "partial_outage",
-            ComponentStatus::MajorOutage => "major_outage",
+    fn get(&self, key: &str) -> Option<(&'static str, Bytes)> {
+        let entries = self.entries.lock().ok()?;
+        let (at, content_type, body) = entries.get(key)?;
+        (at.elapsed() < self.keep_for).then(|| (*content_type, body.clone()))
+    }
+
+    fn put(&self, key: String, content_type: &'static str, body: Bytes) {
+        if self.keep_for.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            // Bounded by tenants × languages × formats; drop old ones.
+            if entries.len() > 10_000 {
+                entries.retain(|_, (at, ..)| at.elapsed() < self.keep_for);
+            }
+            entries.insert(key, (Instant::now(), content_type, body));
         }
     }
 
-    /// Statuspage's page indicator for a worst component status.
-    fn indicator(self) -> &'static str {
-        match self {
-            ComponentStatus::Operational => "none",
-            ComponentStatus::Degraded => "minor",
-            ComponentStatus::PartialOutage => "major",
-            ComponentStatus::MajorOutage => "critical",
-        }
-    }
-
-    fn class(self) -> &'static str {
-        match self {
-            ComponentStatus::Operational => "ok",
-            ComponentStatus::Degraded | ComponentStatus::PartialOutage => "warn",
-            ComponentStatus::MajorOutage => "bad",
+    /// Forgets every rendering: something on the page changed.
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
         }
     }
 }
 
-struct ComponentRow {
+fn status_key(status: ComponentStatus) -> &'static str {
+    match status {
+        ComponentStatus::Operational => "status-operational",
+        ComponentStatus::UnderMaintenance => "status-under-maintenance",
+        ComponentStatus::DegradedPerformance => "status-degraded",
+        ComponentStatus::PartialOutage => "status-partial-outage",
+        ComponentStatus::MajorOutage => "status-major-outage",
+    }
+}
+
+fn status_class(status: ComponentStatus) -> &'static str {
+    match status {
+        ComponentStatus::Operational => "ok",
+        ComponentStatus::UnderMaintenance => "maint",
+        ComponentStatus::DegradedPerformance | ComponentStatus::PartialOutage => "warn",
+        ComponentStatus::MajorOutage => "bad",
+    }
+}
+
+/// Statuspage's page indicator for the worst component.
+fn indicator(worst: Option<ComponentStatus>) -> &'static str {
+    match worst {
+        None | Some(ComponentStatus::Operational) => "none",
+        Some(ComponentStatus::UnderMaintenance) => "maintenance",
+        Some(ComponentStatus::DegradedPerformance) => "minor",
+        Some(ComponentStatus::PartialOutage) => "major",
+        Some(ComponentStatus::MajorOutage) => "critical",
+    }
+}
+
+/// The headline of a page whose worst component is `worst`.
+fn headline(tr: Tr, worst: Option<ComponentStatus>) -> (String, &'static str) {
+    match worst {
+        None => (tr.t("status-no-components"), "warn"),
+        Some(ComponentStatus::Operational) => (tr.t("status-all-operational"), "ok"),
+        Some(ComponentStatus::UnderMaintenance) => (tr.t("status-maintenance-running"), "maint"),
+        Some(other) => (tr.t("status-some-disrupted"), status_class(other)),
+    }
+}
+
+fn component_name(tr: Tr, shown: &PageComponent) -> String {
+    match (&shown.component.region, shown.component.title.is_empty()) {
+        (Some(region), true) => tr.t1("status-vpn-region", "region", region),
+        _ => shown.component.title.clone(),
+    }
+}
+
+/// A text as shown: in the reader's language, or marked as another one.
+struct TextView {
+    text: String,
+    lang: &'static str,
+    fallback: Option<String>,
+}
+
+fn text_view(tr: Tr, text: &Localized) -> TextView {
+    match text.pick(tr.language) {
+        None => TextView {
+            text: String::new(),
+            lang: tr.code(),
+            fallback: None,
+        },
+        Some((text, used)) => TextView {
+            text: text.to_owned(),
+            lang: used.code(),
+            fallback: (used != tr.language).then(|| fallback_note(&tr, used)),
+        },
+    }
+}
+
+struct BarView {
+    class: &'static str,
+    label: String,
+}
+
+struct ComponentView {
     name: String,
     description: String,
     status: String,
     class: &'static str,
+    source: String,
     detail: String,
+    uptime: String,
+    bars: Vec<BarView>,
+}
+
+struct GroupView {
+    name: String,
+    components: Vec<ComponentView>,
+}
+
+struct UpdateView {
+    at: String,
+    state: String,
+    message: TextView,
+}
+
+struct IncidentView {
+    title: TextView,
+    state: String,
+    state_class: &'static str,
+    impact: String,
+    stale: Option<String>,
+    window: Option<String>,
+    affects: String,
+    updates: Vec<UpdateView>,
 }
 
 #[derive(Template)]
@@ -98,9 +185,14 @@ struct StatusPage {
     title: String,
     overall: String,
     overall_class: &'static str,
-    components: Vec<ComponentRow>,
+    groups: Vec<GroupView>,
+    open: Vec<IncidentView>,
+    maintenance: Vec<IncidentView>,
+    past: Vec<IncidentView>,
     checked_at: String,
     path: String,
+    tenant_slug: String,
+    subscribe: bool,
     languages: Vec<(&'static str, &'static str)>,
 }
 
@@ -118,94 +210,311 @@ fn language(query: &StatusQuery, headers: &HeaderMap) -> Language {
     })
 }
 
-fn row(tr: Tr, region: &RegionHealth) -> Option<(ComponentStatus, ComponentRow)> {
-    let status = ComponentStatus::of_gateways(region.online, region.total)?;
-    let row = ComponentRow {
-        name: tr.t1("status-vpn-region", "region", &region.region),
-        description: region.description.clone(),
-        status: tr.t(status.key()),
-        class: status.class(),
-        detail: tr.args(
-            "status-gateways-online",
-            &[
-                ("online", &region.online.to_string()),
-                ("total", &region.total.to_string()),
-            ],
-        ),
-    };
-    Some((status, row))
+fn time_text(at: &time::OffsetDateTime) -> String {
+    super::short_time(at)
 }
 
-fn page(status: &PublicStatus, tr: Tr, path: String) -> ConsoleResult<Response> {
-    let rows: Vec<(ComponentStatus, ComponentRow)> =
-        status.regions.iter().filter_map(|r| row(tr, r)).collect();
-    let worst = rows.iter().map(|(s, _)| *s).max();
-    let (overall, overall_class) = match worst {
-        None => (tr.t("status-no-components"), "warn"),
-        Some(ComponentStatus::Operational) => (tr.t("status-all-operational"), "ok"),
-        Some(other) => (tr.t("status-some-disrupted"), other.class()),
+fn ms_text(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    time_text(&at)
+}
+
+fn day_text(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day()
+    )
+}
+
+fn percent(share: f64) -> String {
+    format!("{:.2}", share * 100.0)
+}
+
+fn component_view(tr: Tr, shown: &PageComponent) -> ComponentView {
+    let component = &shown.component;
+    let source = match component.status_source {
+        StatusSource::Automatic => "status-source-automatic",
+        StatusSource::Operator => "status-source-operator",
+        StatusSource::Maintenance => "status-source-maintenance",
     };
+    let mut source = tr.t(source);
+    if let Some(since) = shown.since {
+        source = format!(
+            "{source} · {}",
+            tr.t1("status-since", "time", &ms_text(since))
+        );
+    }
+    let mut detail = Vec::new();
+    if let Some(health) = &shown.health {
+        if health.gateways_total > 0 {
+            detail.push(tr.args(
+                "status-gateways-online",
+                &[
+                    ("online", &health.gateways_online.to_string()),
+                    ("total", &health.gateways_total.to_string()),
+                ],
+            ));
+        }
+        if health.tenants_saturated > 0 {
+            detail.push(tr.args(
+                "status-quota-full",
+                &[
+                    ("full", &health.tenants_saturated.to_string()),
+                    ("total", &health.tenants_with_quota.to_string()),
+                ],
+            ));
+        }
+    }
+    if !component.operator_note.is_empty() && component.status_source == StatusSource::Operator {
+        detail.push(component.operator_note.clone());
+    }
+    let bars = shown
+        .days
+        .iter()
+        .map(|day| match (day.worst, day.up) {
+            (Some(worst), Some(up)) => BarView {
+                class: status_class(worst),
+                label: tr.args(
+                    "status-bar",
+                    &[
+                        ("day", &day_text(day.start)),
+                        ("status", &tr.t(status_key(worst))),
+                        ("percent", &percent(up)),
+                    ],
+                ),
+            },
+            _ => BarView {
+                class: "none",
+                label: tr.t1("status-bar-none", "day", &day_text(day.start)),
+            },
+        })
+        .collect();
+    ComponentView {
+        name: component_name(tr, shown),
+        description: component.description.clone(),
+        status: tr.t(status_key(component.status)),
+        class: status_class(component.status),
+        source,
+        detail: detail.join(" · "),
+        uptime: match shown.uptime {
+            Some(share) => tr.t1("status-uptime", "percent", &percent(share)),
+            None => tr.t("status-uptime-unknown"),
+        },
+        bars,
+    }
+}
+
+fn incident_view(
+    tr: Tr,
+    incident: &Incident,
+    names: &HashMap<&str, String>,
+    stale_minutes: i64,
+) -> IncidentView {
+    let state_class = match incident.state {
+        IncidentState::Resolved | IncidentState::Completed => "ok",
+        IncidentState::Scheduled | IncidentState::InProgress => "maint",
+        _ => match incident.impact {
+            Impact::Critical => "bad",
+            _ => "warn",
+        },
+    };
+    let affects: Vec<String> = incident
+        .components
+        .iter()
+        .map(|name| {
+            names
+                .get(name.as_str())
+                .cloned()
+                .unwrap_or_else(|| name.clone())
+        })
+        .collect();
+    IncidentView {
+        title: text_view(tr, &incident.title),
+        state: tr.t(&format!("incident-state-{}", incident.state.as_str())),
+        state_class,
+        impact: tr.t1(
+            "status-impact",
+            "impact",
+            &tr.t(&format!("impact-{}", incident.impact.as_str())),
+        ),
+        stale: incident
+            .stale
+            .then(|| tr.n("status-stale", "minutes", stale_minutes)),
+        window: match (incident.starts_at, incident.ends_at) {
+            (Some(starts), Some(ends)) => Some(tr.args(
+                "status-window",
+                &[("start", &time_text(&starts)), ("end", &time_text(&ends))],
+            )),
+            _ => None,
+        },
+        affects: if affects.is_empty() {
+            String::new()
+        } else {
+            tr.t1("status-affects", "components", &affects.join(", "))
+        },
+        updates: incident
+            .updates
+            .iter()
+            .map(|update| UpdateView {
+                at: time_text(&update.created_at),
+                state: tr.t(&format!("incident-state-{}", update.state.as_str())),
+                message: text_view(tr, &update.message),
+            })
+            .collect(),
+    }
+}
+
+fn page(
+    state: &AppState,
+    status: &PublicStatus,
+    tr: Tr,
+    slug: Option<&str>,
+) -> ConsoleResult<String> {
+    let (overall, overall_class) = headline(tr, status.worst());
     let title = match &status.tenant_name {
         Some(name) => tr.t1("status-title-tenant", "tenant", name),
         None => tr.t("status-title"),
     };
-    let now = time::OffsetDateTime::now_utc();
+    let mut groups: Vec<GroupView> = Vec::new();
+    for shown in &status.components {
+        let name = if shown.component.group.is_empty() {
+            tr.t("status-group-other")
+        } else {
+            shown.component.group.clone()
+        };
+        let view = component_view(tr, shown);
+        match groups.iter_mut().find(|group| group.name == name) {
+            Some(group) => group.components.push(view),
+            None => groups.push(GroupView {
+                name,
+                components: vec![view],
+            }),
+        }
+    }
+    let names: HashMap<&str, String> = status
+        .components
+        .iter()
+        .map(|shown| (shown.component.name.as_str(), component_name(tr, shown)))
+        .collect();
+    let stale_minutes = state.settings.incident_stale_after_ms / 60_000;
+    let view = |incident: &Incident| incident_view(tr, incident, &names, stale_minutes);
+    let open = status
+        .incidents
+        .iter()
+        .filter(|i| i.kind == IncidentKind::Incident && !i.state.is_closed())
+        .map(view)
+        .collect();
+    let maintenance = status
+        .incidents
+        .iter()
+        .filter(|i| i.kind == IncidentKind::Maintenance && !i.state.is_closed())
+        .map(view)
+        .collect();
+    let past = status
+        .incidents
+        .iter()
+        .filter(|i| i.state.is_closed())
+        .map(view)
+        .collect();
     let page = StatusPage {
         tr,
         title,
         overall,
         overall_class,
-        components: rows.into_iter().map(|(_, row)| row).collect(),
-        checked_at: super::tenant::short_time(&now),
-        path,
+        groups,
+        open,
+        maintenance,
+        past,
+        checked_at: time_text(&time::OffsetDateTime::now_utc()),
+        path: slug.map_or_else(|| "/status".to_owned(), |slug| format!("/status/{slug}")),
+        tenant_slug: slug.unwrap_or_default().to_owned(),
+        subscribe: state.mailer.is_some(),
         languages: vec![("de", "Deutsch"), ("nl", "Nederlands"), ("en", "English")],
     };
-    Ok((
-        [
-            (header::CACHE_CONTROL, "public, max-age=15"),
-            (header::VARY, "Accept-Language"),
-        ],
-        render(&page)?,
-    )
-        .into_response())
+    render(&page).map(|html| html.0)
+}
+
+fn statuspage_incident(incident: &Incident, page_url: &str) -> serde_json::Value {
+    let text = |text: &Localized| {
+        text.pick(Language::En)
+            .map_or("", |(text, _)| text)
+            .to_owned()
+    };
+    let rfc3339 = |at: &time::OffsetDateTime| {
+        at.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let mut value = serde_json::json!({
+        "id": incident.id,
+        "name": text(&incident.title),
+        "status": incident.state.as_str(),
+        "impact": incident.impact.as_str(),
+        "created_at": rfc3339(&incident.created_at),
+        "updated_at": rfc3339(&incident.updated_at),
+        "resolved_at": incident.resolved_at.as_ref().map(rfc3339),
+        "shortlink": page_url,
+        "page_id": "homegate",
+        "components": incident.components.iter().map(|name| serde_json::json!({ "id": name, "name": name })).collect::<Vec<_>>(),
+        "incident_updates": incident.updates.iter().map(|update| serde_json::json!({
+            "id": update.id,
+            "status": update.state.as_str(),
+            "body": text(&update.message),
+            "created_at": rfc3339(&update.created_at),
+            "updated_at": rfc3339(&update.created_at),
+            "display_at": rfc3339(&update.created_at),
+            "incident_id": incident.id,
+        })).collect::<Vec<_>>(),
+    });
+    if let (Some(starts), Some(ends)) = (&incident.starts_at, &incident.ends_at) {
+        value["scheduled_for"] = rfc3339(starts).into();
+        value["scheduled_until"] = rfc3339(ends).into();
+    }
+    value
 }
 
 /// `/api/v2/summary.json` in the shape of Atlassian Statuspage's, so
 /// existing status aggregators can read homegate's page. Texts in English.
-fn summary(status: &PublicStatus, page_url: &str) -> Response {
+fn summary(status: &PublicStatus, page_url: &str) -> Vec<u8> {
     let tr = Tr::new(Language::En);
-    let now = time::OffsetDateTime::now_utc();
-    let updated_at = now
+    let updated_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let mut worst = None;
     let components: Vec<serde_json::Value> = status
-        .regions
+        .components
         .iter()
         .enumerate()
-        .filter_map(|(position, region)| {
-            let state = ComponentStatus::of_gateways(region.online, region.total)?;
-            worst = worst.max(Some(state));
-            Some(serde_json::json!({
-                "id": format!("vpn-{}", region.region),
-                "name": tr.t1("status-vpn-region", "region", &region.region),
-                "status": state.statuspage(),
-                "description": region.description,
+        .map(|(position, shown)| {
+            serde_json::json!({
+                "id": shown.component.name,
+                "name": component_name(tr, shown),
+                "status": shown.component.status.as_str(),
+                "description": shown.component.description,
                 "position": position + 1,
                 "group": false,
                 "group_id": null,
                 "only_show_if_degraded": false,
                 "showcase": true,
-                "created_at": null,
+                "created_at": shown.component.created_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
                 "updated_at": updated_at,
                 "page_id": "homegate",
-            }))
+            })
         })
         .collect();
-    let (indicator, description) = match worst {
-        None => ("none", tr.t("status-no-components")),
-        Some(ComponentStatus::Operational) => ("none", tr.t("status-all-operational")),
-        Some(other) => (other.indicator(), tr.t("status-some-disrupted")),
+    let (description, _) = headline(tr, status.worst());
+    let open = |kind: IncidentKind| -> Vec<serde_json::Value> {
+        status
+            .incidents
+            .iter()
+            .filter(|i| i.kind == kind && !i.state.is_closed())
+            .map(|i| statuspage_incident(i, page_url))
+            .collect()
     };
     let body = serde_json::json!({
         "page": {
@@ -216,42 +525,179 @@ fn summary(status: &PublicStatus, page_url: &str) -> Response {
             "updated_at": updated_at,
         },
         "components": components,
-        "incidents": [],
-        "scheduled_maintenances": [],
-        "status": { "indicator": indicator, "description": description },
+        "incidents": open(IncidentKind::Incident),
+        "scheduled_maintenances": open(IncidentKind::Maintenance),
+        "status": { "indicator": indicator(status.worst()), "description": description },
     });
-    (
-        [(header::CACHE_CONTROL, "public, max-age=15")],
-        axum::Json(body),
-    )
-        .into_response()
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
-pub(super) async fn summary_all(State(state): State<AppState>) -> ConsoleResult<Response> {
-    let status = state
-        .store
-        .public_status(None)
-        .await?
-        .ok_or_else(|| ConsoleError::NotFound("status".into()))?;
-    Ok(summary(
-        &status,
-        &format!("{}/status", state.settings.public_url),
-    ))
+/// The page's incidents as an Atom feed: one entry per incident, its
+/// updates as the content, newest first.
+fn feed(status: &PublicStatus, tr: Tr, page_url: &str) -> Vec<u8> {
+    use atom_syndication::{Content, Entry, Feed, FixedDateTime, Link, Person, Text};
+    let to_fixed = |at: &time::OffsetDateTime| {
+        FixedDateTime::parse_from_rfc3339(
+            &at.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default()
+    };
+    let title = match &status.tenant_name {
+        Some(name) => tr.t1("status-title-tenant", "tenant", name),
+        None => tr.t("status-title"),
+    };
+    let entries: Vec<Entry> = status
+        .incidents
+        .iter()
+        .map(|incident| {
+            let mut lines = Vec::new();
+            if let (Some(starts), Some(ends)) = (incident.starts_at, incident.ends_at) {
+                lines.push(tr.args(
+                    "status-window",
+                    &[("start", &time_text(&starts)), ("end", &time_text(&ends))],
+                ));
+            }
+            for update in &incident.updates {
+                lines.push(format!(
+                    "{} – {}: {}",
+                    time_text(&update.created_at),
+                    tr.t(&format!("incident-state-{}", update.state.as_str())),
+                    crate::status_delivery::text_in(&tr, &update.message)
+                ));
+            }
+            Entry {
+                id: format!("urn:uuid:{}", incident.id),
+                title: Text::plain(format!(
+                    "{} ({})",
+                    crate::status_delivery::text_in(&tr, &incident.title),
+                    tr.t(&format!("incident-state-{}", incident.state.as_str()))
+                )),
+                updated: to_fixed(&incident.updated_at),
+                published: Some(to_fixed(&incident.created_at)),
+                links: vec![Link {
+                    href: format!("{page_url}?language={}", tr.code()),
+                    rel: "alternate".into(),
+                    mime_type: Some("text/html".into()),
+                    ..Link::default()
+                }],
+                content: Some(Content {
+                    value: Some(lines.join("\n")),
+                    content_type: Some("text".into()),
+                    ..Content::default()
+                }),
+                ..Entry::default()
+            }
+        })
+        .collect();
+    let updated = status
+        .incidents
+        .iter()
+        .map(|incident| incident.updated_at)
+        .max()
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let feed = Feed {
+        id: page_url.to_owned(),
+        title: Text::plain(title),
+        updated: to_fixed(&updated),
+        lang: Some(tr.code().to_owned()),
+        authors: vec![Person {
+            name: "homegate".into(),
+            ..Person::default()
+        }],
+        links: vec![
+            Link {
+                href: page_url.to_owned(),
+                rel: "alternate".into(),
+                mime_type: Some("text/html".into()),
+                ..Link::default()
+            },
+            Link {
+                href: format!("{page_url}/feed.atom?language={}", tr.code()),
+                rel: "self".into(),
+                mime_type: Some("application/atom+xml".into()),
+                ..Link::default()
+            },
+        ],
+        entries,
+        ..Feed::default()
+    };
+    feed.to_string().into_bytes()
 }
 
-pub(super) async fn summary_tenant(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
+#[derive(Clone, Copy)]
+enum Format {
+    Html,
+    Atom,
+    Json,
+}
+
+impl Format {
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Html => "text/html; charset=utf-8",
+            Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Json => "application/json",
+        }
+    }
+}
+
+/// Renders (or reuses) one public page.
+async fn serve(
+    state: &AppState,
+    slug: Option<String>,
+    language: Language,
+    format: Format,
 ) -> ConsoleResult<Response> {
-    let status = state
-        .store
-        .public_status(Some(&slug))
-        .await?
-        .ok_or_else(|| ConsoleError::NotFound(format!("there is no municipality {slug:?}")))?;
-    Ok(summary(
-        &status,
-        &format!("{}/status/{slug}", state.settings.public_url),
-    ))
+    let key = format!(
+        "{}:{}:{}",
+        slug.as_deref().unwrap_or(""),
+        language.code(),
+        format.content_type()
+    );
+    let (content_type, body) = match state.page_cache.get(&key) {
+        Some(hit) => hit,
+        None => {
+            let tr = Tr::new(language);
+            let status = state
+                .store
+                .public_status(
+                    slug.as_deref(),
+                    state.settings.incident_stale_after_ms,
+                    now_ms(),
+                )
+                .await?
+                .ok_or_else(|| {
+                    ConsoleError::NotFound(tr.t1(
+                        "status-no-tenant",
+                        "tenant",
+                        slug.as_deref().unwrap_or(""),
+                    ))
+                })?;
+            let page_url = match &slug {
+                Some(slug) => format!("{}/status/{slug}", state.settings.public_url),
+                None => format!("{}/status", state.settings.public_url),
+            };
+            let body = Bytes::from(match format {
+                Format::Html => page(state, &status, tr, slug.as_deref())?.into_bytes(),
+                Format::Atom => feed(&status, tr, &page_url),
+                Format::Json => summary(&status, &page_url),
+            });
+            state
+                .page_cache
+                .put(key, format.content_type(), body.clone());
+            (format.content_type(), body)
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, PUBLIC_CACHE_CONTROL),
+            (header::VARY, "Accept-Language"),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 pub(super) async fn all(
@@ -259,13 +705,7 @@ pub(super) async fn all(
     headers: HeaderMap,
     Query(query): Query<StatusQuery>,
 ) -> ConsoleResult<Response> {
-    let tr = Tr::new(language(&query, &headers));
-    let status = state
-        .store
-        .public_status(None)
-        .await?
-        .ok_or_else(|| ConsoleError::NotFound("status".into()))?;
-    page(&status, tr, "/status".into())
+    serve(&state, None, language(&query, &headers), Format::Html).await
 }
 
 pub(super) async fn tenant(
@@ -274,44 +714,274 @@ pub(super) async fn tenant(
     Path(slug): Path<String>,
     Query(query): Query<StatusQuery>,
 ) -> ConsoleResult<Response> {
-    let tr = Tr::new(language(&query, &headers));
-    let status = state
+    serve(&state, Some(slug), language(&query, &headers), Format::Html).await
+}
+
+pub(super) async fn feed_all(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<StatusQuery>,
+) -> ConsoleResult<Response> {
+    serve(&state, None, language(&query, &headers), Format::Atom).await
+}
+
+pub(super) async fn feed_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Query(query): Query<StatusQuery>,
+) -> ConsoleResult<Response> {
+    serve(&state, Some(slug), language(&query, &headers), Format::Atom).await
+}
+
+pub(super) async fn summary_all(State(state): State<AppState>) -> ConsoleResult<Response> {
+    serve(&state, None, Language::En, Format::Json).await
+}
+
+pub(super) async fn summary_tenant(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> ConsoleResult<Response> {
+    serve(&state, Some(slug), Language::En, Format::Json).await
+}
+
+#[derive(Template)]
+#[template(path = "status_message.html")]
+struct MessagePage {
+    tr: Tr,
+    title: String,
+    message: String,
+    /// A form to confirm an action (mail links must not act on GET: mail
+    /// scanners follow links).
+    action: Option<(String, String, String)>,
+    back: String,
+}
+
+fn message_page(
+    tr: Tr,
+    title_key: &str,
+    message: String,
+    action: Option<(String, String, String)>,
+    back: String,
+) -> ConsoleResult<Response> {
+    let page = MessagePage {
+        tr,
+        title: tr.t(title_key),
+        message,
+        action,
+        back,
+    };
+    Ok(([(header::CACHE_CONTROL, "no-store")], render(&page)?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SubscribeForm {
+    email: String,
+    language: Option<Language>,
+    #[serde(default)]
+    tenant: String,
+}
+
+pub(super) async fn subscribe(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    axum::Form(form): axum::Form<SubscribeForm>,
+) -> ConsoleResult<Response> {
+    let tr = Tr::new(form.language.unwrap_or(Language::De));
+    if state.mailer.is_none() {
+        return Err(ConsoleError::NotFound(tr.t("status-subscribe-off")));
+    }
+    state.enroll_limiter.check(peer.ip())?;
+    let back = if form.tenant.is_empty() {
+        "/status".to_owned()
+    } else {
+        format!("/status/{}", form.tenant)
+    };
+    let outcome = state
         .store
-        .public_status(Some(&slug))
-        .await?
-        .ok_or_else(|| ConsoleError::NotFound(tr.t1("status-no-tenant", "tenant", &slug)))?;
-    page(&status, tr, format!("/status/{slug}"))
+        .subscribe(
+            Subscribe {
+                email: form.email,
+                language: form.language,
+                tenant: Some(form.tenant).filter(|slug| !slug.is_empty()),
+            },
+            now_ms(),
+        )
+        .await;
+    match outcome {
+        Ok(()) => message_page(
+            tr,
+            "status-subscribe-title",
+            tr.t("status-subscribe-sent"),
+            None,
+            back,
+        ),
+        // Say what is wrong on a page that leads back to the form.
+        Err(store::StoreError::Invalid(violations)) => {
+            let message = violations
+                .iter()
+                .map(|violation| violation.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let page = message_page(tr, "status-subscribe-title", message, None, back)?;
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TokenQuery {
+    token: String,
+    language: Option<Language>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TokenForm {
+    token: String,
+    language: Option<Language>,
+}
+
+/// What a link in a status mail does. Its GET only asks; the button POSTs,
+/// so mail scanners that follow links change nothing.
+#[derive(Clone, Copy)]
+enum MailLink {
+    Confirm,
+    Unsubscribe,
+}
+
+impl MailLink {
+    /// (title, question, button, done) message keys, and the form's path.
+    fn keys(
+        self,
+    ) -> (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ) {
+        match self {
+            MailLink::Confirm => (
+                "status-subscribe-title",
+                "status-confirm-question",
+                "status-confirm-button",
+                "status-confirmed",
+                "/status/subscriptions/confirm",
+            ),
+            MailLink::Unsubscribe => (
+                "status-unsubscribe-title",
+                "status-unsubscribe-question",
+                "status-unsubscribe-button",
+                "status-unsubscribed",
+                "/status/subscriptions/unsubscribe",
+            ),
+        }
+    }
+
+    fn ask(self, headers: &HeaderMap, query: TokenQuery) -> ConsoleResult<Response> {
+        let tr = Tr::new(language(
+            &StatusQuery {
+                language: query.language,
+            },
+            headers,
+        ));
+        let (title, question, button, _, path) = self.keys();
+        let action = Some((path.to_owned(), query.token, tr.t(button)));
+        message_page(tr, title, tr.t(question), action, "/status".into())
+    }
+
+    fn answer(self, headers: &HeaderMap, form: &TokenForm, done: bool) -> ConsoleResult<Response> {
+        let tr = Tr::new(language(
+            &StatusQuery {
+                language: form.language,
+            },
+            headers,
+        ));
+        let (title, _, _, done_key, _) = self.keys();
+        let message = tr.t(if done {
+            done_key
+        } else {
+            "status-link-invalid"
+        });
+        message_page(tr, title, message, None, "/status".into())
+    }
+}
+
+pub(super) async fn confirm_page(
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> ConsoleResult<Response> {
+    MailLink::Confirm.ask(&headers, query)
+}
+
+pub(super) async fn confirm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<TokenForm>,
+) -> ConsoleResult<Response> {
+    let done = state
+        .store
+        .confirm_subscription(&form.token, now_ms())
+        .await?;
+    MailLink::Confirm.answer(&headers, &form, done)
+}
+
+pub(super) async fn unsubscribe_page(
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> ConsoleResult<Response> {
+    MailLink::Unsubscribe.ask(&headers, query)
+}
+
+pub(super) async fn unsubscribe(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<TokenForm>,
+) -> ConsoleResult<Response> {
+    let done = state.store.unsubscribe(&form.token).await?;
+    MailLink::Unsubscribe.answer(&headers, &form, done)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ComponentStatus::{self, *};
+    use super::*;
 
     #[test]
-    fn gateways_decide_a_regions_status() {
-        let of = ComponentStatus::of_gateways;
-        assert_eq!(of(0, 0), None);
-        assert_eq!(of(1, 1), Some(Operational));
-        assert_eq!(of(3, 3), Some(Operational));
-        assert_eq!(of(2, 3), Some(Degraded));
-        assert_eq!(of(1, 2), Some(Degraded));
-        assert_eq!(of(1, 3), Some(PartialOutage));
-        assert_eq!(of(0, 3), Some(MajorOutage));
-        assert_eq!(of(0, 1), Some(MajorOutage));
+    fn statuspage_indicators() {
+        assert_eq!(indicator(None), "none");
+        assert_eq!(
+            indicator(Some(ComponentStatus::DegradedPerformance)),
+            "minor"
+        );
+        assert_eq!(indicator(Some(ComponentStatus::MajorOutage)), "critical");
+        assert_eq!(
+            indicator(Some(ComponentStatus::UnderMaintenance)),
+            "maintenance"
+        );
     }
 
     #[test]
-    fn statuspage_values() {
-        assert_eq!(Degraded.statuspage(), "degraded_performance");
-        assert_eq!(MajorOutage.indicator(), "critical");
-        assert_eq!(Operational.indicator(), "none");
+    fn cache_expires_and_clears() {
+        let cache = PageCache::new(Duration::from_secs(5));
+        cache.put("k".into(), "text/html", Bytes::from_static(b"x"));
+        assert!(cache.get("k").is_some());
+        cache.clear();
+        assert!(cache.get("k").is_none());
     }
 
     #[test]
-    fn the_worst_component_decides_the_page() {
-        let mut all = [Operational, MajorOutage, Degraded, PartialOutage];
-        all.sort();
-        assert_eq!(all.last(), Some(&MajorOutage));
-        assert!(Degraded < PartialOutage);
+    fn missing_texts_are_marked() {
+        let tr = Tr::new(Language::Nl);
+        let view = text_view(
+            tr,
+            &Localized {
+                en: Some("Outage".into()),
+                ..Localized::default()
+            },
+        );
+        assert_eq!(view.text, "Outage");
+        assert_eq!(view.lang, "en");
+        assert!(view.fallback.is_some());
     }
 }

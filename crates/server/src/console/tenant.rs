@@ -22,7 +22,7 @@ use super::error::{ConsoleError, ConsoleResult, back_with_error, back_with_notic
 use super::{Ctx, render};
 use crate::AppState;
 
-pub(super) fn short_time(at: &time::OffsetDateTime) -> String {
+pub(crate) fn short_time(at: &time::OffsetDateTime) -> String {
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02} UTC",
         at.year(),
