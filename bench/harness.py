@@ -23,7 +23,7 @@ def stop(process):
 
 
 @contextlib.contextmanager
-def homegate_server(prefix, listen="127.0.0.1:0"):
+def homegate_server(prefix, listen="127.0.0.1:0", serve_args=()):
     """Yields (work folder, control-plane URL, cli) where cli(*args,
     stdin=None) runs the homegate CLI against that server."""
     subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "homegate"], cwd=ROOT, check=True)
@@ -33,7 +33,7 @@ def homegate_server(prefix, listen="127.0.0.1:0"):
     for name in ["HOMEGATE_SERVER", "HOMEGATE_TOKEN", "HOMEGATE_DATABASE", "HOMEGATE_LISTEN", "HOMEGATE_DATA_DIR"]:
         env.pop(name, None)
     server = subprocess.Popen(
-        [binary, "serve", "--listen", listen, "--data-dir", os.path.join(work, "data")],
+        [binary, "serve", "--listen", listen, "--data-dir", os.path.join(work, "data"), *serve_args],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
     )
     try:

@@ -10,7 +10,7 @@ wrk (same threads, connections and duration) and reports requests/s,
 latency and the ratio homegate / nginx. Cleans up both servers and every
 file it wrote, also on failure.
 
-    python3 bench/status.py [--seconds 10] [--connections 50] [--threads 2]
+    python3 bench/status.py [--seconds 10] [--connections 50] [--threads 2] [--cache-secs 5]
 
 Needs wrk and nginx (Debian packages `wrk`, `nginx-light`).
 """
@@ -75,9 +75,12 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cache-secs", type=int, default=5,
+                        help="serve --status-cache-secs; 0 renders every request")
     args = parser.parse_args()
 
-    with homegate_server("homegate-bench-status-") as (work, url, homegate):
+    serve_args = ["--status-cache-secs", str(args.cache_secs)]
+    with homegate_server("homegate-bench-status-", serve_args=serve_args) as (work, url, homegate):
         os.chmod(work, 0o755)  # nginx's workers read the static copy from here
         for region in ["nord", "sued"]:
             homegate("regions", "create", region)

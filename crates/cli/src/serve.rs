@@ -72,6 +72,10 @@ pub(crate) struct ServeArgs {
     /// on the status page [default: 60].
     #[arg(long, env = "HOMEGATE_INCIDENT_STALE_MINUTES")]
     incident_stale_minutes: Option<i64>,
+    /// Seconds a rendered public status page is reused (0: render every
+    /// request). Changes through the API show at once [default: 5].
+    #[arg(long, env = "HOMEGATE_STATUS_CACHE_SECS")]
+    status_cache_secs: Option<u64>,
 }
 
 /// How the control plane serves TLS.
@@ -97,6 +101,7 @@ struct FileConfig {
     smtp_url: Option<String>,
     mail_from: Option<String>,
     incident_stale_minutes: Option<i64>,
+    status_cache_secs: Option<u64>,
 }
 
 /// The effective configuration.
@@ -112,6 +117,7 @@ pub(crate) struct ServeConfig {
     pub tls_pin: Option<String>,
     pub smtp: Option<server::status_delivery::SmtpSettings>,
     pub incident_stale_minutes: i64,
+    pub status_cache_secs: u64,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -235,6 +241,16 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
             Some(smtp)
         }
     };
+    let status_cache_secs = args
+        .status_cache_secs
+        .or(file.status_cache_secs)
+        .unwrap_or(5);
+    if status_cache_secs > 300 {
+        return Err(UsageError(format!(
+            "status page cache of {status_cache_secs} s is out of range (0 to 300)"
+        ))
+        .into());
+    }
     Ok(ServeConfig {
         listen,
         data_dir,
@@ -245,6 +261,7 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         tls_pin,
         smtp,
         incident_stale_minutes,
+        status_cache_secs,
     })
 }
 
@@ -320,6 +337,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             data_dir: Some(config.data_dir.clone()),
             incident_stale_after_ms: config.incident_stale_minutes * 60_000,
             smtp: config.smtp.clone(),
+            status_page_cache: std::time::Duration::from_secs(config.status_cache_secs),
             ..server::Settings::new(&public_url)
         },
     );
@@ -415,6 +433,7 @@ mod tests {
             smtp_url: None,
             mail_from: None,
             incident_stale_minutes: None,
+            status_cache_secs: None,
         }
     }
 
