@@ -129,6 +129,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("public_url", &self.public_url)
             .field("seat_lease_secs", &self.seat_lease_secs)
             .field("tls", &self.tls)
+            .field("smtp", &self.smtp)
             .finish()
     }
 }

@@ -17,13 +17,23 @@ use store::status::{Delivery, DeliveryEvent};
 use crate::AppState;
 
 /// How the control plane sends mail.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SmtpSettings {
     /// `smtp://host:port` (plain, for a local relay), `smtp://host?tls=required`
     /// (STARTTLS) or `smtps://user:password@host` — lettre's URL format.
     pub url: String,
     /// The sender, e.g. `Status <status@provider.example>`.
     pub from: String,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    // The URL may carry the relay's password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("url", &store::redact_url(&self.url))
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 /// A ready SMTP transport and sender.
@@ -285,6 +295,17 @@ async fn send_webhook(state: &AppState, delivery: &Delivery) -> Result<(), Outco
 #[cfg(test)]
 mod tests {
     use super::sign;
+
+    #[test]
+    fn smtp_passwords_stay_out_of_logs() {
+        let settings = super::SmtpSettings {
+            url: "smtps://status:hunter2-secret@mail.example".into(),
+            from: "status@example.org".into(),
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("mail.example"), "{shown}");
+    }
 
     #[test]
     fn signatures_cover_time_and_body() {
