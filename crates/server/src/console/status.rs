@@ -235,6 +235,50 @@ fn percent(share: f64) -> String {
     format!("{:.2}", share * 100.0)
 }
 
+/// The tooltips of the uptime bars. A page has 90 per component, so each
+/// message is formatted once with markers and filled in per bar.
+struct BarLabels {
+    known: String,
+    unknown: String,
+    statuses: [String; 5],
+}
+
+impl BarLabels {
+    const DAY: &'static str = "\u{1}day\u{1}";
+    const STATUS: &'static str = "\u{1}status\u{1}";
+    const PERCENT: &'static str = "\u{1}percent\u{1}";
+
+    fn new(tr: Tr) -> BarLabels {
+        BarLabels {
+            known: tr.args(
+                "status-bar",
+                &[
+                    ("day", Self::DAY),
+                    ("status", Self::STATUS),
+                    ("percent", Self::PERCENT),
+                ],
+            ),
+            unknown: tr.t1("status-bar-none", "day", Self::DAY),
+            statuses: ComponentStatus::ALL.map(|status| tr.t(status_key(status))),
+        }
+    }
+
+    fn known(&self, day: i64, worst: ComponentStatus, up: f64) -> String {
+        let status = ComponentStatus::ALL
+            .iter()
+            .position(|candidate| *candidate == worst)
+            .map_or("", |index| self.statuses[index].as_str());
+        self.known
+            .replace(Self::DAY, &day_text(day))
+            .replace(Self::STATUS, status)
+            .replace(Self::PERCENT, &percent(up))
+    }
+
+    fn unknown(&self, day: i64) -> String {
+        self.unknown.replace(Self::DAY, &day_text(day))
+    }
+}
+
 fn component_view(tr: Tr, shown: &PageComponent) -> ComponentView {
     let component = &shown.component;
     let source = match component.status_source {
@@ -273,24 +317,18 @@ fn component_view(tr: Tr, shown: &PageComponent) -> ComponentView {
     if !component.operator_note.is_empty() && component.status_source == StatusSource::Operator {
         detail.push(component.operator_note.clone());
     }
+    let labels = BarLabels::new(tr);
     let bars = shown
         .days
         .iter()
         .map(|day| match (day.worst, day.up) {
             (Some(worst), Some(up)) => BarView {
                 class: status_class(worst),
-                label: tr.args(
-                    "status-bar",
-                    &[
-                        ("day", &day_text(day.start)),
-                        ("status", &tr.t(status_key(worst))),
-                        ("percent", &percent(up)),
-                    ],
-                ),
+                label: labels.known(day.start, worst, up),
             },
             _ => BarView {
                 class: "none",
-                label: tr.t1("status-bar-none", "day", &day_text(day.start)),
+                label: labels.unknown(day.start),
             },
         })
         .collect();
@@ -959,6 +997,30 @@ mod tests {
             indicator(Some(ComponentStatus::UnderMaintenance)),
             "maintenance"
         );
+    }
+
+    #[test]
+    fn bar_labels_match_the_messages() {
+        for language in Language::ALL {
+            let tr = Tr::new(language);
+            let labels = BarLabels::new(tr);
+            let day = 1_700_000_000_000;
+            assert_eq!(
+                labels.known(day, ComponentStatus::MajorOutage, 0.5),
+                tr.args(
+                    "status-bar",
+                    &[
+                        ("day", &day_text(day)),
+                        ("status", &tr.t("status-major-outage")),
+                        ("percent", "50.00"),
+                    ],
+                )
+            );
+            assert_eq!(
+                labels.unknown(day),
+                tr.t1("status-bar-none", "day", &day_text(day))
+            );
+        }
     }
 
     #[test]
