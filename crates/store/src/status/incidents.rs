@@ -1,6 +1,6 @@
 //! Incidents and scheduled maintenance with their timestamped updates.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use api_types::status::{
     CreateIncident, CreateMaintenance, Impact, Incident, IncidentKind, IncidentState,
@@ -87,6 +87,14 @@ fn allowed_state(maintenance: bool, state: IncidentState) -> Result<(), Violatio
             "an incident is investigating, identified, monitoring or resolved",
         ))
     }
+}
+
+/// `$1, $2, …, $count` for an `IN` list.
+fn placeholders(count: usize) -> String {
+    (1..=count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn decode_text(raw: &str) -> Localized {
@@ -180,6 +188,42 @@ impl Store {
         stale_after_ms: i64,
         now: i64,
     ) -> Result<Vec<Incident>> {
+        let ids: Vec<&str> = rows.iter().map(|row| row.0.as_str()).collect();
+        let mut components: HashMap<String, Vec<String>> = HashMap::new();
+        let mut updates: HashMap<String, Vec<IncidentUpdate>> = HashMap::new();
+        // Two queries for all incidents rather than two per incident: the
+        // public page renders them on every cache miss.
+        for chunk in ids.chunks(500) {
+            let placeholders = placeholders(chunk.len());
+            let sql = format!(
+                "SELECT ic.incident_id, c.name FROM incident_components ic \
+                 JOIN status_components c ON c.id = ic.component_id \
+                 WHERE ic.incident_id IN ({placeholders}) ORDER BY c.name"
+            );
+            let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for (incident, name) in query.fetch_all(self.pool()).await? {
+                components.entry(incident).or_default().push(name);
+            }
+            let sql = format!(
+                "SELECT incident_id, id, state, message, created_at FROM incident_updates \
+                 WHERE incident_id IN ({placeholders}) ORDER BY created_at DESC, id DESC"
+            );
+            let mut query = sqlx::query_as::<_, (String, String, String, String, i64)>(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for (incident, id, state, message, created_at) in query.fetch_all(self.pool()).await? {
+                updates.entry(incident).or_default().push(IncidentUpdate {
+                    id,
+                    state: IncidentState::parse(&state).unwrap_or(IncidentState::Investigating),
+                    message: decode_text(&message),
+                    created_at: timestamp(created_at),
+                });
+            }
+        }
         let mut incidents = Vec::with_capacity(rows.len());
         for (
             id,
@@ -194,21 +238,6 @@ impl Store {
             resolved_at,
         ) in rows
         {
-            let components: Vec<String> = sqlx::query_scalar(
-                "SELECT c.name FROM incident_components ic \
-                 JOIN status_components c ON c.id = ic.component_id \
-                 WHERE ic.incident_id = $1 ORDER BY c.name",
-            )
-            .bind(&id)
-            .fetch_all(self.pool())
-            .await?;
-            let updates: Vec<(String, String, String, i64)> = sqlx::query_as(
-                "SELECT id, state, message, created_at FROM incident_updates \
-                 WHERE incident_id = $1 ORDER BY created_at DESC, id DESC",
-            )
-            .bind(&id)
-            .fetch_all(self.pool())
-            .await?;
             let kind = if kind == "maintenance" {
                 IncidentKind::Maintenance
             } else {
@@ -220,6 +249,8 @@ impl Store {
                 }
                 _ => IncidentState::parse(&state).unwrap_or(IncidentState::Investigating),
             };
+            let affected = components.remove(&id).unwrap_or_default();
+            let history = updates.remove(&id).unwrap_or_default();
             incidents.push(Incident {
                 stale: statuspage::is_stale(state, updated_at, stale_after_ms, now),
                 id,
@@ -227,21 +258,13 @@ impl Store {
                 title: decode_text(&title),
                 impact: Impact::parse(&impact).unwrap_or(Impact::None),
                 state,
-                components,
+                components: affected,
                 starts_at: opt_timestamp(starts_at),
                 ends_at: opt_timestamp(ends_at),
                 created_at: timestamp(created_at),
                 updated_at: timestamp(updated_at),
                 resolved_at: opt_timestamp(resolved_at),
-                updates: updates
-                    .into_iter()
-                    .map(|(id, state, message, created_at)| IncidentUpdate {
-                        id,
-                        state: IncidentState::parse(&state).unwrap_or(IncidentState::Investigating),
-                        message: decode_text(&message),
-                        created_at: timestamp(created_at),
-                    })
-                    .collect(),
+                updates: history,
             });
         }
         Ok(incidents)
