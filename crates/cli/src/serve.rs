@@ -339,6 +339,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             incident_stale_after_ms: config.incident_stale_minutes * 60_000,
             smtp: config.smtp.clone(),
             status_page_cache: std::time::Duration::from_secs(config.status_cache_secs),
+            // Follows from the gateway protocol, not a knob.
+            admission_deadline: server::ADMISSION_DEADLINE,
         },
     );
     let background = server::spawn_background(state.clone());

@@ -56,6 +56,9 @@ pub struct Settings {
     /// How long a rendered public status page is reused. API changes clear
     /// it at once; gateway health shows after at most this long.
     pub status_page_cache: Duration,
+    /// How long an admission may wait for the database before it is
+    /// answered "busy" without a decision (see [`ADMISSION_DEADLINE`]).
+    pub admission_deadline: Duration,
 }
 
 impl Settings {
@@ -77,6 +80,7 @@ impl Settings {
             incident_stale_after_ms: DEFAULT_INCIDENT_STALE_MINUTES * 60_000,
             smtp: None,
             status_page_cache: Duration::from_secs(5),
+            admission_deadline: ADMISSION_DEADLINE,
         }
     }
 
@@ -84,6 +88,14 @@ impl Settings {
         i64::from(self.seat_lease_secs) * 1000
     }
 }
+
+/// A gateway gives up on an admission answer after `REQUEST_TIMEOUT` (and
+/// asks again at the device's next handshake), so a decision made later
+/// would only hold a seat nobody uses. Under a burst of thousands of
+/// devices such late decisions queued behind each other until none arrived
+/// in time; answering "busy" instead keeps the decisions that count.
+pub const ADMISSION_DEADLINE: Duration =
+    Duration::from_millis(admission::sessions::REQUEST_TIMEOUT - 500);
 
 /// Open incidents are flagged after an hour without an update.
 pub const DEFAULT_INCIDENT_STALE_MINUTES: i64 = 60;

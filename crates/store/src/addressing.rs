@@ -81,5 +81,13 @@ pub fn free_indices(pool: &IpNet, used_ascending: &[u64], count: usize) -> Vec<u
     free
 }
 
+/// Up to `count` free indices when the used ones are exactly
+/// `FIRST_DEVICE_INDEX..=max_used` (no gaps): the ones after `max_used`.
+/// The same answer as [`free_indices`] without reading every used index.
+pub fn indices_after(pool: &IpNet, max_used: Option<u64>, count: usize) -> Vec<u64> {
+    let start = max_used.map_or(FIRST_DEVICE_INDEX, |max| max + 1);
+    (start..=last_index(pool)).take(count).collect()
+}
+
 #[cfg(test)]
 mod tests;

@@ -86,11 +86,15 @@ impl Store {
             .last_used_at
             .is_none_or(|last| now - last > LAST_USED_RESOLUTION_MS)
         {
-            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+            // Bookkeeping only: a busy database must not fail the request.
+            if let Err(error) = sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(&row.token_id)
                 .execute(self.pool())
-                .await?;
+                .await
+            {
+                tracing::warn!(%error, "cannot record when a token was last used");
+            }
         }
         Ok(Actor {
             user_id: row.user_id,

@@ -167,6 +167,31 @@ fn summary(what: &str, mut samples: Vec<Duration>) {
     );
 }
 
+/// The region "bench" and the tenant with `max_sessions` seats.
+async fn bench_tenant(server: &TestServer, max_sessions: u32) {
+    server
+        .admin
+        .create_region(&CreateRegion {
+            name: "bench".into(),
+            description: None,
+        })
+        .await
+        .unwrap();
+    server
+        .admin
+        .create_tenant(&CreateTenant {
+            slug: TENANT.into(),
+            name: "Gemeinde Benchstadt".into(),
+            default_language: None,
+            address_pool: "10.60.0.0/16".into(),
+            region: Some("bench".into()),
+            max_sessions: Some(max_sessions),
+            max_devices: None,
+        })
+        .await
+        .unwrap();
+}
+
 async fn quota(server: &TestServer, max: u32, end_newest: bool) {
     server
         .admin
@@ -189,25 +214,7 @@ async fn admission_and_quota_changes(backend: Backend) {
         .unwrap_or(60);
     let server = TestServer::start(backend).await;
     let admin = &server.admin;
-    admin
-        .create_region(&CreateRegion {
-            name: "bench".into(),
-            description: None,
-        })
-        .await
-        .unwrap();
-    admin
-        .create_tenant(&CreateTenant {
-            slug: TENANT.into(),
-            name: "Gemeinde Benchstadt".into(),
-            default_language: None,
-            address_pool: "10.60.0.0/16".into(),
-            region: Some("bench".into()),
-            max_sessions: Some(u32::try_from(devices).unwrap()),
-            max_devices: None,
-        })
-        .await
-        .unwrap();
+    bench_tenant(&server, u32::try_from(devices).unwrap()).await;
     let mut keys = Vec::new();
     for i in 0..devices {
         let key = public_key();
@@ -322,4 +329,60 @@ async fn admission_benchmark_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admission_benchmark_postgres() {
     admission_and_quota_changes(Backend::Postgres).await;
+}
+
+/// An admission that cannot be decided before the gateway gives up is
+/// answered "busy" and takes no seat (here every decision is too late).
+async fn late_admissions_are_shed(backend: Backend) {
+    let mut server = TestServer::start(backend).await;
+    server
+        .configure(|settings| settings.admission_deadline = Duration::ZERO)
+        .await;
+    let admin = &server.admin;
+    bench_tenant(&server, 5).await;
+    let key = public_key();
+    admin
+        .create_device(
+            TENANT,
+            &CreateDevice {
+                name: "laptop".into(),
+                owner: None,
+                kind: DeviceKind::Laptop,
+                public_key: key.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let mut gateway = Gateway::connect(&server, "gw-a").await;
+    let id = gateway.ask(&key);
+    let (admitted, reason) = gateway
+        .wait_for(|m| match m {
+            ToGateway::AdmitResult {
+                request_id,
+                admitted,
+                reason,
+                ..
+            } if *request_id == id => Some((*admitted, reason.clone())),
+            _ => None,
+        })
+        .await;
+    assert!(!admitted, "a decision made too late must not admit");
+    assert!(
+        reason.as_deref().is_some_and(|r| r.contains("busy")),
+        "{reason:?}"
+    );
+    let sessions = admin.list_sessions(TENANT).await.unwrap();
+    assert_eq!(sessions.in_use, 0, "no seat taken: {:?}", sessions.sessions);
+    gateway.task.abort();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_admissions_are_shed_sqlite() {
+    late_admissions_are_shed(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_admissions_are_shed_postgres() {
+    late_admissions_are_shed(Backend::Postgres).await;
 }

@@ -225,13 +225,29 @@ async fn handle(
             let state = state.clone();
             let gateway = gateway.clone();
             let replies = replies.clone();
+            let deadline = tokio::time::Instant::now() + state.settings.admission_deadline;
             tokio::spawn(async move {
-                let outcome = state
-                    .store
-                    .admit_session(&gateway, &public_key, lease_ms)
-                    .await;
+                // Too late already (a backlog of tasks), or too late once
+                // the database is free: answer without deciding.
+                let outcome = if tokio::time::Instant::now() >= deadline {
+                    None
+                } else {
+                    tokio::time::timeout_at(
+                        deadline,
+                        state.store.admit_session(&gateway, &public_key, lease_ms),
+                    )
+                    .await
+                    .ok()
+                };
                 let (admitted, reason) = match outcome {
-                    Ok(outcome) => {
+                    None => {
+                        tracing::debug!(gateway = %gateway.name, "admission shed: too late to decide");
+                        (
+                            false,
+                            Some("the control plane is busy; the device will retry".into()),
+                        )
+                    }
+                    Some(Ok(outcome)) => {
                         for old in &outcome.supersedes {
                             state.hub.send(
                                 old,
@@ -246,7 +262,7 @@ async fn handle(
                             outcome.refusal.map(|(_, message)| message),
                         )
                     }
-                    Err(error) => {
+                    Some(Err(error)) => {
                         tracing::warn!(gateway = %gateway.name, error = ?error, "admission failed");
                         (
                             false,

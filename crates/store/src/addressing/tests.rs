@@ -60,3 +60,15 @@ proptest! {
         prop_assert_eq!(free.len(), count.min(available));
     }
 }
+
+proptest! {
+    /// Without gaps, the shortcut gives what the full search gives.
+    #[test]
+    fn indices_after_agrees_with_the_gap_search(prefix in 22u8..30, used in 0u64..2000, count in 1usize..40) {
+        let pool = net(&format!("10.8.0.0/{prefix}"));
+        let max_used = FIRST_DEVICE_INDEX.checked_add(used).and_then(|end| end.checked_sub(1));
+        let max_used = max_used.filter(|_| used > 0).map(|max| max.min(last_index(&pool)));
+        let used: Vec<u64> = max_used.map_or_else(Vec::new, |max| (FIRST_DEVICE_INDEX..=max).collect());
+        prop_assert_eq!(indices_after(&pool, max_used, count), free_indices(&pool, &used, count));
+    }
+}
