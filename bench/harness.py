@@ -10,6 +10,15 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# HOMEGATE_BENCH_BINARY measures another build (e.g. before a change)
+# instead of building the working tree.
+BINARY = os.environ.get("HOMEGATE_BENCH_BINARY") or os.path.join(ROOT, "target", "release", "homegate")
+
+
+def build():
+    if not os.environ.get("HOMEGATE_BENCH_BINARY"):
+        subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "homegate"], cwd=ROOT, check=True)
+    return BINARY
 
 
 def stop(process):
@@ -22,40 +31,70 @@ def stop(process):
         process.kill()
 
 
-@contextlib.contextmanager
-def homegate_server(prefix, listen="127.0.0.1:0", serve_args=()):
-    """Yields (work folder, control-plane URL, cli) where cli(*args,
-    stdin=None) runs the homegate CLI against that server."""
-    subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "homegate"], cwd=ROOT, check=True)
-    binary = os.path.join(ROOT, "target", "release", "homegate")
-    work = tempfile.mkdtemp(prefix=prefix)
-    env = dict(os.environ, HOMEGATE_CLI_CONFIG=os.path.join(work, "cli.toml"), RUST_LOG="warn")
-    for name in ["HOMEGATE_SERVER", "HOMEGATE_TOKEN", "HOMEGATE_DATABASE", "HOMEGATE_LISTEN", "HOMEGATE_DATA_DIR"]:
-        env.pop(name, None)
-    server = subprocess.Popen(
-        [binary, "serve", "--listen", listen, "--data-dir", os.path.join(work, "data"), *serve_args],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-    )
-    try:
-        url = password = None
-        while password is None:
-            line = server.stdout.readline()
+class Server:
+    """`homegate serve` on a data folder; `netns` runs it (and the CLI) inside
+    a network namespace. Can be stopped and started again on the same data."""
+
+    def __init__(self, work, listen, serve_args=(), netns=None):
+        self.work = work
+        self.listen = listen
+        self.serve_args = list(serve_args)
+        self.prefix = ["ip", "netns", "exec", netns] if netns else []
+        self.env = dict(os.environ, HOMEGATE_CLI_CONFIG=os.path.join(work, "cli.toml"), RUST_LOG="warn")
+        for name in ["HOMEGATE_SERVER", "HOMEGATE_TOKEN", "HOMEGATE_DATABASE", "HOMEGATE_LISTEN", "HOMEGATE_DATA_DIR"]:
+            self.env.pop(name, None)
+        self.process = None
+        self.url = None
+
+    def start(self, listen=None):
+        """Starts serving; returns the one-time admin password on the first start."""
+        first = not os.path.exists(os.path.join(self.work, "data"))
+        listen = listen or self.listen
+        self.log = os.path.join(self.work, f"serve-{listen.replace(':', '-')}.log")
+        self.process = subprocess.Popen(
+            [*self.prefix, BINARY, "serve", "--listen", listen,
+             "--data-dir", os.path.join(self.work, "data"), *self.serve_args],
+            stdout=subprocess.PIPE, stderr=open(self.log, "a"), text=True, env=self.env,
+        )
+        password = None
+        while True:
+            line = self.process.stdout.readline()
             if not line:
                 sys.exit("the server stopped")
             if line.startswith("homegate control plane listening on "):
-                url = "http://" + line.split()[-1]
+                self.url = "http://" + line.split()[-1]
             if line.strip().startswith("password: "):
                 password = line.split(":", 1)[1].strip()
+            if password or (not first and line.startswith("  Data:")):
+                return password
 
-        def cli(*args, stdin=None):
-            done = subprocess.run([binary, *args], input=stdin, capture_output=True, text=True, env=env)
-            if done.returncode != 0:
-                sys.exit(f"homegate {' '.join(args)} failed: {done.stderr}")
-            return done
+    def stop(self):
+        stop(self.process)
+        self.process = None
 
-        cli("login", url, "--username", "admin", "--password-stdin", stdin=password + "\n")
+    def cli(self, *args, stdin=None):
+        done = subprocess.run([*self.prefix, BINARY, *args], input=stdin, capture_output=True, text=True, env=self.env)
+        if done.returncode != 0:
+            sys.exit(f"homegate {' '.join(args)} failed: {done.stderr}")
+        return done
+
+
+@contextlib.contextmanager
+def homegate_server(prefix, listen="127.0.0.1:0", serve_args=(), netns=None, work=None):
+    """Yields (work folder, control-plane URL, cli) where cli(*args,
+    stdin=None) runs the homegate CLI against that server. The Server object
+    is `cli.server`."""
+    build()
+    own_work = work is None
+    work = work or tempfile.mkdtemp(prefix=prefix)
+    server = Server(work, listen, serve_args, netns)
+    try:
+        password = server.start()
+        cli = server.cli
+        cli("login", server.url, "--username", "admin", "--password-stdin", stdin=password + "\n")
         cli("password", "--stdin", stdin=f"{password}\nbenchmark admin password\n")
-        yield work, url, cli
+        yield work, server.url, cli
     finally:
-        stop(server)
-        shutil.rmtree(work, ignore_errors=True)
+        server.stop()
+        if own_work:
+            shutil.rmtree(work, ignore_errors=True)

@@ -47,6 +47,10 @@ pub(crate) struct GatewayArgs {
     /// Benchmarks only: forward without checking access rules.
     #[arg(long, hide = true)]
     unfiltered: bool,
+    /// Read the TUN device one packet at a time, without the kernel's
+    /// segmentation offload (for comparison; slower).
+    #[arg(long)]
+    no_tun_offload: bool,
     /// Log one JSON object per line.
     #[arg(long, env = "HOMEGATE_LOG_JSON")]
     log_json: bool,
@@ -79,6 +83,7 @@ pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         metrics_listen: args.metrics_listen,
         manage_routes: !args.no_routes,
         filter_enabled: !args.unfiltered,
+        tun_offload: !args.no_tun_offload,
     };
     gateway::run(options, crate::serve::shutdown_signal()).await
 }

@@ -45,6 +45,11 @@ pub struct Engine<T: DeviceTransports> {
     settings: EngineSettings,
     config: Option<GatewayConfig>,
     peers: BTreeMap<Key, PeerConfig>,
+    /// Peers in the WireGuard device: only devices in session. A gotatun
+    /// peer takes ~19 KB (eight session slots inline), so memory follows
+    /// the seats in use, not the enrolled devices, and a large configuration
+    /// applies without touching the device.
+    in_device: BTreeSet<Key>,
     idle_timeouts: HashMap<String, Duration>,
     sessions: SessionTable<Key>,
     /// Session lists of reports not yet answered, oldest first.
@@ -87,6 +92,7 @@ impl<T: DeviceTransports> Engine<T> {
             settings,
             config: None,
             peers: BTreeMap::new(),
+            in_device: BTreeSet::new(),
             idle_timeouts: HashMap::new(),
             sessions: SessionTable::default(),
             renewals: VecDeque::new(),
@@ -131,7 +137,7 @@ impl<T: DeviceTransports> Engine<T> {
             tokio::select! {
                 () = &mut shutdown => break,
                 Some(event) = link.recv() => self.on_link(event).await,
-                Some(knock) = knocks.recv() => self.on_knock(knock),
+                Some(knock) = knocks.recv() => self.on_knock(knock).await,
                 _ = stats_tick.tick() => self.poll_stats().await,
                 _ = report_tick.tick() => self.report(),
                 () = tokio::time::sleep_until(next_timeout.into()) => self.on_timeout().await,
@@ -235,6 +241,9 @@ impl<T: DeviceTransports> Engine<T> {
                 let label = self.tenant_label(&tenant);
                 if in_session {
                     self.metrics.admitted.get_or_create(&label).inc();
+                    // The held initiation is answered by the device: the
+                    // peer must be there first.
+                    self.add_to_device(key).await;
                     self.gate.admit(key);
                     tracing::info!(device = %public_key, "session admitted");
                 } else {
@@ -267,7 +276,7 @@ impl<T: DeviceTransports> Engine<T> {
                     && self.sessions.end(&key)
                 {
                     tracing::info!(device = %public_key, %reason, "session ended by the control plane");
-                    self.reset_peer(key).await;
+                    self.remove_from_device(key).await;
                     self.gate.revoke(key);
                     self.send(FromGateway::SessionEnded {
                         public_key,
@@ -287,13 +296,16 @@ impl<T: DeviceTransports> Engine<T> {
         TenantLabel { tenant: slug }
     }
 
-    fn on_knock(&mut self, knock: Knock) {
+    async fn on_knock(&mut self, knock: Knock) {
         if !self.peers.contains_key(&knock.key) {
             return;
         }
         let now = self.now();
         match self.sessions.on_handshake_init(&knock.key, now) {
-            InitAction::Pass => self.gate.admit(knock.key),
+            InitAction::Pass => {
+                self.add_to_device(knock.key).await;
+                self.gate.admit(knock.key);
+            }
             InitAction::Hold => {}
             InitAction::Ask { request_id } => {
                 if self.outbox.is_some() {
@@ -324,7 +336,7 @@ impl<T: DeviceTransports> Engine<T> {
     async fn finish(&mut self, key: Key, reason: EndReason) {
         tracing::info!(device = %encode_key(&PublicKey::from(key)), reason = reason.as_str(), "session ended");
         self.sessions.end(&key);
-        self.reset_peer(key).await;
+        self.remove_from_device(key).await;
         self.gate.revoke(key);
         self.send(FromGateway::SessionEnded {
             public_key: encode_key(&PublicKey::from(key)),
@@ -332,23 +344,43 @@ impl<T: DeviceTransports> Engine<T> {
         });
     }
 
-    /// Replaces the peer with a fresh one: its session keys and endpoint are
-    /// gone, every other peer is untouched.
-    async fn reset_peer(&mut self, key: Key) {
+    /// Puts a device admitted to a session into the WireGuard device (if it
+    /// is not there yet).
+    async fn add_to_device(&mut self, key: Key) {
+        if self.in_device.contains(&key) {
+            return;
+        }
         let Some(peer) = self.peers.get(&key).and_then(|p| wg_peer(key, p)) else {
             return;
         };
+        let result = self
+            .device
+            .write(async |device| device.add_or_update_peers(vec![peer]).await)
+            .await;
+        match result {
+            Ok(()) => {
+                self.in_device.insert(key);
+            }
+            Err(error) => tracing::error!(%error, "cannot add a peer"),
+        }
+    }
+
+    /// Takes a device out of the WireGuard device: its session keys and
+    /// endpoint are gone, every other peer is untouched.
+    async fn remove_from_device(&mut self, key: Key) {
+        if !self.in_device.remove(&key) {
+            return;
+        }
         let public = PublicKey::from(key);
         let result = self
             .device
-            .write(async |device| {
-                device.remove_peer(&public).await;
-                device.add_peer(peer);
-            })
+            .write(async |device| device.remove_peer(&public).await)
             .await;
         if let Err(error) = result {
-            tracing::error!(%error, "cannot reset a peer");
+            tracing::error!(%error, "cannot remove a peer");
         }
+        self.last_rx.remove(&key);
+        self.handshakes.remove(&key);
     }
 
     async fn poll_stats(&mut self) {
@@ -455,23 +487,21 @@ impl<T: DeviceTransports> Engine<T> {
                 wanted.insert(key, peer.clone());
             }
         }
+        // Removed devices, and devices whose tunnel address changed, lose
+        // their session; new devices enter the WireGuard device only when
+        // admitted.
         let mut remove = Vec::new();
-        let mut add = Vec::new();
         for (key, old) in &self.peers {
             match wanted.get(key) {
                 None => remove.push(*key),
-                Some(new) if new.tunnel_address != old.tunnel_address => {
-                    remove.push(*key);
-                    add.push(*key);
-                }
+                Some(new) if new.tunnel_address != old.tunnel_address => remove.push(*key),
                 Some(_) => {}
             }
         }
-        for key in wanted.keys() {
-            if !self.peers.contains_key(key) {
-                add.push(*key);
-            }
-        }
+        let added = wanted
+            .keys()
+            .filter(|key| !self.peers.contains_key(*key))
+            .count();
         for key in &remove {
             if self.sessions.end(key) {
                 self.gate.revoke(*key);
@@ -480,22 +510,7 @@ impl<T: DeviceTransports> Engine<T> {
                     reason: "device removed".into(),
                 });
             }
-        }
-        let new_peers: Vec<Peer> = add
-            .iter()
-            .filter_map(|key| wanted.get(key).and_then(|p| wg_peer(*key, p)))
-            .collect();
-        let result = self
-            .device
-            .write(async |device| {
-                for key in &remove {
-                    device.remove_peer(&PublicKey::from(*key)).await;
-                }
-                device.add_or_update_peers(new_peers).await;
-            })
-            .await;
-        if let Err(error) = result {
-            tracing::error!(%error, "cannot apply peers");
+            self.remove_from_device(*key).await;
         }
 
         self.filter.replace(policy::Filter::compile(&config));
@@ -524,7 +539,7 @@ impl<T: DeviceTransports> Engine<T> {
         tracing::info!(
             version,
             peers = self.peers.len(),
-            added = add.len(),
+            added,
             removed = remove.len(),
             took_ms = started.elapsed().as_millis() as u64,
             "configuration applied"

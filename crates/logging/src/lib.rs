@@ -6,15 +6,23 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`); `json` selects
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`, gotatun
+/// `warn`); `json` selects
 /// one JSON object per line for log shippers.
 pub fn init(json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // gotatun logs every peer it adds at INFO: thousands of lines when a
+    // gateway starts.
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,gotatun=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, not in files or journald.
+        .with_ansi(std::io::stderr().is_terminal());
     // A second init (tests, embedding) keeps the first subscriber.
     let _ = if json {
         builder.json().try_init()

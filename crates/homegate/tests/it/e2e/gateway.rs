@@ -96,6 +96,13 @@ async fn rules_live_changes_and_fail_static() {
         blocking(|| lab.udp("c1", APP, ALLOWED_UDP)),
         "anna's UDP application"
     );
+    // Bulk data both ways arrives intact: the gateway splits the kernel's
+    // offloaded super-packets itself.
+    assert!(
+        blocking(|| lab.bulk("c1", APP, ALLOWED_TCP, 8)),
+        "8 MB through the tunnel and back:\n{}",
+        lab.gateway_log(1)
+    );
     assert!(
         blocking(|| lab.tcp("c2", APP, OTHER_TENANT_TCP)),
         "bob's application"

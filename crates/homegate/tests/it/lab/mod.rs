@@ -232,6 +232,31 @@ impl Lab {
         )
     }
 
+    /// `megabytes` of random data through a TCP echo at `host:port` and back,
+    /// compared; prints what went wrong.
+    pub fn bulk(&self, role: &str, host: &str, port: u16, megabytes: u32) -> bool {
+        let probe = self.netprobe().display().to_string();
+        let output = self
+            .command(role, "python3")
+            .args([
+                &probe,
+                "bulk",
+                host,
+                &port.to_string(),
+                &megabytes.to_string(),
+            ])
+            .output()
+            .unwrap();
+        if !output.status.success() {
+            eprintln!(
+                "bulk transfer failed: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        output.status.success()
+    }
+
     /// UDP echo round trip from `role` to `host:port`.
     pub fn udp(&self, role: &str, host: &str, port: u16) -> bool {
         let probe = self.netprobe().display().to_string();

@@ -6,7 +6,12 @@ tcp HOST PORT [TIMEOUT]            exit 0 if a TCP echo round trip works
 udp HOST PORT [TIMEOUT]            exit 0 if a UDP echo round trip works
 stream HOST PORT SECONDS [MS]      UDP pings every MS ms; prints JSON with the
                                    longest gap between answers
+bulk HOST PORT MEGABYTES           exit 0 if MEGABYTES of random data come back
+                                   from a TCP echo unchanged (large segments
+                                   both ways: offload and segmentation)
 """
+import hashlib
+import os
 import json
 import socket
 import sys
@@ -118,6 +123,26 @@ def stream(host, port, seconds, interval_ms):
     return received > 0
 
 
+def bulk(host, port, megabytes):
+    data = os.urandom(megabytes * 1024 * 1024)
+    received = hashlib.sha256()
+    count = 0
+    with socket.create_connection((host, port), timeout=10) as conn:
+        conn.settimeout(30)
+        sender = threading.Thread(target=conn.sendall, args=(data,), daemon=True)
+        sender.start()
+        while count < len(data):
+            chunk = conn.recv(1 << 20)
+            if not chunk:
+                break
+            received.update(chunk)
+            count += len(chunk)
+        sender.join()
+    ok = count == len(data) and received.digest() == hashlib.sha256(data).digest()
+    print(json.dumps({"sent": len(data), "received": count, "identical": ok}))
+    return ok
+
+
 def main(argv):
     mode = argv[1]
     if mode == "serve":
@@ -126,6 +151,8 @@ def main(argv):
         return 0 if tcp(argv[2], int(argv[3]), float(argv[4]) if len(argv) > 4 else 1.0) else 1
     elif mode == "udp":
         return 0 if udp(argv[2], int(argv[3]), float(argv[4]) if len(argv) > 4 else 1.0) else 1
+    elif mode == "bulk":
+        return 0 if bulk(argv[2], int(argv[3]), int(argv[4])) else 1
     elif mode == "stream":
         interval = int(argv[5]) if len(argv) > 5 else 20
         return 0 if stream(argv[2], int(argv[3]), float(argv[4]), interval) else 1
