@@ -129,6 +129,10 @@ pub enum ToGateway {
         lease_secs: u32,
         /// Why a device was refused, for people.
         reason: Option<String>,
+        /// The control plane did not decide (busy, or the database failed):
+        /// not a refusal for the quota; the device retries.
+        #[serde(default)]
+        undecided: bool,
     },
     /// Seats renewed for `lease_secs` from when the report was sent. Sessions
     /// the gateway listed but that are missing here have lost their seat.

@@ -215,6 +215,7 @@ impl<T: DeviceTransports> Engine<T> {
                 admitted,
                 lease_secs,
                 reason,
+                undecided,
             } => {
                 let Some(key) = decode_public(&public_key).map(|k| *k.as_bytes()) else {
                     return;
@@ -247,7 +248,9 @@ impl<T: DeviceTransports> Engine<T> {
                     self.gate.admit(key);
                     tracing::info!(device = %public_key, "session admitted");
                 } else {
-                    if !admitted {
+                    if undecided {
+                        tracing::debug!(device = %public_key, reason = ?reason, "admission not decided; the device will retry");
+                    } else if !admitted {
                         self.metrics.refused.get_or_create(&label).inc();
                         tracing::info!(device = %public_key, reason = ?reason, "handshake refused");
                     }

@@ -355,18 +355,20 @@ async fn late_admissions_are_shed(backend: Backend) {
         .unwrap();
     let mut gateway = Gateway::connect(&server, "gw-a").await;
     let id = gateway.ask(&key);
-    let (admitted, reason) = gateway
+    let (admitted, reason, undecided) = gateway
         .wait_for(|m| match m {
             ToGateway::AdmitResult {
                 request_id,
                 admitted,
                 reason,
+                undecided,
                 ..
-            } if *request_id == id => Some((*admitted, reason.clone())),
+            } if *request_id == id => Some((*admitted, reason.clone(), *undecided)),
             _ => None,
         })
         .await;
     assert!(!admitted, "a decision made too late must not admit");
+    assert!(undecided, "busy is not a refusal for the quota");
     assert!(
         reason.as_deref().is_some_and(|r| r.contains("busy")),
         "{reason:?}"

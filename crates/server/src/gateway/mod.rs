@@ -239,12 +239,13 @@ async fn handle(
                     .await
                     .ok()
                 };
-                let (admitted, reason) = match outcome {
+                let (admitted, reason, undecided) = match outcome {
                     None => {
                         tracing::debug!(gateway = %gateway.name, "admission shed: too late to decide");
                         (
                             false,
                             Some("the control plane is busy; the device will retry".into()),
+                            true,
                         )
                     }
                     Some(Ok(outcome)) => {
@@ -260,6 +261,7 @@ async fn handle(
                         (
                             outcome.admitted,
                             outcome.refusal.map(|(_, message)| message),
+                            false,
                         )
                     }
                     Some(Err(error)) => {
@@ -267,6 +269,7 @@ async fn handle(
                         (
                             false,
                             Some("the control plane could not decide; try again".into()),
+                            true,
                         )
                     }
                 };
@@ -276,6 +279,7 @@ async fn handle(
                     admitted,
                     lease_secs: state.settings.seat_lease_secs,
                     reason,
+                    undecided,
                 });
             });
             Ok(())
