@@ -72,6 +72,12 @@ class Server:
         stop(self.process)
         self.process = None
 
+    def log_in_as_admin(self, password):
+        """Logs the CLI in with the first start's one-time password and
+        replaces it, as an operator does."""
+        self.cli("login", self.url, "--username", "admin", "--password-stdin", stdin=password + "\n")
+        self.cli("password", "--stdin", stdin=f"{password}\nbenchmark admin password\n")
+
     def cli(self, *args, stdin=None):
         done = subprocess.run([*self.prefix, BINARY, *args], input=stdin, capture_output=True, text=True, env=self.env)
         if done.returncode != 0:
@@ -80,21 +86,15 @@ class Server:
 
 
 @contextlib.contextmanager
-def homegate_server(prefix, listen="127.0.0.1:0", serve_args=(), netns=None, work=None):
+def homegate_server(prefix, listen="127.0.0.1:0", serve_args=()):
     """Yields (work folder, control-plane URL, cli) where cli(*args,
-    stdin=None) runs the homegate CLI against that server. The Server object
-    is `cli.server`."""
+    stdin=None) runs the homegate CLI against that server."""
     build()
-    own_work = work is None
-    work = work or tempfile.mkdtemp(prefix=prefix)
-    server = Server(work, listen, serve_args, netns)
+    work = tempfile.mkdtemp(prefix=prefix)
+    server = Server(work, listen, serve_args)
     try:
-        password = server.start()
-        cli = server.cli
-        cli("login", server.url, "--username", "admin", "--password-stdin", stdin=password + "\n")
-        cli("password", "--stdin", stdin=f"{password}\nbenchmark admin password\n")
-        yield work, server.url, cli
+        server.log_in_as_admin(server.start())
+        yield work, server.url, server.cli
     finally:
         server.stop()
-        if own_work:
-            shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)

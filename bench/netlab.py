@@ -152,10 +152,8 @@ class Deployment:
     def __init__(self, lab, server, other_applications=0):
         self.lab = lab
         self.server = server
-        password = server.start()
+        server.log_in_as_admin(server.start())
         cli = server.cli
-        cli("login", server.url, "--username", "admin", "--password-stdin", stdin=password + "\n")
-        cli("password", "--stdin", stdin=f"{password}\nbenchmark admin password\n")
         cli("regions", "create", "bench")
         cli("tenants", "create", "--slug", "bench", "--name", "Benchmark", "--pool", POOL, "--region", "bench")
         cli("users", "create", "--tenant", "bench", "--username", "employee", "--role", "employee",

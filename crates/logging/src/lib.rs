@@ -10,9 +10,8 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`, gotatun
-/// `warn`); `json` selects
-/// one JSON object per line for log shippers.
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`, gotatun `warn`);
+/// `json` selects one JSON object per line for log shippers.
 pub fn init(json: bool) {
     // gotatun logs every peer it adds at INFO: thousands of lines when a
     // gateway starts.

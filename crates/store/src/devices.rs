@@ -87,7 +87,8 @@ pub(crate) async fn reserve_addresses(
     .await?;
     let max_used = max_used.and_then(|max| u64::try_from(max).ok());
     let without_gaps = max_used.is_none_or(|max| {
-        u64::try_from(used_count).ok() == Some(max + 1 - addressing::FIRST_DEVICE_INDEX)
+        let span = (max + 1).checked_sub(addressing::FIRST_DEVICE_INDEX);
+        span.is_some() && u64::try_from(used_count).ok() == span
     });
     let free = if without_gaps {
         addressing::indices_after(&pool, max_used, count)
