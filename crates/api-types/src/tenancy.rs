@@ -243,6 +243,14 @@ pub struct Application {
     pub protocol: Protocol,
     /// Port ranges like `443` or `8000-8100`; empty means all ports.
     pub ports: Vec<String>,
+    /// Where the access proxy forwards browser requests, if the application
+    /// is published on the web.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_upstream: Option<String>,
+    /// The address employees open in a browser (when published and the
+    /// control plane has a proxy domain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_url: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
@@ -259,6 +267,10 @@ pub struct CreateApplication {
     /// Port ranges like `443` or `8000-8100`; empty or absent means all ports.
     #[serde(default)]
     pub ports: Vec<String>,
+    /// Publish on the web through the access proxy: the upstream's base URL,
+    /// e.g. `http://198.18.10.5:8080`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_upstream: Option<String>,
 }
 
 fn default_protocol() -> Protocol {
@@ -276,6 +288,9 @@ pub struct UpdateApplication {
     pub protocol: Option<Protocol>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<String>>,
+    /// The upstream's base URL; empty to stop publishing on the web.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_upstream: Option<String>,
 }
 
 /// Members of `group` may reach `application`.

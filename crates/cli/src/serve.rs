@@ -76,6 +76,20 @@ pub(crate) struct ServeArgs {
     /// request). Changes through the API show at once [default: 5].
     #[arg(long, env = "HOMEGATE_STATUS_CACHE_SECS")]
     status_cache_secs: Option<u64>,
+    /// Publish web applications in browsers at APP.TENANT.<domain> (needs
+    /// wildcard DNS pointing at this server); off without it.
+    #[arg(long, env = "HOMEGATE_PROXY_DOMAIN")]
+    proxy_domain: Option<String>,
+    /// Address web applications as <domain>/TENANT/APP/ instead, where
+    /// wildcard DNS is not available.
+    #[arg(long, env = "HOMEGATE_PROXY_PATH_SCHEME", requires = "proxy_domain")]
+    proxy_path_scheme: bool,
+    /// Largest upload through the proxy, in MiB [default: 64].
+    #[arg(long, env = "HOMEGATE_PROXY_MAX_BODY_MIB")]
+    proxy_max_body_mib: Option<u64>,
+    /// Seconds an application may take to start answering [default: 60].
+    #[arg(long, env = "HOMEGATE_PROXY_UPSTREAM_TIMEOUT_SECS")]
+    proxy_upstream_timeout_secs: Option<u64>,
 }
 
 /// How the control plane serves TLS.
@@ -102,6 +116,10 @@ struct FileConfig {
     mail_from: Option<String>,
     incident_stale_minutes: Option<i64>,
     status_cache_secs: Option<u64>,
+    proxy_domain: Option<String>,
+    proxy_path_scheme: Option<bool>,
+    proxy_max_body_mib: Option<u64>,
+    proxy_upstream_timeout_secs: Option<u64>,
 }
 
 /// The effective configuration.
@@ -118,6 +136,7 @@ pub(crate) struct ServeConfig {
     pub smtp: Option<server::status_delivery::SmtpSettings>,
     pub incident_stale_minutes: i64,
     pub status_cache_secs: u64,
+    pub proxy: Option<server::proxy::ProxySettings>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -252,6 +271,42 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         ))
         .into());
     }
+    let proxy = match args.proxy_domain.or(file.proxy_domain) {
+        None => None,
+        Some(domain) => {
+            let mut proxy = server::proxy::ProxySettings::new(&domain);
+            proxy.path_scheme = args.proxy_path_scheme || file.proxy_path_scheme.unwrap_or(false);
+            let mib = args
+                .proxy_max_body_mib
+                .or(file.proxy_max_body_mib)
+                .unwrap_or(proxy.max_body_bytes / (1024 * 1024));
+            if !(1..=65_536).contains(&mib) {
+                return Err(UsageError(format!(
+                    "proxy upload limit of {mib} MiB is out of range (1 to 65536)"
+                ))
+                .into());
+            }
+            proxy.max_body_bytes = mib * 1024 * 1024;
+            let secs = args
+                .proxy_upstream_timeout_secs
+                .or(file.proxy_upstream_timeout_secs)
+                .unwrap_or(proxy.upstream_timeout.as_secs());
+            if !(1..=3_600).contains(&secs) {
+                return Err(UsageError(format!(
+                    "proxy upstream timeout of {secs} s is out of range (1 to 3600)"
+                ))
+                .into());
+            }
+            proxy.upstream_timeout = std::time::Duration::from_secs(secs);
+            server::proxy::route::ProxyDomain::new(
+                &proxy.domain,
+                proxy.path_scheme,
+                public_url.as_deref().unwrap_or("http://localhost"),
+            )
+            .map_err(UsageError)?;
+            Some(proxy)
+        }
+    };
     Ok(ServeConfig {
         listen,
         data_dir,
@@ -263,6 +318,7 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         smtp,
         incident_stale_minutes,
         status_cache_secs,
+        proxy,
     })
 }
 
@@ -341,6 +397,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             status_page_cache: std::time::Duration::from_secs(config.status_cache_secs),
             // Follows from the gateway protocol, not a knob.
             admission_deadline: server::ADMISSION_DEADLINE,
+            proxy: config.proxy.clone(),
         },
     );
     let background = server::spawn_background(state.clone());
@@ -436,7 +493,29 @@ mod tests {
             mail_from: None,
             incident_stale_minutes: None,
             status_cache_secs: None,
+            proxy_domain: None,
+            proxy_path_scheme: false,
+            proxy_max_body_mib: None,
+            proxy_upstream_timeout_secs: None,
         }
+    }
+
+    #[test]
+    fn proxy_settings_are_checked_at_start() {
+        assert!(resolve(args()).unwrap().proxy.is_none());
+        let mut with_proxy = args();
+        with_proxy.proxy_domain = Some("apps.example.org".into());
+        with_proxy.proxy_max_body_mib = Some(10);
+        let proxy = resolve(with_proxy).unwrap().proxy.unwrap();
+        assert_eq!(proxy.max_body_bytes, 10 * 1024 * 1024);
+        assert!(!proxy.path_scheme);
+        let mut bad_domain = args();
+        bad_domain.proxy_domain = Some("apps example".into());
+        assert!(resolve(bad_domain).is_err());
+        let mut bad_limit = args();
+        bad_limit.proxy_domain = Some("apps.example.org".into());
+        bad_limit.proxy_max_body_mib = Some(0);
+        assert!(resolve(bad_limit).is_err());
     }
 
     #[test]

@@ -39,6 +39,8 @@ fn apps() -> Vec<Application> {
             cidr: "198.18.10.0/24".into(),
             protocol: Protocol::Tcp,
             ports: vec!["445".into()],
+            web_upstream: None,
+            web_url: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
         },
         Application {
@@ -49,6 +51,8 @@ fn apps() -> Vec<Application> {
             cidr: "198.18.11.5/32".into(),
             protocol: Protocol::Tcp,
             ports: vec!["443".into(), "8000-8100".into()],
+            web_upstream: None,
+            web_url: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
         },
     ]

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod gateway;
 mod metrics;
 pub mod oidc;
+pub mod proxy;
 pub mod qr;
 pub mod ratelimit;
 pub mod session;
@@ -59,6 +60,8 @@ pub struct Settings {
     /// How long an admission may wait for the database before it is
     /// answered "busy" without a decision (see [`ADMISSION_DEADLINE`]).
     pub admission_deadline: Duration,
+    /// The identity-aware proxy for web applications, if configured.
+    pub proxy: Option<proxy::ProxySettings>,
 }
 
 impl Settings {
@@ -81,6 +84,7 @@ impl Settings {
             smtp: None,
             status_page_cache: Duration::from_secs(5),
             admission_deadline: ADMISSION_DEADLINE,
+            proxy: None,
         }
     }
 
@@ -127,6 +131,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Public status pages rendered in the last seconds.
     pub page_cache: Arc<console::PageCache>,
+    /// The identity-aware proxy (when `Settings::proxy` is set).
+    pub proxy: Option<Arc<proxy::Proxy>>,
 }
 
 impl AppState {
@@ -157,6 +163,12 @@ impl AppState {
                 .build()
                 .unwrap_or_default(),
             page_cache: Arc::new(console::PageCache::new(settings.status_page_cache)),
+            proxy: settings.proxy.as_ref().and_then(|proxy| {
+                proxy::Proxy::new(proxy, &settings.public_url)
+                    .inspect_err(|error| tracing::error!(%error, "the web access proxy is off"))
+                    .ok()
+                    .map(Arc::new)
+            }),
             settings: Arc::new(settings),
         }
     }
@@ -182,6 +194,7 @@ pub fn app(state: AppState) -> Router {
         .route("/auth/oidc/{tenant}/start", axum::routing::get(oidc::start))
         .route("/auth/oidc/callback", axum::routing::get(oidc::callback))
         .route("/auth/session", axum::routing::get(session::whoami))
+        .route(proxy::JWKS_PATH, axum::routing::get(proxy::jwks))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -204,6 +217,12 @@ pub fn app(state: AppState) -> Router {
                 tracing::info_span!("http", method = %request.method(), path)
             }),
         )
+        // Outermost: the proxy's hosts bypass the limits above, which are
+        // made for the API and would cut streams and WebSockets.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            proxy::dispatch,
+        ))
         .with_state(state)
 }
 
@@ -244,6 +263,16 @@ pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
 }
 
 /// A bound, not yet running control-plane server.
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
 pub struct Server {
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -284,6 +313,9 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         use axum::serve::ListenerExt as _;
+        // Revocation of proxied connections belongs to whatever serves them.
+        let sweeper = proxy::spawn_sweeper(self.state.clone());
+        let _stop_sweeper = AbortOnDrop(sweeper);
         let app = app(self.state);
         match self.tls {
             Some(tls) => {

@@ -18,6 +18,7 @@ struct ApplicationRow {
     cidr: String,
     protocol: String,
     ports: String,
+    web_upstream: String,
     created_at: i64,
 }
 
@@ -35,7 +36,32 @@ fn to_application(access: &TenantAccess, row: ApplicationRow) -> Application {
             .filter(|p| !p.is_empty())
             .map(str::to_owned)
             .collect(),
+        web_upstream: Some(row.web_upstream).filter(|u| !u.is_empty()),
+        web_url: None,
         created_at: timestamp(row.created_at),
+    }
+}
+
+/// A web-published application is addressed as `NAME.TENANT.proxy-domain`,
+/// so its name must be usable as a DNS label.
+fn check_name_fits_web(name: &str, web_upstream: &str) -> Result<(), Violation> {
+    let label = !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if web_upstream.is_empty() || label {
+        Ok(())
+    } else {
+        Err(Violation::new(
+            "name",
+            format!(
+                "'{name}' cannot be part of a web address; to publish it on the web, name the \
+                 application with lower-case letters, digits and '-' (e.g. 'files')"
+            ),
+        ))
     }
 }
 
@@ -52,7 +78,7 @@ fn check_ports_fit_protocol(protocol: Protocol, ports: &[PortRange]) -> Result<(
 }
 
 const APPLICATION_SELECT: &str =
-    "SELECT id, name, description, cidr, protocol, ports, created_at FROM applications";
+    "SELECT id, name, description, cidr, protocol, ports, web_upstream, created_at FROM applications";
 
 impl Store {
     pub async fn list_applications(&self, access: &TenantAccess) -> Result<Vec<Application>> {
@@ -89,13 +115,15 @@ impl Store {
         access: &TenantAccess,
         request: CreateApplication,
     ) -> Result<Application> {
-        let (name, description, cidr, ports) = validate::all((
+        let (name, description, cidr, ports, web_upstream) = validate::all((
             validate::name("name", &request.name, 100),
             validate::optional_text("description", request.description.as_deref(), 500),
             validate::cidr("cidr", &request.cidr),
             validate::port_ranges("ports", &request.ports),
+            validate::web_upstream("web_upstream", request.web_upstream.as_deref().unwrap_or("")),
         ))?;
         check_ports_fit_protocol(request.protocol, &ports)?;
+        check_name_fits_web(&name, &web_upstream)?;
         let ports_text = validate::format_port_ranges(&ports).join(",");
 
         let mut tx = self.write().await?;
@@ -112,7 +140,7 @@ impl Store {
         let id = new_id();
         sqlx::query(
             "INSERT INTO applications (id, tenant_id, name, description, cidr, protocol, ports, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             web_upstream, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&id)
         .bind(access.tenant_id())
@@ -121,6 +149,7 @@ impl Store {
         .bind(cidr.to_string())
         .bind(request.protocol.as_str())
         .bind(&ports_text)
+        .bind(&web_upstream)
         .bind(now_ms())
         .execute(tx.conn())
         .await?;
@@ -137,6 +166,7 @@ impl Store {
                     "cidr": cidr.to_string(),
                     "protocol": request.protocol.as_str(),
                     "ports": ports_text,
+                    "web_upstream": web_upstream,
                 }),
             },
         )
@@ -165,16 +195,22 @@ impl Store {
             validate::port_ranges("ports", request.ports.as_ref().unwrap_or(&existing.ports))?;
         check_ports_fit_protocol(protocol, &ports)?;
         let ports_text = validate::format_port_ranges(&ports).join(",");
+        let web_upstream = match &request.web_upstream {
+            Some(url) => validate::web_upstream("web_upstream", url)?,
+            None => existing.web_upstream.clone().unwrap_or_default(),
+        };
+        check_name_fits_web(&existing.name, &web_upstream)?;
 
         let mut tx = self.write().await?;
         sqlx::query(
-            "UPDATE applications SET description = $1, cidr = $2, protocol = $3, ports = $4 \
-             WHERE id = $5 AND tenant_id = $6",
+            "UPDATE applications SET description = $1, cidr = $2, protocol = $3, ports = $4, \
+             web_upstream = $5 WHERE id = $6 AND tenant_id = $7",
         )
         .bind(description.as_ref().unwrap_or(&existing.description))
         .bind(&cidr)
         .bind(protocol.as_str())
         .bind(&ports_text)
+        .bind(&web_upstream)
         .bind(&existing.id)
         .bind(access.tenant_id())
         .execute(tx.conn())

@@ -26,6 +26,7 @@ pub mod groups;
 pub mod idp;
 pub mod manual;
 pub mod mfa;
+pub mod proxy;
 pub mod regions;
 pub mod rules;
 pub mod sessions;

@@ -308,5 +308,35 @@ pub fn endpoint(field: &str, input: &str) -> Result<String, Violation> {
     Ok(value.to_owned())
 }
 
+/// The base URL the proxy forwards a web-published application to:
+/// `http(s)://host[:port][/path]`, without credentials, query or fragment.
+/// Empty means not published.
+pub fn web_upstream(field: &str, input: &str) -> Result<String, Violation> {
+    let value = input.trim();
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    let bad = |why: &str| {
+        Violation::new(
+            field,
+            format!("'{value}' {why}; expected e.g. http://198.18.10.5:8080/"),
+        )
+    };
+    let url = url::Url::parse(value).map_err(|_| bad("is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("must start with http:// or https://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not contain a user name or password"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("must not have a query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
 #[cfg(test)]
 mod tests;

@@ -142,6 +142,10 @@ pub(crate) struct CreateApplicationArgs {
     ports: Vec<String>,
     #[arg(long)]
     description: Option<String>,
+    /// Publish in browsers through the access proxy: the application's web
+    /// address as the control plane reaches it, e.g. http://198.18.10.5:8080
+    #[arg(long)]
+    web_upstream: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +161,10 @@ pub(crate) struct UpdateApplicationArgs {
     ports: Option<Vec<String>>,
     #[arg(long)]
     description: Option<String>,
+    /// Publish in browsers through the access proxy (its upstream URL);
+    /// an empty value ("") stops publishing.
+    #[arg(long)]
+    web_upstream: Option<String>,
 }
 
 fn parse_protocol(text: &str) -> Result<Protocol, String> {
@@ -165,7 +173,7 @@ fn parse_protocol(text: &str) -> Result<Protocol, String> {
 
 impl Tabular for Application {
     fn headers() -> &'static [&'static str] {
-        &["name", "cidr", "protocol", "ports", "description", "id"]
+        &["name", "cidr", "protocol", "ports", "web", "description", "id"]
     }
 
     fn row(&self) -> Vec<String> {
@@ -178,6 +186,10 @@ impl Tabular for Application {
             } else {
                 self.ports.join(",")
             },
+            self.web_url
+                .clone()
+                .or_else(|| self.web_upstream.clone())
+                .unwrap_or_else(|| "-".to_owned()),
             self.description.clone(),
             self.id.clone(),
         ]
@@ -210,6 +222,7 @@ pub(crate) async fn run_applications(
                         cidr: args.cidr,
                         protocol: args.protocol,
                         ports: args.ports,
+                        web_upstream: args.web_upstream,
                     },
                 )
                 .await?;
@@ -225,6 +238,7 @@ pub(crate) async fn run_applications(
                         cidr: args.cidr,
                         protocol: args.protocol,
                         ports: args.ports,
+                        web_upstream: args.web_upstream,
                     },
                 )
                 .await?;

@@ -114,6 +114,7 @@ async fn full_setup_is_audited(server: &TestServer) {
                 cidr: "198.18.10.0/24".into(),
                 protocol: Protocol::Tcp,
                 ports: vec!["445".into(), "8000-8100".into()],
+                web_upstream: None,
             },
         )
         .await
@@ -249,6 +250,7 @@ async fn bad_input_gets_problems_and_changes_nothing(server: &TestServer) {
                     cidr: "198.18.300.0/24".into(),
                     protocol: Protocol::Tcp,
                     ports: vec!["70000".into()],
+                    web_upstream: None,
                 },
             )
             .await,

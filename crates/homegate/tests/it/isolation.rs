@@ -74,6 +74,7 @@ async fn populate(server: &TestServer, tenant: &str) -> (String, String) {
                 cidr: "198.18.20.0/24".into(),
                 protocol: Protocol::Tcp,
                 ports: vec!["443".into()],
+                web_upstream: None,
             },
         )
         .await
@@ -235,6 +236,7 @@ async fn tenant_admin_cannot_touch_another_tenant(server: &TestServer) {
                 cidr: "198.18.0.0/16".into(),
                 protocol: Protocol::Any,
                 ports: vec![],
+                web_upstream: None,
             },
         )
         .await,

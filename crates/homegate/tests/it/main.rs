@@ -26,3 +26,5 @@ mod status;
 mod status_incidents;
 mod status_notify;
 mod sticks;
+mod upstream;
+mod web_proxy;

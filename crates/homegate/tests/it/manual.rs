@@ -61,6 +61,7 @@ async fn manual_from_the_tenants_data(server: &TestServer) {
                 cidr: cidr.into(),
                 protocol: Protocol::Tcp,
                 ports: vec!["443".into()],
+                web_upstream: None,
             },
         )
         .await

@@ -344,3 +344,10 @@ manual-settings-section = Abschnitt
 manual-settings-section-title = Titel
 manual-settings-section-text = Text
 notice-manual-saved = Die Einstellungen des Handbuchs sind gespeichert.
+
+# Web access through the proxy
+application-web = Im Browser
+application-web-upstream = Webadresse der Anwendung (um sie im Browser zu veröffentlichen)
+application-web-upstream-hint = z. B. http://198.18.10.5:8080, wie die Steuerung sie erreicht; leer: nur über VPN. Der Name darf dann nur Kleinbuchstaben, Ziffern und - enthalten.
+portal-web-heading = Anwendungen im Browser
+portal-web-intro = Diese funktionieren an jedem Computer mit Browser, ohne VPN. Sie melden sich mit Ihrer homegate-Anmeldung an.

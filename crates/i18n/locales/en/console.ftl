@@ -344,3 +344,10 @@ manual-settings-section = Section
 manual-settings-section-title = Title
 manual-settings-section-text = Text
 notice-manual-saved = The manual's settings are saved.
+
+# Web access through the proxy
+application-web = In the browser
+application-web-upstream = Web address of the application (to publish it in browsers)
+application-web-upstream-hint = e.g. http://198.18.10.5:8080 as the control plane reaches it; empty: VPN only. The name must then be lower-case letters, digits and -.
+portal-web-heading = Applications in your browser
+portal-web-intro = These work from any computer with a browser, without the VPN. You sign in with your homegate login.

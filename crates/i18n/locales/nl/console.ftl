@@ -344,3 +344,10 @@ manual-settings-section = Sectie
 manual-settings-section-title = Titel
 manual-settings-section-text = Tekst
 notice-manual-saved = De instellingen van de handleiding zijn opgeslagen.
+
+# Web access through the proxy
+application-web = In de browser
+application-web-upstream = Webadres van de applicatie (om haar in browsers te publiceren)
+application-web-upstream-hint = bijv. http://198.18.10.5:8080 zoals het beheerplatform het bereikt; leeg: alleen via VPN. De naam mag dan alleen kleine letters, cijfers en - bevatten.
+portal-web-heading = Applicaties in uw browser
+portal-web-intro = Deze werken op elke computer met een browser, zonder VPN. U meldt zich aan met uw homegate-login.

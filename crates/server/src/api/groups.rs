@@ -128,10 +128,19 @@ async fn list_applications(
     State(state): State<AppState>,
     TenantManage(_actor, access): TenantManage,
 ) -> ApiResult<Json<Vec<Application>>> {
-    Ok(Json(state.store.list_applications(&access).await?))
+    Ok(Json(
+        state
+            .store
+            .list_applications(&access)
+            .await?
+            .into_iter()
+            .map(|app| crate::proxy::with_web_url(&state, app))
+            .collect(),
+    ))
 }
 
-/// Create an application (a network, protocol and ports behind the gateways).
+/// Create an application (a network, protocol and ports behind the gateways;
+/// with `web_upstream`, also published in browsers through the access proxy).
 #[utoipa::path(post, path = "/tenants/{tenant}/applications", tag = "applications",
     params(("tenant" = String, Path, description = "Tenant slug or id")),
     request_body = CreateApplication,
@@ -141,9 +150,10 @@ async fn create_application(
     TenantManage(_actor, access): TenantManage,
     ApiJson(request): ApiJson<CreateApplication>,
 ) -> ApiResult<(StatusCode, Json<Application>)> {
-    Ok(created(
+    Ok(created(crate::proxy::with_web_url(
+        &state,
         state.store.create_application(&access, request).await?,
-    ))
+    )))
 }
 
 /// One application.
@@ -156,9 +166,10 @@ async fn get_application(
     TenantManage(_actor, access): TenantManage,
     ApiPath((_tenant, application)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Application>> {
-    Ok(Json(
+    Ok(Json(crate::proxy::with_web_url(
+        &state,
         state.store.get_application(&access, &application).await?,
-    ))
+    )))
 }
 
 /// Change an application.
@@ -173,12 +184,13 @@ async fn update_application(
     ApiPath((_tenant, application)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<UpdateApplication>,
 ) -> ApiResult<Json<Application>> {
-    Ok(Json(
+    Ok(Json(crate::proxy::with_web_url(
+        &state,
         state
             .store
             .update_application(&access, &application, request)
             .await?,
-    ))
+    )))
 }
 
 /// Delete an application (and its access rules).

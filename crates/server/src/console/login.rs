@@ -104,7 +104,7 @@ pub(super) async fn login_submit(
 ) -> ConsoleResult<Response> {
     anonymous_csrf(&ctx, &form.csrf)?;
     let next = safe_redirect(form.next.as_deref());
-    let back = format!("/login?next={next}");
+    let back = format!("/login?next={}", encode_next(&next));
     let result = auth::password_step(
         &state,
         &form.username,
@@ -123,7 +123,7 @@ pub(super) async fn login_submit(
                 let jar = ctx
                     .jar
                     .add(private_cookie(MFA_COOKIE, challenge.ticket, &state));
-                Ok((jar, Redirect::to(&format!("/login/mfa?next={next}"))).into_response())
+                Ok((jar, Redirect::to(&format!("/login/mfa?next={}", encode_next(&next)))).into_response())
             }
             (None, None) => Ok(back_with_error(&back, "no session was issued")),
         },
@@ -198,7 +198,7 @@ pub(super) async fn mfa_submit(
             Ok((jar, Redirect::to(&next)).into_response())
         }
         Err(error) => Ok(back_with_error(
-            &format!("/login/mfa?next={next}"),
+            &format!("/login/mfa?next={}", encode_next(&next)),
             &error.to_string(),
         )),
     }
@@ -267,6 +267,10 @@ pub(super) async fn logout(
             .store
             .revoke_secret(&session.actor, &session.token)
             .await?;
+        // Web access granted from this login ends with it.
+        if let Some(proxy) = &state.proxy {
+            proxy.grants.wake.notify_one();
+        }
     }
     Ok((session::clear(ctx.jar), Redirect::to("/login")).into_response())
 }
@@ -346,4 +350,9 @@ pub(super) async fn set_language(
     );
     let back = safe_redirect(form.back.as_deref());
     Ok((jar, Redirect::to(&back)).into_response())
+}
+
+/// `next` as a query value: it may carry its own query (`?return=/a?b&c`).
+fn encode_next(next: &str) -> String {
+    url::form_urlencoded::byte_serialize(next.as_bytes()).collect()
 }

@@ -170,6 +170,7 @@ pub fn router() -> Router<AppState> {
             get(status::summary_tenant),
         )
         .route("/portal", get(portal::home))
+        .route("/portal/open/{tenant}/{app}", get(crate::proxy::open))
         .route("/portal/code", post(portal::create_code))
         .route("/portal/phone", post(portal::create_phone))
         .route(

@@ -28,6 +28,8 @@ struct PortalPage {
     keys: Vec<String>,
     manual_url: String,
     status_url: String,
+    /// Published applications the employee may open: (name, address).
+    web_apps: Vec<(String, String)>,
 }
 
 impl PortalPage {
@@ -83,6 +85,19 @@ pub(super) async fn home(State(state): State<AppState>, ctx: Ctx) -> ConsoleResu
         keys: mfa.webauthn.into_iter().map(|k| k.name).collect(),
         manual_url: format!("/manual/{}?language={}", tenant.slug, ctx.tr.code()),
         status_url: format!("/status/{}?language={}", tenant.slug, ctx.tr.code()),
+        web_apps: match &state.proxy {
+            Some(proxy) => state
+                .store
+                .web_applications_of(&actor.user_id)
+                .await?
+                .into_iter()
+                .map(|app| {
+                    let url = proxy.web_url(&app.tenant, &app.application);
+                    (app.application, url)
+                })
+                .collect(),
+            None => Vec::new(),
+        },
     };
     Ok(render(&page)?.into_response())
 }

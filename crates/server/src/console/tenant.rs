@@ -700,7 +700,13 @@ pub(super) async fn applications(
     let page = ApplicationsPage {
         page: ctx.page("applications-title"),
         slug: access.tenant_slug().to_owned(),
-        applications: state.store.list_applications(&access).await?,
+        applications: state
+            .store
+            .list_applications(&access)
+            .await?
+            .into_iter()
+            .map(|app| crate::proxy::with_web_url(&state, app))
+            .collect(),
         rules: state.store.list_access_rules(&access).await?,
         groups: state
             .store
@@ -721,6 +727,8 @@ pub(super) struct ApplicationForm {
     protocol: String,
     ports: String,
     description: String,
+    #[serde(default)]
+    web_upstream: String,
 }
 
 pub(super) async fn create_application(
@@ -738,6 +746,7 @@ pub(super) async fn create_application(
         cidr: form.cidr,
         protocol: Protocol::parse(&form.protocol).unwrap_or(Protocol::Any),
         ports: vec![form.ports],
+        web_upstream: Some(form.web_upstream).filter(|u| !u.trim().is_empty()),
     };
     match state.store.create_application(&access, request).await {
         Ok(_) => Ok(back_with_notice(&back, "saved")),

@@ -184,7 +184,10 @@ async fn serve(
                     Ok(next) => {
                         let delta = current.diff(&next);
                         current = next;
-                        if !delta.is_empty()
+                        // A version-only delta is sent too: the gateway reports
+                        // the version it applied, and a gateway that stays
+                        // behind looks stale to operators and tests alike.
+                        if (!delta.is_empty() || delta.version != delta.from_version)
                             && let Err(error) = send(&mut socket, &ToGateway::Delta(delta)).await
                         {
                             break Err(error);

@@ -59,3 +59,26 @@ fn usernames_and_emails() {
     assert!(email("e", Some("x@y")).is_err());
     assert_eq!(email("e", None).unwrap(), "");
 }
+
+#[test]
+fn web_upstreams_are_plain_http_urls() {
+    assert_eq!(web_upstream("u", " ").unwrap(), "");
+    assert_eq!(
+        web_upstream("u", "http://198.18.10.5:8080/").unwrap(),
+        "http://198.18.10.5:8080"
+    );
+    assert_eq!(
+        web_upstream("u", "https://files.example/app/").unwrap(),
+        "https://files.example/app"
+    );
+    for bad in [
+        "ftp://x/",
+        "http://user:pw@x/",
+        "http://x/?a=1",
+        "http://x/#f",
+        "not a url",
+        "javascript:alert(1)",
+    ] {
+        assert!(web_upstream("u", bad).is_err(), "{bad} accepted");
+    }
+}

@@ -193,6 +193,7 @@ pub async fn tenant_with_apps(
                     cidr: format!("{}/32", crate::lab::APP),
                     protocol: *protocol,
                     ports: vec![port.to_string()],
+                    web_upstream: None,
                 },
             )
             .await

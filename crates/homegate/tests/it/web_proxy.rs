@@ -1,0 +1,395 @@
+//! Issue 10: browser access to a web application through the identity-aware
+//! proxy — login hand-off, identity headers and signed assertion, header
+//! stripping, open-redirect protection, limits, WebSockets and streams, and
+//! revocation by group removal, logout and disabling.
+
+use std::time::{Duration, Instant};
+
+use api_types::Role;
+use api_types::audit::AuditQuery;
+use api_types::auth::LoginRequest;
+use api_types::tenancy::{CreateAccessRule, CreateApplication, CreateGroup, Protocol, UpdateUser};
+use futures::{SinkExt, StreamExt};
+use reqwest::header;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::support::{Backend, TestServer, USER_PASSWORD};
+use crate::upstream;
+
+pub const DOMAIN: &str = "apps.test";
+const MAX_BODY: u64 = 2 * 1024 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_access_on_sqlite() {
+    web_access(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_access_on_postgres() {
+    web_access(Backend::Postgres).await;
+}
+
+/// A server with the proxy on `*.apps.test`, a tenant with a web
+/// application served by `upstream`, and its group `office` with anna.
+pub async fn proxied_server(backend: Backend, upstream: &str) -> TestServer {
+    let mut server = TestServer::start(backend).await;
+    server
+        .configure(|settings| {
+            let mut proxy = server::proxy::ProxySettings::new(DOMAIN);
+            proxy.max_body_bytes = MAX_BODY;
+            settings.proxy = Some(proxy);
+        })
+        .await;
+    let admin = &server.admin;
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    for user in ["anna", "bob"] {
+        server.login_as(Some("lemgo"), user, Role::Employee).await;
+    }
+    admin
+        .create_group(
+            "lemgo",
+            &CreateGroup {
+                name: "office".into(),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    admin.add_group_member("lemgo", "office", "anna").await.unwrap();
+    let app = admin
+        .create_application(
+            "lemgo",
+            &CreateApplication {
+                name: "akten".into(),
+                description: None,
+                cidr: "198.18.10.5/32".into(),
+                protocol: Protocol::Tcp,
+                ports: vec!["443".into()],
+                web_upstream: Some(format!("{upstream}/")),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.web_upstream.as_deref(), Some(upstream));
+    assert!(app.web_url.as_deref().unwrap().starts_with("http://akten.lemgo.apps.test:"));
+    admin
+        .create_access_rule(
+            "lemgo",
+            &CreateAccessRule {
+                group: "office".into(),
+                application: "akten".into(),
+            },
+        )
+        .await
+        .unwrap();
+    server
+}
+
+/// An HTTP client that reaches the proxy's host names on loopback and
+/// follows no redirects, so each step can be checked.
+struct Web {
+    http: reqwest::Client,
+    port: u16,
+}
+
+impl Web {
+    fn new(server: &TestServer) -> Web {
+        let port = url::Url::parse(&server.url).unwrap().port().unwrap();
+        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve("akten.lemgo.apps.test", loopback)
+            .resolve("localhost", loopback)
+            .resolve("nothing.lemgo.apps.test", loopback)
+            .no_proxy()
+            .build()
+            .unwrap();
+        Web { http, port }
+    }
+
+    fn app(&self, path: &str) -> String {
+        format!("http://akten.lemgo.apps.test:{}{path}", self.port)
+    }
+
+    async fn get(&self, url: &str, cookie: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(url);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Logs `user` in (password), opens the application and returns the
+    /// proxy cookie and the portal login token.
+    async fn sign_in(&self, server: &TestServer, user: &str) -> (String, String) {
+        let login = portal_login(server, user).await;
+        let first = self.get(&self.app("/echo?x=1"), None).await;
+        assert_eq!(first.status(), 303, "a browser without a session goes to the portal");
+        let portal = location(&first);
+        assert!(
+            portal.starts_with(&format!("{}/portal/open/lemgo/akten?return=", server.url.replace("127.0.0.1", "localhost"))),
+            "{portal}"
+        );
+        let granted = self.get(&portal, Some(&format!("hg_session={login}"))).await;
+        assert_eq!(granted.status(), 303, "{:?}", granted.text().await);
+        let callback = location(&granted);
+        assert!(callback.starts_with(&self.app("/.homegate/callback?code=")), "{callback}");
+        let opened = self.get(&callback, None).await;
+        assert_eq!(opened.status(), 303);
+        assert_eq!(location(&opened), "/echo?x=1", "back where the browser started");
+        let set_cookie = opened.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+        assert!(!set_cookie.contains("Domain="), "host-only cookie: {set_cookie}");
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        // The one-time code cannot be used again.
+        assert_eq!(self.get(&callback, None).await.status(), 400);
+        (cookie, login)
+    }
+
+    async fn websocket(
+        &self,
+        cookie: &str,
+    ) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+        let mut request = format!("ws://akten.lemgo.apps.test:{}/ws", self.port)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert(header::COOKIE, cookie.parse().unwrap());
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let (mut socket, _) = tokio_tungstenite::client_async(request, tcp).await.unwrap();
+        socket.send(Message::text("hello")).await.unwrap();
+        let reply = socket.next().await.unwrap().unwrap();
+        assert_eq!(reply.to_text().unwrap(), "echo hello");
+        socket
+    }
+}
+
+/// Sends `head` and returns the start of the answer.
+async fn raw_request(port: u16, head: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 512];
+    let read = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&answer[..read]).into_owned()
+}
+
+/// A login token, used as the portal's session cookie.
+async fn portal_login(server: &TestServer, user: &str) -> String {
+    server
+        .anonymous()
+        .login(&LoginRequest {
+            username: user.into(),
+            password: USER_PASSWORD.into(),
+            token_name: None,
+        })
+        .await
+        .unwrap()
+        .token
+        .unwrap()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// How long until a WebSocket and a streaming response are cut.
+async fn cut_off(
+    mut socket: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    mut stream: reqwest::Response,
+    since: Instant,
+) -> (Duration, Duration) {
+    let socket_closed = async {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(15), socket.next()).await {
+                Err(_) => panic!("the WebSocket stayed open 15 s after revocation"),
+                Ok(Some(Ok(Message::Close(_))) | None | Some(Err(_))) => return since.elapsed(),
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    };
+    let stream_cut = async {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(15), stream.chunk()).await {
+                Err(_) => panic!("the stream stayed open 15 s after revocation"),
+                Ok(Ok(Some(_))) => {}
+                Ok(Ok(None) | Err(_)) => return since.elapsed(),
+            }
+        }
+    };
+    tokio::join!(socket_closed, stream_cut)
+}
+
+async fn web_access(backend: Backend) {
+    let upstream = upstream::start().await;
+    let server = proxied_server(backend, &upstream.url).await;
+    let web = Web::new(&server);
+    let admin = &server.admin;
+
+    // Anna signs in and reaches the application with her identity; what a
+    // client claims about itself is stripped, and the proxy's cookie never
+    // reaches the application.
+    let (cookie, _login) = web.sign_in(&server, "anna").await;
+    let echo: serde_json::Value = web
+        .http
+        .get(web.app("/echo?x=1"))
+        .header(header::COOKIE, format!("theme=dark; {cookie}"))
+        .header("X-Homegate-User", "admin")
+        .header("X-Forwarded-For", "203.0.113.9")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let headers = &echo["headers"];
+    assert_eq!(echo["query"], "x=1");
+    assert_eq!(headers["x-homegate-user"], "anna");
+    assert_eq!(headers["x-homegate-tenant"], "lemgo");
+    assert_eq!(headers["x-homegate-groups"], "office");
+    assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(headers["cookie"], "theme=dark");
+    assert!(headers["x-forwarded-host"].as_str().unwrap().starts_with("akten.lemgo.apps.test"));
+
+    // The assertion verifies with the published keys.
+    let jwks: jsonwebtoken::jwk::JwkSet = web
+        .get(&format!("{}/.well-known/homegate/jwks.json", server.url), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let assertion = headers["x-homegate-assertion"].as_str().unwrap();
+    let kid = jsonwebtoken::decode_header(assertion).unwrap().kid.unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwks.find(&kid).unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&[web.app("/")]);
+    let claims = jsonwebtoken::decode::<serde_json::Value>(assertion, &key, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["preferred_username"], "anna");
+    assert_eq!(claims["tenant"], "lemgo");
+    let same_keys: serde_json::Value = web.get(&web.app("/.homegate/jwks.json"), None).await.json().await.unwrap();
+    assert_eq!(same_keys, serde_json::to_value(&jwks).unwrap());
+
+    // The application's redirects to itself stay on the proxy.
+    let redirect = web.get(&web.app("/redirect"), Some(&cookie)).await;
+    assert_eq!(location(&redirect), web.app("/echo?from=redirect"));
+
+    // Uploads stream through up to the limit.
+    let body = vec![7u8; 1_500_000];
+    let counted: serde_json::Value = web
+        .http
+        .post(web.app("/upload"))
+        .header(header::COOKIE, &cookie)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(counted["bytes"], 1_500_000);
+    // Over the limit: refused from the declared length, before any of the
+    // body is read (a raw request, so the answer is seen before the body).
+    let too_large = raw_request(
+        web.port,
+        &format!(
+            "POST /upload HTTP/1.1\r\nHost: akten.lemgo.apps.test\r\nCookie: {cookie}\r\n\
+             Content-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        ),
+    )
+    .await;
+    assert!(too_large.starts_with("HTTP/1.1 413"), "{too_large}");
+
+    // The login hand-off only sends the browser back to paths of the application.
+    let login = portal_login(&server, "anna").await;
+    let portal = format!("{}/portal/open/lemgo/akten?return=//evil.example/", server.url);
+    let granted = web.get(&portal, Some(&format!("hg_session={login}"))).await;
+    let opened = web.get(&location(&granted), None).await;
+    assert_eq!(location(&opened), "/", "no redirect to another site");
+
+    // Bob is not in the group: refused, and the refusal is audited.
+    let bob_login = portal_login(&server, "bob").await;
+    let refused = web
+        .get(
+            &format!("{}/portal/open/lemgo/akten?return=/", server.url),
+            Some(&format!("hg_session={bob_login}")),
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("no access to") && page.contains("akten"), "{page}");
+    let events = admin
+        .audit(&AuditQuery {
+            action: Some("proxy.".into()),
+            limit: Some(100),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.action == "proxy.denied" && e.actor == "bob"), "{events:?}");
+    assert!(events.iter().any(|e| e.action == "proxy.access" && e.actor == "anna" && e.target_name == "akten"));
+    // Nothing but a forged cookie: sent to the login, not to the application.
+    let forged = web.get(&web.app("/echo"), Some("hg_proxy=hgp_forged")).await;
+    assert_eq!(forged.status(), 303);
+
+    // Revocation 1: taking anna out of the group ends her WebSocket and
+    // her streaming download.
+    let socket = web.websocket(&cookie).await;
+    let stream = web.get(&web.app("/stream"), Some(&cookie)).await;
+    assert_eq!(stream.status(), 200);
+    let since = Instant::now();
+    admin.remove_group_member("lemgo", "office", "anna").await.unwrap();
+    let (socket_gone, stream_gone) = cut_off(socket, stream, since).await;
+    println!("group removal: WebSocket closed after {socket_gone:?}, stream after {stream_gone:?}");
+    assert!(socket_gone < Duration::from_secs(10) && stream_gone < Duration::from_secs(10));
+    assert_eq!(web.get(&web.app("/echo"), Some(&cookie)).await.status(), 303);
+
+    // Revocation 2: logging out of the portal.
+    admin.add_group_member("lemgo", "office", "anna").await.unwrap();
+    let (cookie, login) = web.sign_in(&server, "anna").await;
+    let socket = web.websocket(&cookie).await;
+    let stream = web.get(&web.app("/stream"), Some(&cookie)).await;
+    let since = Instant::now();
+    server.anonymous().with_token(login).logout().await.unwrap();
+    let (socket_gone, stream_gone) = cut_off(socket, stream, since).await;
+    println!("logout: WebSocket closed after {socket_gone:?}, stream after {stream_gone:?}");
+    assert!(socket_gone < Duration::from_secs(10) && stream_gone < Duration::from_secs(10));
+
+    // Revocation 3: disabling the employee.
+    let (cookie, _) = web.sign_in(&server, "anna").await;
+    let socket = web.websocket(&cookie).await;
+    let stream = web.get(&web.app("/stream"), Some(&cookie)).await;
+    let since = Instant::now();
+    admin
+        .update_user(
+            "lemgo",
+            "anna",
+            &UpdateUser {
+                disabled: Some(true),
+                ..UpdateUser::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (socket_gone, stream_gone) = cut_off(socket, stream, since).await;
+    println!("disabling: WebSocket closed after {socket_gone:?}, stream after {stream_gone:?}");
+    assert!(socket_gone < Duration::from_secs(10) && stream_gone < Duration::from_secs(10));
+
+    // Unknown applications and hosts outside any application.
+    let unknown = web
+        .get(&format!("http://nothing.lemgo.apps.test:{}/", web.port), None)
+        .await;
+    assert_eq!(unknown.status(), 404);
+}
