@@ -188,7 +188,13 @@ pub fn app(state: AppState) -> Router {
     let (api, _) = api::router();
     Router::new()
         .nest("/api/v1", api)
-        .merge(console::router())
+        .merge(console::router(
+            state
+                .proxy
+                .as_ref()
+                .map(|proxy| proxy.domain.origins())
+                .as_deref(),
+        ))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/metrics", axum::routing::get(metrics::render))
         .route("/auth/oidc/{tenant}/start", axum::routing::get(oidc::start))

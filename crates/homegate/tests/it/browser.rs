@@ -44,6 +44,8 @@ async fn start_browser() -> Driver {
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
+                // The access proxy's host names (web_proxy.rs) on loopback.
+                "--host-resolver-rules=MAP *.apps.test 127.0.0.1",
                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
                 format!("--user-data-dir={}", profile.path().display()),
             ]
@@ -445,6 +447,103 @@ async fn stick_batch_in_the_console() {
     )
     .await;
     assert!(!letters.exists());
+    driver.client.clone().close().await.unwrap();
+    server.stop().await;
+}
+
+/// Text of the element with id `id`.
+async fn text_of(browser: &Client, id: &str) -> String {
+    match browser.find(Locator::Id(id)).await {
+        Ok(element) => element.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Issue 10: an employee with an authenticator app opens a web application
+/// through the access proxy; its WebSocket ends when she logs out of the
+/// portal in another tab. A colleague outside the group is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_application_through_the_proxy() {
+    let upstream = crate::upstream::start().await;
+    let server = crate::web_proxy::proxied_server(Backend::Sqlite, &upstream.url).await;
+    let anna = server.login("anna", crate::support::USER_PASSWORD).await;
+    let setup = anna.totp_start().await.unwrap();
+    anna.totp_confirm(&api_types::auth::TotpCode {
+        code: totp_code(&setup.secret, 0),
+    })
+    .await
+    .unwrap();
+    let app = server
+        .admin
+        .get_application("lemgo", "akten")
+        .await
+        .unwrap()
+        .web_url
+        .unwrap();
+
+    let driver = start_browser().await;
+    let browser = &driver.client;
+    // Opening the application leads through the portal's login with the
+    // second factor, and back to the application.
+    browser.goto(&app).await.unwrap();
+    assert!(browser.current_url().await.unwrap().path().starts_with("/login"));
+    fill(browser, "username", "anna").await;
+    fill(browser, "password", crate::support::USER_PASSWORD).await;
+    submit(browser, "/login").await;
+    assert!(browser.current_url().await.unwrap().path().starts_with("/login/mfa"));
+    fill(browser, "code", &totp_code(&setup.secret, 30)).await;
+    submit(browser, "/login/mfa").await;
+    assert_eq!(browser.current_url().await.unwrap().as_str(), app);
+    assert_eq!(heading(browser).await, "Hello anna");
+    let mut socket_state = String::new();
+    for _ in 0..100 {
+        socket_state = text_of(browser, "ws").await;
+        if socket_state == "open: echo ping" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(socket_state, "open: echo ping", "the WebSocket passed through");
+    let app_window = browser.window().await.unwrap();
+
+    // The portal lists the application; logging out there closes the
+    // application's WebSocket.
+    let portal = browser.new_window(true).await.unwrap();
+    browser.switch_to_window(portal.handle).await.unwrap();
+    let base = server.url.replace("127.0.0.1", "localhost");
+    browser.goto(&format!("{base}/portal")).await.unwrap();
+    assert!(
+        browser
+            .find(Locator::Css(&format!("a[href='{app}']")))
+            .await
+            .is_ok(),
+        "the portal links the application"
+    );
+    logout(browser).await;
+    let logged_out = std::time::Instant::now();
+    browser.switch_to_window(app_window).await.unwrap();
+    let mut closed_after = None;
+    while logged_out.elapsed() < Duration::from_secs(15) {
+        if text_of(browser, "ws").await == "closed" {
+            closed_after = Some(logged_out.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let closed_after = closed_after.expect("the WebSocket stayed open after logout");
+    println!("WebSocket closed {closed_after:?} after logging out");
+    assert!(closed_after < Duration::from_secs(10));
+    // Reloading now asks for a login again.
+    browser.goto(&app).await.unwrap();
+    assert!(browser.current_url().await.unwrap().path().starts_with("/login"));
+
+    // Bob logs in but is not in the application's group.
+    fill(browser, "username", "bob").await;
+    fill(browser, "password", crate::support::USER_PASSWORD).await;
+    submit(browser, "/login").await;
+    assert_eq!(heading(browser).await, "Not allowed");
+    assert!(browser.source().await.unwrap().contains("no access to"));
+
     driver.client.clone().close().await.unwrap();
     server.stop().await;
 }

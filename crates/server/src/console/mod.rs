@@ -38,7 +38,14 @@ pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self
      script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
      form-action 'self'";
 
-pub fn router() -> Router<AppState> {
+/// The console's routes. `proxy_origins` is the access proxy's origin
+/// pattern (`https://*.apps.example.org`): after a login, the browser is
+/// redirected there, which `form-action` must allow.
+pub fn router(proxy_origins: Option<&str>) -> Router<AppState> {
+    let csp = match proxy_origins {
+        Some(origins) => CSP.replace("form-action 'self'", &format!("form-action 'self' {origins}")),
+        None => CSP.to_owned(),
+    };
     Router::new()
         .route("/", get(login::home))
         .route("/login", get(login::login_page).post(login::login_submit))
@@ -185,7 +192,7 @@ pub fn router() -> Router<AppState> {
         .route("/assets/webauthn.js", get(js))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static(CSP)),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,

@@ -106,6 +106,17 @@ impl ProxyDomain {
         })
     }
 
+    /// A CSP source expression matching every application's origin.
+    pub fn origins(&self) -> String {
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        let (scheme, domain) = (&self.scheme, &self.domain);
+        if self.path_scheme {
+            format!("{scheme}://{domain}{port}")
+        } else {
+            format!("{scheme}://*.{domain}{port}")
+        }
+    }
+
     /// The address employees open, ending with `/`.
     pub fn app_url(&self, tenant: &str, app: &str) -> String {
         let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
@@ -219,6 +230,7 @@ mod tests {
             proxy.app_url("lemgo", "files"),
             "https://files.lemgo.apps.example.org/"
         );
+        assert_eq!(proxy.origins(), "https://*.apps.example.org");
     }
 
     #[test]
