@@ -77,8 +77,7 @@ fn check_ports_fit_protocol(protocol: Protocol, ports: &[PortRange]) -> Result<(
     }
 }
 
-const APPLICATION_SELECT: &str =
-    "SELECT id, name, description, cidr, protocol, ports, web_upstream, created_at FROM applications";
+const APPLICATION_SELECT: &str = "SELECT id, name, description, cidr, protocol, ports, web_upstream, created_at FROM applications";
 
 impl Store {
     pub async fn list_applications(&self, access: &TenantAccess) -> Result<Vec<Application>> {
@@ -120,7 +119,10 @@ impl Store {
             validate::optional_text("description", request.description.as_deref(), 500),
             validate::cidr("cidr", &request.cidr),
             validate::port_ranges("ports", &request.ports),
-            validate::web_upstream("web_upstream", request.web_upstream.as_deref().unwrap_or("")),
+            validate::web_upstream(
+                "web_upstream",
+                request.web_upstream.as_deref().unwrap_or(""),
+            ),
         ))?;
         check_ports_fit_protocol(request.protocol, &ports)?;
         check_name_fits_web(&name, &web_upstream)?;

@@ -235,17 +235,38 @@ impl Store {
         Ok((secret, identity))
     }
 
-    /// The identity behind a proxy session secret, if the session is still
-    /// valid (see the module's description).
-    pub async fn proxy_identity(&self, secret: &str) -> Result<Option<ProxyIdentity>> {
+    /// The identity behind a proxy session (by the SHA-256 of its secret,
+    /// [`credentials::hash_secret`]), if the session is still valid (see the
+    /// module's description).
+    pub async fn proxy_identity(&self, secret_hash: &str) -> Result<Option<ProxyIdentity>> {
         let mut conn = self.pool().acquire().await?;
-        identity_where(
-            &mut conn,
-            "ps.token_hash = $2",
-            &credentials::hash_secret(secret),
-            now_ms(),
-        )
-        .await
+        identity_where(&mut conn, "ps.token_hash = $2", secret_hash, now_ms()).await
+    }
+
+    /// Which of these proxy sessions (by secret hash) are still valid: one
+    /// query per 500, for re-checking every session in use at once.
+    pub async fn valid_proxy_sessions(
+        &self,
+        secret_hashes: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let now = now_ms();
+        let mut valid = std::collections::HashSet::new();
+        for chunk in secret_hashes.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT ps.token_hash {VALID_SESSION} AND ps.token_hash IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(now);
+            for hash in chunk {
+                query = query.bind(hash);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                valid.insert(row.try_get::<String, _>("token_hash")?);
+            }
+        }
+        Ok(valid)
     }
 
     /// Ends a proxy session (its logout link).

@@ -173,7 +173,15 @@ fn parse_protocol(text: &str) -> Result<Protocol, String> {
 
 impl Tabular for Application {
     fn headers() -> &'static [&'static str] {
-        &["name", "cidr", "protocol", "ports", "web", "description", "id"]
+        &[
+            "name",
+            "cidr",
+            "protocol",
+            "ports",
+            "web",
+            "description",
+            "id",
+        ]
     }
 
     fn row(&self) -> Vec<String> {

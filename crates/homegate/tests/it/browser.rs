@@ -486,11 +486,25 @@ async fn web_application_through_the_proxy() {
     // Opening the application leads through the portal's login with the
     // second factor, and back to the application.
     browser.goto(&app).await.unwrap();
-    assert!(browser.current_url().await.unwrap().path().starts_with("/login"));
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/login")
+    );
     fill(browser, "username", "anna").await;
     fill(browser, "password", crate::support::USER_PASSWORD).await;
     submit(browser, "/login").await;
-    assert!(browser.current_url().await.unwrap().path().starts_with("/login/mfa"));
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/login/mfa")
+    );
     fill(browser, "code", &totp_code(&setup.secret, 30)).await;
     submit(browser, "/login/mfa").await;
     assert_eq!(browser.current_url().await.unwrap().as_str(), app);
@@ -503,7 +517,10 @@ async fn web_application_through_the_proxy() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(socket_state, "open: echo ping", "the WebSocket passed through");
+    assert_eq!(
+        socket_state, "open: echo ping",
+        "the WebSocket passed through"
+    );
     let app_window = browser.window().await.unwrap();
 
     // The portal lists the application; logging out there closes the
@@ -535,7 +552,14 @@ async fn web_application_through_the_proxy() {
     assert!(closed_after < Duration::from_secs(10));
     // Reloading now asks for a login again.
     browser.goto(&app).await.unwrap();
-    assert!(browser.current_url().await.unwrap().path().starts_with("/login"));
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/login")
+    );
 
     // Bob logs in but is not in the application's group.
     fill(browser, "username", "bob").await;

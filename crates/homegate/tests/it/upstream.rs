@@ -79,7 +79,11 @@ async fn endless() -> Response {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         Some((Ok::<_, std::io::Error>(format!("line {n}\n")), n + 1))
     });
-    ([(header::CONTENT_TYPE, "text/plain")], Body::from_stream(lines)).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain")],
+        Body::from_stream(lines),
+    )
+        .into_response()
 }
 
 async fn websocket(upgrade: WebSocketUpgrade) -> Response {

@@ -56,7 +56,10 @@ pub async fn proxied_server(backend: Backend, upstream: &str) -> TestServer {
         )
         .await
         .unwrap();
-    admin.add_group_member("lemgo", "office", "anna").await.unwrap();
+    admin
+        .add_group_member("lemgo", "office", "anna")
+        .await
+        .unwrap();
     let app = admin
         .create_application(
             "lemgo",
@@ -72,7 +75,12 @@ pub async fn proxied_server(backend: Backend, upstream: &str) -> TestServer {
         .await
         .unwrap();
     assert_eq!(app.web_upstream.as_deref(), Some(upstream));
-    assert!(app.web_url.as_deref().unwrap().starts_with("http://akten.lemgo.apps.test:"));
+    assert!(
+        app.web_url
+            .as_deref()
+            .unwrap()
+            .starts_with("http://akten.lemgo.apps.test:")
+    );
     admin
         .create_access_rule(
             "lemgo",
@@ -125,22 +133,47 @@ impl Web {
     async fn sign_in(&self, server: &TestServer, user: &str) -> (String, String) {
         let login = portal_login(server, user).await;
         let first = self.get(&self.app("/echo?x=1"), None).await;
-        assert_eq!(first.status(), 303, "a browser without a session goes to the portal");
+        assert_eq!(
+            first.status(),
+            303,
+            "a browser without a session goes to the portal"
+        );
         let portal = location(&first);
         assert!(
-            portal.starts_with(&format!("{}/portal/open/lemgo/akten?return=", server.url.replace("127.0.0.1", "localhost"))),
+            portal.starts_with(&format!(
+                "{}/portal/open/lemgo/akten?return=",
+                server.url.replace("127.0.0.1", "localhost")
+            )),
             "{portal}"
         );
-        let granted = self.get(&portal, Some(&format!("hg_session={login}"))).await;
+        let granted = self
+            .get(&portal, Some(&format!("hg_session={login}")))
+            .await;
         assert_eq!(granted.status(), 303, "{:?}", granted.text().await);
         let callback = location(&granted);
-        assert!(callback.starts_with(&self.app("/.homegate/callback?code=")), "{callback}");
+        assert!(
+            callback.starts_with(&self.app("/.homegate/callback?code=")),
+            "{callback}"
+        );
         let opened = self.get(&callback, None).await;
         assert_eq!(opened.status(), 303);
-        assert_eq!(location(&opened), "/echo?x=1", "back where the browser started");
-        let set_cookie = opened.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
-        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
-        assert!(!set_cookie.contains("Domain="), "host-only cookie: {set_cookie}");
+        assert_eq!(
+            location(&opened),
+            "/echo?x=1",
+            "back where the browser started"
+        );
+        let set_cookie = opened.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+            "{set_cookie}"
+        );
+        assert!(
+            !set_cookie.contains("Domain="),
+            "host-only cookie: {set_cookie}"
+        );
         let cookie = set_cookie.split(';').next().unwrap().to_owned();
         // The one-time code cannot be used again.
         assert_eq!(self.get(&callback, None).await.status(), 400);
@@ -171,7 +204,9 @@ impl Web {
 /// Sends `head` and returns the start of the answer.
 async fn raw_request(port: u16, head: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     tcp.write_all(head.as_bytes()).await.unwrap();
     let mut answer = vec![0u8; 512];
     let read = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut answer))
@@ -259,11 +294,19 @@ async fn web_access(backend: Backend) {
     assert_eq!(headers["x-homegate-groups"], "office");
     assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
     assert_eq!(headers["cookie"], "theme=dark");
-    assert!(headers["x-forwarded-host"].as_str().unwrap().starts_with("akten.lemgo.apps.test"));
+    assert!(
+        headers["x-forwarded-host"]
+            .as_str()
+            .unwrap()
+            .starts_with("akten.lemgo.apps.test")
+    );
 
     // The assertion verifies with the published keys.
     let jwks: jsonwebtoken::jwk::JwkSet = web
-        .get(&format!("{}/.well-known/homegate/jwks.json", server.url), None)
+        .get(
+            &format!("{}/.well-known/homegate/jwks.json", server.url),
+            None,
+        )
         .await
         .json()
         .await
@@ -278,7 +321,12 @@ async fn web_access(backend: Backend) {
         .claims;
     assert_eq!(claims["preferred_username"], "anna");
     assert_eq!(claims["tenant"], "lemgo");
-    let same_keys: serde_json::Value = web.get(&web.app("/.homegate/jwks.json"), None).await.json().await.unwrap();
+    let same_keys: serde_json::Value = web
+        .get(&web.app("/.homegate/jwks.json"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(same_keys, serde_json::to_value(&jwks).unwrap());
 
     // The application's redirects to itself stay on the proxy.
@@ -314,7 +362,10 @@ async fn web_access(backend: Backend) {
 
     // The login hand-off only sends the browser back to paths of the application.
     let login = portal_login(&server, "anna").await;
-    let portal = format!("{}/portal/open/lemgo/akten?return=//evil.example/", server.url);
+    let portal = format!(
+        "{}/portal/open/lemgo/akten?return=//evil.example/",
+        server.url
+    );
     let granted = web.get(&portal, Some(&format!("hg_session={login}"))).await;
     let opened = web.get(&location(&granted), None).await;
     assert_eq!(location(&opened), "/", "no redirect to another site");
@@ -329,7 +380,10 @@ async fn web_access(backend: Backend) {
         .await;
     assert_eq!(refused.status(), 403);
     let page = refused.text().await.unwrap();
-    assert!(page.contains("no access to") && page.contains("akten"), "{page}");
+    assert!(
+        page.contains("no access to") && page.contains("akten"),
+        "{page}"
+    );
     let events = admin
         .audit(&AuditQuery {
             action: Some("proxy.".into()),
@@ -338,10 +392,21 @@ async fn web_access(backend: Backend) {
         })
         .await
         .unwrap();
-    assert!(events.iter().any(|e| e.action == "proxy.denied" && e.actor == "bob"), "{events:?}");
-    assert!(events.iter().any(|e| e.action == "proxy.access" && e.actor == "anna" && e.target_name == "akten"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "proxy.denied" && e.actor == "bob"),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "proxy.access" && e.actor == "anna" && e.target_name == "akten")
+    );
     // Nothing but a forged cookie: sent to the login, not to the application.
-    let forged = web.get(&web.app("/echo"), Some("hg_proxy=hgp_forged")).await;
+    let forged = web
+        .get(&web.app("/echo"), Some("hg_proxy=hgp_forged"))
+        .await;
     assert_eq!(forged.status(), 303);
 
     // Revocation 1: taking anna out of the group ends her WebSocket and
@@ -350,14 +415,23 @@ async fn web_access(backend: Backend) {
     let stream = web.get(&web.app("/stream"), Some(&cookie)).await;
     assert_eq!(stream.status(), 200);
     let since = Instant::now();
-    admin.remove_group_member("lemgo", "office", "anna").await.unwrap();
+    admin
+        .remove_group_member("lemgo", "office", "anna")
+        .await
+        .unwrap();
     let (socket_gone, stream_gone) = cut_off(socket, stream, since).await;
     println!("group removal: WebSocket closed after {socket_gone:?}, stream after {stream_gone:?}");
     assert!(socket_gone < Duration::from_secs(10) && stream_gone < Duration::from_secs(10));
-    assert_eq!(web.get(&web.app("/echo"), Some(&cookie)).await.status(), 303);
+    assert_eq!(
+        web.get(&web.app("/echo"), Some(&cookie)).await.status(),
+        303
+    );
 
     // Revocation 2: logging out of the portal.
-    admin.add_group_member("lemgo", "office", "anna").await.unwrap();
+    admin
+        .add_group_member("lemgo", "office", "anna")
+        .await
+        .unwrap();
     let (cookie, login) = web.sign_in(&server, "anna").await;
     let socket = web.websocket(&cookie).await;
     let stream = web.get(&web.app("/stream"), Some(&cookie)).await;
@@ -389,7 +463,10 @@ async fn web_access(backend: Backend) {
 
     // Unknown applications and hosts outside any application.
     let unknown = web
-        .get(&format!("http://nothing.lemgo.apps.test:{}/", web.port), None)
+        .get(
+            &format!("http://nothing.lemgo.apps.test:{}/", web.port),
+            None,
+        )
         .await;
     assert_eq!(unknown.status(), 404);
 }

@@ -123,7 +123,11 @@ pub(super) async fn login_submit(
                 let jar = ctx
                     .jar
                     .add(private_cookie(MFA_COOKIE, challenge.ticket, &state));
-                Ok((jar, Redirect::to(&format!("/login/mfa?next={}", encode_next(&next)))).into_response())
+                Ok((
+                    jar,
+                    Redirect::to(&format!("/login/mfa?next={}", encode_next(&next))),
+                )
+                    .into_response())
             }
             (None, None) => Ok(back_with_error(&back, "no session was issued")),
         },

@@ -43,7 +43,10 @@ pub const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self
 /// redirected there, which `form-action` must allow.
 pub fn router(proxy_origins: Option<&str>) -> Router<AppState> {
     let csp = match proxy_origins {
-        Some(origins) => CSP.replace("form-action 'self'", &format!("form-action 'self' {origins}")),
+        Some(origins) => CSP.replace(
+            "form-action 'self'",
+            &format!("form-action 'self' {origins}"),
+        ),
         None => CSP.to_owned(),
     };
     Router::new()

@@ -139,7 +139,12 @@ mod tests {
         };
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let token = signer
-            .sign("https://hg.example", "https://files.lemgo.apps.example/", &identity, now)
+            .sign(
+                "https://hg.example",
+                "https://files.lemgo.apps.example/",
+                &identity,
+                now,
+            )
             .unwrap();
         let jwks: JwkSet = serde_json::from_value(signer.jwks().clone()).unwrap();
         let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
@@ -154,7 +159,12 @@ mod tests {
 
         let other = Signer::new(&[generate()]).unwrap();
         let forged = other
-            .sign("https://hg.example", "https://files.lemgo.apps.example/", &identity, now)
+            .sign(
+                "https://hg.example",
+                "https://files.lemgo.apps.example/",
+                &identity,
+                now,
+            )
             .unwrap();
         assert!(jsonwebtoken::decode::<serde_json::Value>(&forged, &key, &validation).is_err());
     }

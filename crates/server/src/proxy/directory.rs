@@ -36,7 +36,10 @@ impl Directory {
                     .await?
                     .into_iter()
                     .map(|app| {
-                        let key = (app.tenant.to_ascii_lowercase(), app.application.to_ascii_lowercase());
+                        let key = (
+                            app.tenant.to_ascii_lowercase(),
+                            app.application.to_ascii_lowercase(),
+                        );
                         (key, Arc::new(app))
                     })
                     .collect();

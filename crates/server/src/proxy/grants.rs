@@ -1,25 +1,30 @@
-//! The proxy's memory of who may pass: each browser's grant, checked
-//! against the database at most every [`REVALIDATE_AFTER`] on the request
-//! path, and by the sweeper every [`SWEEP_EVERY`] (and on every
-//! configuration change or logout) while it has open connections. A grant
-//! that is no longer valid is revoked: its open connections, WebSockets and
-//! streaming bodies included, are closed at once.
+//! The proxy's memory of who may pass: each browser's grant. Whether a
+//! grant is still valid is re-checked by the sweeper for all grants in use
+//! in one query, every [`SWEEP_EVERY`] and after every configuration change
+//! or logout; a grant that is no longer valid is revoked and its open
+//! connections, WebSockets and streaming bodies included, are closed at
+//! once. The identity forwarded (name, groups) is re-read on the request
+//! path at most every [`REFRESH_IDENTITY_AFTER`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
 use store::Store;
+use store::credentials::hash_secret;
 use store::proxy::ProxyIdentity;
 use tokio::sync::{Notify, watch};
 
-/// A request older than this re-checks its grant in the database.
-pub const REVALIDATE_AFTER: Duration = Duration::from_secs(5);
+/// How long a grant's identity (name, e-mail, groups) is reused before a
+/// request reads it again; validity is the sweeper's job.
+pub const REFRESH_IDENTITY_AFTER: Duration = Duration::from_secs(30);
 /// How often the sweeper re-checks grants in use. With the sweep's own
 /// duration this bounds how long a revoked employee keeps a connection.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(2);
+/// Sweeps woken by changes are at least this far apart, so a burst of
+/// changes costs one sweep.
+pub const SWEEP_AT_MOST_EVERY: Duration = Duration::from_millis(250);
 /// Grants unused this long (and without connections) are forgotten; the
 /// next request checks the database again.
 const FORGET_AFTER: Duration = Duration::from_secs(600);
@@ -28,7 +33,6 @@ const FORGET_AFTER: Duration = Duration::from_secs(600);
 const RECENTLY_USED: Duration = Duration::from_secs(60);
 
 pub struct Grant {
-    secret: String,
     state: Mutex<GrantState>,
     revoked: watch::Sender<bool>,
     open: AtomicUsize,
@@ -98,7 +102,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[derive(Default)]
 pub struct Grants {
-    by_secret: Mutex<HashMap<[u8; 32], Arc<Grant>>>,
+    by_secret: Mutex<HashMap<String, Arc<Grant>>>,
     /// Wakes the sweeper (logout, configuration change).
     pub wake: Notify,
 }
@@ -111,11 +115,10 @@ impl Grants {
         store: &Store,
         secret: &str,
     ) -> store::Result<Option<(Arc<Grant>, Arc<ProxyIdentity>)>> {
-        let key: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        let key = hash_secret(secret);
         let now = Instant::now();
-        let grant = Arc::clone(lock(&self.by_secret).entry(key).or_insert_with(|| {
+        let grant = Arc::clone(lock(&self.by_secret).entry(key.clone()).or_insert_with(|| {
             Arc::new(Grant {
-                secret: secret.to_owned(),
                 state: Mutex::new(GrantState {
                     identity: None,
                     checked_at: None,
@@ -131,48 +134,40 @@ impl Grants {
             state.used_at = now;
             if state
                 .checked_at
-                .is_some_and(|at| now.duration_since(at) < REVALIDATE_AFTER)
+                .is_some_and(|at| now.duration_since(at) < REFRESH_IDENTITY_AFTER)
             {
                 return Ok(state.identity.clone().map(|id| (Arc::clone(&grant), id)));
             }
         }
-        let identity = self.revalidate(store, &key, &grant).await?;
-        Ok(identity.map(|id| (grant, id)))
-    }
-
-    async fn revalidate(
-        &self,
-        store: &Store,
-        key: &[u8; 32],
-        grant: &Arc<Grant>,
-    ) -> store::Result<Option<Arc<ProxyIdentity>>> {
-        let identity = store.proxy_identity(&grant.secret).await?.map(Arc::new);
+        let identity = store.proxy_identity(&key).await?.map(Arc::new);
         let mut state = lock(&grant.state);
         state.checked_at = Some(Instant::now());
-        if identity.as_ref().map(|i| &**i) != state.identity.as_deref() {
+        if identity.as_deref() != state.identity.as_deref() {
             state.assertion = None;
         }
         state.identity.clone_from(&identity);
         drop(state);
         if identity.is_none() {
-            grant.revoked.send_replace(true);
-            lock(&self.by_secret).remove(key);
+            self.revoke_hash(&key);
         }
-        Ok(identity)
+        Ok(identity.map(|id| (grant, id)))
+    }
+
+    fn revoke_hash(&self, key: &str) {
+        if let Some(grant) = lock(&self.by_secret).remove(key) {
+            grant.revoked.send_replace(true);
+        }
     }
 
     /// Ends a grant at once (its logout link).
     pub fn revoke(&self, secret: &str) {
-        let key: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        if let Some(grant) = lock(&self.by_secret).remove(&key) {
-            grant.revoked.send_replace(true);
-        }
+        self.revoke_hash(&hash_secret(secret));
     }
 
-    /// Re-checks every grant in use; forgets idle ones.
+    /// Re-checks every grant in use (one query per 500); forgets idle ones.
     pub async fn sweep(&self, store: &Store) {
         let now = Instant::now();
-        let grants: Vec<([u8; 32], Arc<Grant>)> = {
+        let in_use: Vec<String> = {
             let mut map = lock(&self.by_secret);
             map.retain(|_, grant| {
                 grant.open.load(Ordering::Relaxed) > 0
@@ -183,14 +178,20 @@ impl Grants {
                     grant.open.load(Ordering::Relaxed) > 0
                         || now.duration_since(lock(&grant.state).used_at) < RECENTLY_USED
                 })
-                .map(|(key, grant)| (*key, Arc::clone(grant)))
+                .map(|(key, _)| key.clone())
                 .collect()
         };
-        for (key, grant) in grants {
-            if let Err(error) = self.revalidate(store, &key, &grant).await {
-                // Keep serving what was valid: the next sweep tries again.
-                tracing::warn!(%error, "cannot re-check a proxy grant");
+        if in_use.is_empty() {
+            return;
+        }
+        match store.valid_proxy_sessions(&in_use).await {
+            Ok(valid) => {
+                for key in in_use.iter().filter(|key| !valid.contains(*key)) {
+                    self.revoke_hash(key);
+                }
             }
+            // Keep serving what was valid: the next sweep tries again.
+            Err(error) => tracing::warn!(%error, "cannot re-check proxy grants"),
         }
     }
 

@@ -178,7 +178,9 @@ fn internal(error: &dyn std::fmt::Display) -> Response {
     message_page(
         StatusCode::SERVICE_UNAVAILABLE,
         "Temporarily unavailable",
-        &format!("Please try again shortly. The operator can find error id {error_id} in the server log."),
+        &format!(
+            "Please try again shortly. The operator can find error id {error_id} in the server log."
+        ),
     )
 }
 
@@ -264,8 +266,8 @@ fn source_of(request: &Request) -> Option<String> {
 
 /// Sends a browser without a session to the portal, which brings it back.
 fn to_login(state: &AppState, target: &Target, request: &Request) -> Response {
-    let is_page = matches!(*request.method(), Method::GET | Method::HEAD)
-        && !is_websocket(request.headers());
+    let is_page =
+        matches!(*request.method(), Method::GET | Method::HEAD) && !is_websocket(request.headers());
     if !is_page {
         return message_page(
             StatusCode::UNAUTHORIZED,
@@ -278,7 +280,8 @@ fn to_login(state: &AppState, target: &Target, request: &Request) -> Response {
         back.push('?');
         back.push_str(query);
     }
-    let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    let encode =
+        |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
     Redirect::to(&format!(
         "{}/portal/open/{}/{}?return={}",
         state.settings.public_url,
@@ -408,7 +411,8 @@ fn identity_headers(
                 )
                 .map_err(|error| store::StoreError::Config(error.to_string()))?
                 .into();
-            let renew = Duration::from_secs(u64::try_from(assertion::LIFETIME_SECS / 2).unwrap_or(30));
+            let renew =
+                Duration::from_secs(u64::try_from(assertion::LIFETIME_SECS / 2).unwrap_or(30));
             grant.keep_assertion(Arc::clone(&token), now + renew);
             token
         }
@@ -483,7 +487,12 @@ async fn forward(
         ),
         (
             "x-forwarded-proto",
-            if proxy.domain.secure() { "https" } else { "http" }.to_owned(),
+            if proxy.domain.secure() {
+                "https"
+            } else {
+                "http"
+            }
+            .to_owned(),
         ),
         (
             "x-forwarded-host",
@@ -677,8 +686,7 @@ fn downstream_headers(incoming: &HeaderMap, websocket: bool) -> HeaderMap {
     for (name, value) in incoming {
         let key = name.as_str();
         let handshake = websocket && matches!(key, "upgrade" | "connection");
-        if !handshake
-            && (route::is_hop_by_hop(key) || named_by_connection.iter().any(|n| n == key))
+        if !handshake && (route::is_hop_by_hop(key) || named_by_connection.iter().any(|n| n == key))
         {
             continue;
         }
@@ -700,10 +708,7 @@ fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
 
 /// An upstream's redirect to its own address points at the proxy instead.
 fn rewrite_location(headers: &mut HeaderMap, app: &PublishedApp, proxy: &Proxy, target: &Target) {
-    let Some(location) = headers
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(location) = headers.get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
         return;
     };
     let rewritten = if let Some(rest) = location.strip_prefix(&app.upstream) {
@@ -747,6 +752,7 @@ pub fn spawn_sweeper(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
                 _ = shutting_down.changed() => break,
             }
             proxy.grants.sweep(&state.store).await;
+            tokio::time::sleep(grants::SWEEP_AT_MOST_EVERY).await;
         }
     }))
 }

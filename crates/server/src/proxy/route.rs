@@ -31,9 +31,7 @@ impl ProxyDomain {
         let valid_label = |label: &str| {
             !label.is_empty()
                 && label.len() <= 63
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         };
         if domain.is_empty() || !domain.split('.').all(valid_label) {
             return Err(format!(
@@ -81,7 +79,10 @@ impl ProxyDomain {
             let mut parts = path.strip_prefix('/')?.splitn(3, '/');
             let tenant = parts.next().filter(|s| !s.is_empty())?;
             let app = parts.next().filter(|s| !s.is_empty())?;
-            let rest = parts.next().map(|rest| format!("/{rest}")).unwrap_or_default();
+            let rest = parts
+                .next()
+                .map(|rest| format!("/{rest}"))
+                .unwrap_or_default();
             return Some(Target {
                 tenant: tenant.to_owned(),
                 app: app.to_owned(),
@@ -217,7 +218,10 @@ mod tests {
         let target = proxy
             .locate("files.lemgo.apps.example.org:443", "/a/b?c")
             .unwrap();
-        assert_eq!((target.tenant.as_str(), target.app.as_str()), ("lemgo", "files"));
+        assert_eq!(
+            (target.tenant.as_str(), target.app.as_str()),
+            ("lemgo", "files")
+        );
         assert_eq!(target.prefix, "");
         assert!(proxy.serves("FILES.lemgo.apps.example.org"));
         assert!(proxy.serves("apps.example.org"));
@@ -236,10 +240,18 @@ mod tests {
     #[test]
     fn the_path_scheme_uses_one_host() {
         let proxy = ProxyDomain::new("apps.example.org", true, "http://127.0.0.1:8080").unwrap();
-        let target = proxy.locate("apps.example.org:8080", "/lemgo/files/x/y").unwrap();
+        let target = proxy
+            .locate("apps.example.org:8080", "/lemgo/files/x/y")
+            .unwrap();
         assert_eq!(target.prefix, "/lemgo/files");
         assert_eq!(target.rest, "/x/y");
-        assert_eq!(proxy.locate("apps.example.org", "/lemgo/files").unwrap().rest, "");
+        assert_eq!(
+            proxy
+                .locate("apps.example.org", "/lemgo/files")
+                .unwrap()
+                .rest,
+            ""
+        );
         assert_eq!(proxy.locate("apps.example.org", "/lemgo"), None);
         assert_eq!(proxy.locate("x.lemgo.apps.example.org", "/a/b/"), None);
         assert_eq!(
