@@ -330,7 +330,11 @@ pub fn web_upstream(field: &str, input: &str) -> Result<String, Violation> {
         return Err(bad("has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("must not contain a user name or password"));
+        // Not echoed: the value holds a password.
+        return Err(Violation::new(
+            field,
+            "the address must not contain a user name or password",
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("must not have a query or fragment"));

@@ -14,7 +14,8 @@ use reqwest::header;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::support::{Backend, TestServer, USER_PASSWORD};
+use crate::cli::{fails, json, ok};
+use crate::support::{Backend, TestServer, USER_PASSWORD, problem_of};
 use crate::upstream;
 
 pub const DOMAIN: &str = "apps.test";
@@ -461,6 +462,20 @@ async fn web_access(backend: Backend) {
     println!("disabling: WebSocket closed after {socket_gone:?}, stream after {stream_gone:?}");
     assert!(socket_gone < Duration::from_secs(10) && stream_gone < Duration::from_secs(10));
 
+    // An employee of another municipality gets nothing of lemgo's.
+    server.tenant("detmold", "10.30.0.0/16").await;
+    server
+        .login_as(Some("detmold"), "carla", Role::Employee)
+        .await;
+    let carla_login = portal_login(&server, "carla").await;
+    let refused = web
+        .get(
+            &format!("{}/portal/open/lemgo/akten?return=/", server.url),
+            Some(&format!("hg_session={carla_login}")),
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+
     // Unknown applications and hosts outside any application.
     let unknown = web
         .get(
@@ -469,4 +484,117 @@ async fn web_access(backend: Backend) {
         )
         .await;
     assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_through_the_api_and_the_cli() {
+    let upstream = upstream::start().await;
+    let server = proxied_server(Backend::Sqlite, &upstream.url).await;
+    let admin = &server.admin;
+    // Bad input: a clear problem, nothing written.
+    let (status, problem) = problem_of(
+        admin
+            .create_application(
+                "lemgo",
+                &CreateApplication {
+                    name: "Akten Archiv".into(),
+                    description: None,
+                    cidr: "198.18.10.6/32".into(),
+                    protocol: Protocol::Tcp,
+                    ports: vec![],
+                    web_upstream: Some("ftp://198.18.10.6/".into()),
+                },
+            )
+            .await,
+    );
+    assert_eq!(status, 422);
+    let detail = format!("{problem:?}");
+    assert!(
+        detail.contains("must start with http:// or https://"),
+        "{detail}"
+    );
+    let (status, problem) = problem_of(
+        admin
+            .create_application(
+                "lemgo",
+                &CreateApplication {
+                    name: "Akten Archiv".into(),
+                    description: None,
+                    cidr: "198.18.10.6/32".into(),
+                    protocol: Protocol::Tcp,
+                    ports: vec![],
+                    web_upstream: Some("http://198.18.10.6/".into()),
+                },
+            )
+            .await,
+    );
+    assert_eq!(status, 422);
+    assert!(format!("{problem:?}").contains("cannot be part of a web address"));
+    assert_eq!(admin.list_applications("lemgo").await.unwrap().len(), 1);
+
+    // The CLI publishes, shows the address, and stops publishing.
+    let dir = tempfile::tempdir().unwrap();
+    crate::cli_sticks::login(dir.path(), &server);
+    let cli = dir.path();
+    ok(
+        cli,
+        &[
+            "applications",
+            "create",
+            "--tenant",
+            "lemgo",
+            "archiv",
+            "--cidr",
+            "198.18.10.7/32",
+            "--web-upstream",
+            "http://198.18.10.7:8080",
+        ],
+    );
+    let shown = json(
+        cli,
+        &["applications", "show", "--tenant", "lemgo", "archiv"],
+    );
+    assert_eq!(shown["web_upstream"], "http://198.18.10.7:8080");
+    assert!(
+        shown["web_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://archiv.lemgo.apps.test:")
+    );
+    let table = ok(cli, &["applications", "list", "--tenant", "lemgo"]);
+    assert!(table.contains("http://archiv.lemgo.apps.test:"), "{table}");
+    ok(
+        cli,
+        &[
+            "applications",
+            "update",
+            "--tenant",
+            "lemgo",
+            "archiv",
+            "--web-upstream",
+            "",
+        ],
+    );
+    let shown = json(
+        cli,
+        &["applications", "show", "--tenant", "lemgo", "archiv"],
+    );
+    assert!(shown.get("web_upstream").is_none(), "{shown}");
+    let error = fails(
+        cli,
+        &[
+            "applications",
+            "update",
+            "--tenant",
+            "lemgo",
+            "archiv",
+            "--web-upstream",
+            "http://user:secret@198.18.10.7/",
+        ],
+    );
+    assert!(
+        error.contains("must not contain a user name or password"),
+        "{error}"
+    );
+    server.stop().await;
 }

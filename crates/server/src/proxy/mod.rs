@@ -556,7 +556,8 @@ async fn forward(
         }
     };
     let status = upstream.status();
-    tracing::info!(
+    // One line per request at DEBUG: the audit log has each grant.
+    tracing::debug!(
         user = %identity.username,
         tenant = %identity.tenant,
         app = %app.application,
