@@ -191,6 +191,26 @@ impl<T: DeviceTransports> Engine<T> {
     async fn on_message(&mut self, message: ToGateway) {
         match message {
             ToGateway::Config(config) => self.reconcile(config).await,
+            ToGateway::Delta(delta)
+                if delta.is_empty()
+                    && self
+                        .config
+                        .as_ref()
+                        .is_some_and(|config| config.version == delta.from_version) =>
+            {
+                // Only the version moved (a change elsewhere): nothing to
+                // reconcile, but the applied version is reported.
+                if let Some(config) = &mut self.config {
+                    config.version = delta.version;
+                }
+                self.metrics
+                    .config_version
+                    .set(i64::try_from(delta.version).unwrap_or(i64::MAX));
+                tracing::debug!(version = delta.version, "configuration version moved");
+                self.send(FromGateway::Applied {
+                    version: delta.version,
+                });
+            }
             ToGateway::Delta(delta) => {
                 let mut next = self.config.clone().unwrap_or(GatewayConfig {
                     version: 0,

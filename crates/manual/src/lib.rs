@@ -108,14 +108,21 @@ pub fn document(input: &ManualInput<'_>) -> Document {
             } else {
                 app.ports.join(", ")
             };
-            b.push(Block::Fields(vec![
+            let mut fields = vec![
                 (tr.t("manual-app-address"), app.cidr.clone()),
                 (
                     tr.t("manual-app-ports"),
                     format!("{ports} ({})", app.protocol.as_str().to_uppercase()),
                 ),
-            ]));
+            ];
+            if let Some(url) = &app.web_url {
+                fields.push((tr.t("manual-app-browser"), url.clone()));
+            }
+            b.push(Block::Fields(fields));
             b.push(para(tr.t("manual-app-vpn")));
+            if app.web_url.is_some() {
+                b.push(para(tr.t("manual-app-browser-hint")));
+            }
         }
     }
 

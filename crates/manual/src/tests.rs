@@ -39,8 +39,8 @@ fn apps() -> Vec<Application> {
             cidr: "198.18.10.0/24".into(),
             protocol: Protocol::Tcp,
             ports: vec!["445".into()],
-            web_upstream: None,
-            web_url: None,
+            web_upstream: Some("http://198.18.10.5".into()),
+            web_url: Some("https://fileserver.lemgo.apps.example/".into()),
             created_at: OffsetDateTime::UNIX_EPOCH,
         },
         Application {
@@ -145,6 +145,10 @@ fn html_is_well_formed_has_working_contents_and_no_script() {
     assert_eq!(document.select(&select("h1")).count(), 1);
     assert_eq!(document.select(&select("title")).count(), 1);
     assert_eq!(document.select(&select("script")).count(), 0);
+    assert!(
+        page.contains("https://fileserver.lemgo.apps.example/") && page.contains("In the browser"),
+        "a web-published application shows its browser address"
+    );
     assert!(
         !page.contains("javascript:") && !page.contains("onclick"),
         "{page}"
