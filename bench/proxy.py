@@ -8,8 +8,8 @@ apps.bench` on SQLite in a temporary folder, with a tenant, an employee in a
 group and a web application whose upstream is nginx returning a small
 response on loopback. The employee signs in the way a browser does (login,
 `/portal/open/...`, the callback on the application's host), and the proxy
-cookie goes to wrk. A second nginx server block is a plain reverse proxy to
-the same upstream (keep-alive to it, as homegate keeps). wrk then loads, in
+cookie goes to wrk. A second nginx (its own processes) is a plain reverse
+proxy to the same upstream (keep-alive to it, as homegate keeps). wrk then loads, in
 turn and interleaved over the repetitions: the upstream directly, nginx's
 proxy, and homegate's proxy with the cookie (every request authenticated
 and carrying identity headers and the signed assertion). Reports medians of
@@ -36,24 +36,34 @@ import urllib.parse
 
 from harness import homegate_server, stop
 
-NGINX_CONF = """
+NGINX_HEAD = """
 worker_processes 2;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log;
+pid {work}/nginx-{name}.pid;
+error_log {work}/nginx-{name}-error.log;
 daemon off;
 events {{ worker_connections 4096; }}
 http {{
     access_log off;
-    client_body_temp_path {work}/body;
-    proxy_temp_path {work}/proxy;
-    fastcgi_temp_path {work}/fastcgi;
-    uwsgi_temp_path {work}/uwsgi;
-    scgi_temp_path {work}/scgi;
-    upstream app {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}
+    client_body_temp_path {work}/{name}-body;
+    proxy_temp_path {work}/{name}-proxy;
+    fastcgi_temp_path {work}/{name}-fastcgi;
+    uwsgi_temp_path {work}/{name}-uwsgi;
+    scgi_temp_path {work}/{name}-scgi;
+"""
+
+# The application: a small answer. Its own nginx processes, so that both
+# proxies talk to it across processes, as they would to a real application.
+UPSTREAM_CONF = NGINX_HEAD + """
     server {{
         listen 127.0.0.1:{upstream_port};
         location / {{ default_type text/plain; return 200 "hello from the application\\n"; }}
     }}
+}}
+"""
+
+# nginx as a plain reverse proxy, keeping connections to the application.
+PROXY_CONF = NGINX_HEAD + """
+    upstream app {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}
     server {{
         listen 127.0.0.1:{proxy_port};
         location / {{
@@ -152,10 +162,12 @@ def main():
                  "--protocol", "tcp", "--ports", "80", "--web-upstream", f"http://127.0.0.1:{upstream_port}")
         homegate("access-rules", "create", "--tenant", "bench", "--group", "staff", "--application", "hello")
 
-        conf = os.path.join(work, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(work=work, upstream_port=upstream_port, proxy_port=nginx_port))
-        nginx = subprocess.Popen(["nginx", "-c", conf, "-p", work], stderr=subprocess.DEVNULL)
+        nginxes = []
+        for name, template in [("upstream", UPSTREAM_CONF), ("proxy", PROXY_CONF)]:
+            conf = os.path.join(work, f"nginx-{name}.conf")
+            with open(conf, "w") as f:
+                f.write(template.format(work=work, name=name, upstream_port=upstream_port, proxy_port=nginx_port))
+            nginxes.append(subprocess.Popen(["nginx", "-c", conf, "-p", work], stderr=subprocess.DEVNULL))
         try:
             time.sleep(1)
             cookie = sign_in(port, "employee", "employee password 1")
@@ -188,7 +200,8 @@ def main():
             ratio = medians["homegate proxy (signed in)"][0] / medians["nginx reverse proxy"][0]
             print(f"homegate / nginx requests/s: {ratio:.2f} (target >= 0.50)")
         finally:
-            stop(nginx)
+            for nginx in nginxes:
+                stop(nginx)
 
 
 if __name__ == "__main__":

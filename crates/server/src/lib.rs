@@ -186,7 +186,7 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let (api, _) = api::router();
-    Router::new()
+    let router = Router::new()
         .nest("/api/v1", api)
         .merge(console::router(
             state
@@ -223,13 +223,16 @@ pub fn app(state: AppState) -> Router {
                 tracing::info_span!("http", method = %request.method(), path)
             }),
         )
+        .with_state(state.clone());
+    match state.proxy.clone() {
         // Outermost: the proxy's hosts bypass the limits above, which are
         // made for the API and would cut streams and WebSockets.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+        Some(proxy) => router.layer(axum::middleware::from_fn_with_state(
+            Arc::new((state, proxy)),
             proxy::dispatch,
-        ))
-        .with_state(state)
+        )),
+        None => router,
+    }
 }
 
 /// How often component statuses are compared with the recorded history.

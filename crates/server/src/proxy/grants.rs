@@ -16,6 +16,9 @@ use store::credentials::hash_secret;
 use store::proxy::ProxyIdentity;
 use tokio::sync::{Notify, watch};
 
+/// The headers a grant adds to each request, made once per assertion.
+pub type IdentityHeaders = Arc<[(axum::http::HeaderName, axum::http::HeaderValue)]>;
+
 /// How long a grant's identity (name, e-mail, groups) is reused before a
 /// request reads it again; validity is the sweeper's job.
 pub const REFRESH_IDENTITY_AFTER: Duration = Duration::from_secs(30);
@@ -42,8 +45,9 @@ struct GrantState {
     identity: Option<Arc<ProxyIdentity>>,
     checked_at: Option<Instant>,
     used_at: Instant,
-    /// The signed assertion and when to make a new one.
-    assertion: Option<(Arc<str>, Instant)>,
+    /// The identity headers with the signed assertion, and when to make
+    /// new ones.
+    headers: Option<(IdentityHeaders, Instant)>,
 }
 
 impl Grant {
@@ -57,18 +61,18 @@ impl Grant {
         }
     }
 
-    /// The cached assertion if it is still fresh.
-    pub fn assertion(&self, now: Instant) -> Option<Arc<str>> {
+    /// The identity headers made earlier, if their assertion is still fresh.
+    pub fn identity_headers(&self, now: Instant) -> Option<IdentityHeaders> {
         let state = lock(&self.state);
         state
-            .assertion
+            .headers
             .as_ref()
             .filter(|(_, renew_at)| *renew_at > now)
-            .map(|(token, _)| Arc::clone(token))
+            .map(|(headers, _)| Arc::clone(headers))
     }
 
-    pub fn keep_assertion(&self, token: Arc<str>, renew_at: Instant) {
-        lock(&self.state).assertion = Some((token, renew_at));
+    pub fn keep_identity_headers(&self, headers: IdentityHeaders, renew_at: Instant) {
+        lock(&self.state).headers = Some((headers, renew_at));
     }
 }
 
@@ -123,7 +127,7 @@ impl Grants {
                     identity: None,
                     checked_at: None,
                     used_at: now,
-                    assertion: None,
+                    headers: None,
                 }),
                 revoked: watch::Sender::new(false),
                 open: AtomicUsize::new(0),
@@ -143,7 +147,7 @@ impl Grants {
         let mut state = lock(&grant.state);
         state.checked_at = Some(Instant::now());
         if identity.as_deref() != state.identity.as_deref() {
-            state.assertion = None;
+            state.headers = None;
         }
         state.identity.clone_from(&identity);
         drop(state);

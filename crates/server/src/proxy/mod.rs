@@ -25,7 +25,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use futures::StreamExt;
 use store::proxy::{ProxyIdentity, PublishedApp};
 
 pub use directory::Directory;
@@ -68,12 +67,17 @@ impl ProxySettings {
     }
 }
 
+type UpstreamClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Body,
+>;
+
 pub struct Proxy {
     pub domain: ProxyDomain,
     pub directory: Directory,
     pub grants: Grants,
     signer: tokio::sync::OnceCell<Signer>,
-    client: reqwest::Client,
+    client: UpstreamClient,
     max_body_bytes: u64,
     upstream_timeout: Duration,
     issuer: String,
@@ -81,13 +85,23 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn new(settings: &ProxySettings, public_url: &str) -> Result<Proxy, String> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .http1_only()
-            .no_proxy()
-            .build()
-            .map_err(|error| format!("cannot build the proxy's HTTP client: {error}"))?;
+        let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_secs(5)));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        // Plain hyper rather than reqwest: the incoming body and the
+        // upstream's answer pass through as they are, without URL parsing
+        // or stream adapters per request.
+        let client = hyper_util::client::legacy::Client::builder(
+            hyper_util::rt::TokioExecutor::new(),
+        )
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build(connector);
         Ok(Proxy {
             domain: ProxyDomain::new(&settings.domain, settings.path_scheme, public_url)?,
             directory: Directory::default(),
@@ -132,19 +146,24 @@ pub fn with_web_url(
 
 /// Middleware in front of everything: requests for the proxy domain go to
 /// the proxy, the rest to the control plane's routes.
-pub async fn dispatch(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if let Some(proxy) = state.proxy.clone() {
-        let host = request
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| request.uri().authority().map(|a| a.as_str()))
-            .map(str::to_owned);
-        if let Some(host) = host.filter(|host| proxy.domain.serves(host)) {
-            return handle(&state, &proxy, &host, request).await;
-        }
+/// Installed only when the proxy is configured; its state is one `Arc`, so
+/// a request costs one reference count, not a copy of the whole `AppState`.
+pub async fn dispatch(
+    State(context): State<Arc<(AppState, Arc<Proxy>)>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (state, proxy) = &*context;
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .map(str::to_owned);
+    match host.filter(|host| proxy.domain.serves(host)) {
+        Some(host) => handle(state, proxy, &host, request).await,
+        None => next.run(request).await,
     }
-    next.run(request).await
 }
 
 fn message_page(status: StatusCode, title: &str, detail: &str) -> Response {
@@ -386,7 +405,8 @@ fn is_websocket(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
-/// The identity headers and the assertion for one request.
+/// The identity headers and the assertion for one request, made once per
+/// assertion lifetime and then reused.
 fn identity_headers(
     proxy: &Proxy,
     app: &PublishedApp,
@@ -395,45 +415,50 @@ fn identity_headers(
     headers: &mut HeaderMap,
 ) -> store::Result<()> {
     let now = Instant::now();
-    let assertion = match grant.assertion(now) {
-        Some(token) => token,
+    let prepared = match grant.identity_headers(now) {
+        Some(prepared) => prepared,
         None => {
             let signer = proxy
                 .signer
                 .get()
                 .ok_or_else(|| store::StoreError::Config("signing key not loaded".into()))?;
-            let token: Arc<str> = signer
+            let assertion = signer
                 .sign(
                     &proxy.issuer,
                     &proxy.web_url(&app.tenant, &app.application),
                     identity,
                     time::OffsetDateTime::now_utc().unix_timestamp(),
                 )
-                .map_err(|error| store::StoreError::Config(error.to_string()))?
-                .into();
-            let renew =
-                Duration::from_secs(u64::try_from(assertion::LIFETIME_SECS / 2).unwrap_or(30));
-            grant.keep_assertion(Arc::clone(&token), now + renew);
-            token
+                .map_err(|error| store::StoreError::Config(error.to_string()))?;
+            let groups = identity.groups.join(",");
+            let values = [
+                ("x-homegate-user", identity.username.as_str()),
+                ("x-homegate-user-id", identity.user_id.as_str()),
+                ("x-homegate-email", identity.email.as_str()),
+                ("x-homegate-tenant", identity.tenant.as_str()),
+                ("x-homegate-groups", groups.as_str()),
+                ("x-homegate-assertion", assertion.as_str()),
+            ];
+            let prepared: grants::IdentityHeaders = values
+                .iter()
+                .filter_map(|(name, value)| {
+                    // Values that are not plain visible ASCII are percent-encoded.
+                    let encoded: String = if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                        (*value).to_owned()
+                    } else {
+                        url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+                    };
+                    Some((HeaderName::from_static(name), HeaderValue::from_str(&encoded).ok()?))
+                })
+                .collect();
+            let renew = Duration::from_secs(u64::try_from(assertion::LIFETIME_SECS / 2).unwrap_or(30));
+            grant.keep_identity_headers(Arc::clone(&prepared), now + renew);
+            prepared
         }
     };
-    let mut set = |name: &'static str, value: &str| {
-        // Values that are not plain visible ASCII are percent-encoded.
-        let encoded: String = if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-            value.to_owned()
-        } else {
-            url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-        };
-        if let Ok(value) = HeaderValue::from_str(&encoded) {
-            headers.insert(HeaderName::from_static(name), value);
-        }
-    };
-    set("x-homegate-user", &identity.username);
-    set("x-homegate-user-id", &identity.user_id);
-    set("x-homegate-email", &identity.email);
-    set("x-homegate-tenant", &identity.tenant);
-    set("x-homegate-groups", &identity.groups.join(","));
-    set("x-homegate-assertion", &assertion);
+    for (name, value) in prepared.iter() {
+        headers.insert(name.clone(), value.clone());
+    }
     Ok(())
 }
 
@@ -517,25 +542,39 @@ async fn forward(
         return internal(&error);
     }
 
-    let mut builder = proxy
-        .client
-        .request(parts.method.clone(), &url)
-        .headers(headers);
-    if has_body {
-        let limit = proxy.max_body_bytes;
-        let mut seen = 0u64;
-        let stream = body.into_data_stream().map(move |chunk| {
-            let chunk = chunk.map_err(std::io::Error::other)?;
-            seen += chunk.len() as u64;
-            if seen > limit {
-                return Err(std::io::Error::other("request body too large"));
-            }
-            Ok::<_, std::io::Error>(chunk)
-        });
-        builder = builder.body(reqwest::Body::wrap_stream(stream));
-    }
-    let upstream = match tokio::time::timeout(proxy.upstream_timeout, builder.send()).await {
+    let body = if has_body {
+        Body::new(http_body_util::Limited::new(
+            body,
+            usize::try_from(proxy.max_body_bytes).unwrap_or(usize::MAX),
+        ))
+    } else {
+        Body::empty()
+    };
+    let Ok(uri) = url.parse::<axum::http::Uri>() else {
+        return message_page(
+            StatusCode::BAD_REQUEST,
+            "Bad address",
+            "This address cannot be forwarded.",
+        );
+    };
+    let mut upstream_request = axum::http::Request::new(body);
+    *upstream_request.method_mut() = parts.method.clone();
+    *upstream_request.uri_mut() = uri;
+    *upstream_request.headers_mut() = headers;
+    let upstream = match tokio::time::timeout(
+        proxy.upstream_timeout,
+        proxy.client.request(upstream_request),
+    )
+    .await
+    {
         Ok(Ok(response)) => response,
+        Ok(Err(error)) if is_too_large(&error) => {
+            return message_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                "The upload is larger than the web access allows.",
+            );
+        }
         Ok(Err(error)) => {
             tracing::warn!(app = %app.application, tenant = %app.tenant, error = %error, "upstream failed");
             return message_page(
@@ -583,7 +622,7 @@ async fn forward(
         tokio::spawn(async move {
             let (client, upstream) = match tokio::try_join!(
                 async { client_upgrade.await.map_err(|e| e.to_string()) },
-                async { upstream.upgrade().await.map_err(|e| e.to_string()) },
+                async { hyper::upgrade::on(upstream).await.map_err(|e| e.to_string()) },
             ) {
                 Ok(pair) => pair,
                 Err(error) => {
@@ -592,7 +631,7 @@ async fn forward(
                 }
             };
             let mut client = hyper_util::rt::TokioIo::new(client);
-            let mut upstream = upstream;
+            let mut upstream = hyper_util::rt::TokioIo::new(upstream);
             tokio::select! {
                 _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
                 () = open.revoked() => {
@@ -608,45 +647,66 @@ async fn forward(
 
     let open = grant.open();
     let body = Revocable {
-        inner: Box::pin(upstream.bytes_stream()),
+        inner: upstream.into_body(),
         revoked: Box::pin(async move {
             let mut open = open;
             open.revoked().await;
         }),
         done: false,
     };
-    let mut response = Response::new(Body::from_stream(body));
+    let mut response = Response::new(Body::new(body));
     *response.status_mut() = status;
     *response.headers_mut() = response_headers;
     response
 }
 
+/// Whether the client failed because the request body passed the limit.
+fn is_too_large(error: &hyper_util::client::legacy::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(error) = source {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}
+
 /// A response body that fails (so the connection is cut, not ended as if
 /// complete) when the grant is revoked.
 struct Revocable {
-    inner: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    inner: hyper::body::Incoming,
     revoked: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     done: bool,
 }
 
-impl futures::Stream for Revocable {
-    type Item = std::io::Result<bytes::Bytes>;
+impl http_body::Body for Revocable {
+    type Data = bytes::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
 
-    fn poll_next(
+    fn poll_frame(
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let this = self.get_mut();
         if this.done {
             return std::task::Poll::Ready(None);
         }
         if this.revoked.as_mut().poll(cx).is_ready() {
             this.done = true;
-            return std::task::Poll::Ready(Some(Err(std::io::Error::other("access ended"))));
+            return std::task::Poll::Ready(Some(Err("access ended".into())));
         }
-        this.inner
-            .poll_next_unpin(cx)
-            .map(|item| item.map(|chunk| chunk.map_err(std::io::Error::other)))
+        std::pin::Pin::new(&mut this.inner)
+            .poll_frame(cx)
+            .map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
