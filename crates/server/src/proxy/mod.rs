@@ -97,11 +97,10 @@ impl Proxy {
         // Plain hyper rather than reqwest: the incoming body and the
         // upstream's answer pass through as they are, without URL parsing
         // or stream adapters per request.
-        let client = hyper_util::client::legacy::Client::builder(
-            hyper_util::rt::TokioExecutor::new(),
-        )
-        .pool_idle_timeout(Duration::from_secs(60))
-        .build(connector);
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(60))
+                .build(connector);
         Ok(Proxy {
             domain: ProxyDomain::new(&settings.domain, settings.path_scheme, public_url)?,
             directory: Directory::default(),
@@ -448,10 +447,14 @@ fn identity_headers(
                     } else {
                         url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
                     };
-                    Some((HeaderName::from_static(name), HeaderValue::from_str(&encoded).ok()?))
+                    Some((
+                        HeaderName::from_static(name),
+                        HeaderValue::from_str(&encoded).ok()?,
+                    ))
                 })
                 .collect();
-            let renew = Duration::from_secs(u64::try_from(assertion::LIFETIME_SECS / 2).unwrap_or(30));
+            let renew =
+                Duration::from_secs(u64::try_from(assertion::LIFETIME_SECS / 2).unwrap_or(30));
             grant.keep_identity_headers(Arc::clone(&prepared), now + renew);
             prepared
         }
@@ -622,7 +625,11 @@ async fn forward(
         tokio::spawn(async move {
             let (client, upstream) = match tokio::try_join!(
                 async { client_upgrade.await.map_err(|e| e.to_string()) },
-                async { hyper::upgrade::on(upstream).await.map_err(|e| e.to_string()) },
+                async {
+                    hyper::upgrade::on(upstream)
+                        .await
+                        .map_err(|e| e.to_string())
+                },
             ) {
                 Ok(pair) => pair,
                 Err(error) => {
