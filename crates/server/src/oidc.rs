@@ -78,14 +78,7 @@ async fn client(
 /// Only local paths: no open redirects through the login.
 pub fn safe_redirect(target: Option<&str>) -> String {
     match target {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.contains(['\r', '\n']) =>
-        {
-            path.to_owned()
-        }
+        Some(path) if crate::proxy::route::is_local_path(path) => path.to_owned(),
         _ => "/portal".to_owned(),
     }
 }

@@ -138,9 +138,24 @@ async fn secrets(browser: &Client) -> Vec<String> {
 
 async fn login(browser: &Client, base: &str, username: &str, password: &str) {
     browser.goto(&format!("{base}/login")).await.unwrap();
+    submit_login(browser, username, password).await;
+}
+
+/// Fills in and sends the login form the browser is on.
+async fn submit_login(browser: &Client, username: &str, password: &str) {
     fill(browser, "username", username).await;
     fill(browser, "password", password).await;
     submit(browser, "/login").await;
+}
+
+/// Whether the browser is on the login page (or its second step).
+async fn on_login_page(browser: &Client) -> bool {
+    browser
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .starts_with("/login")
 }
 
 async fn change_password(browser: &Client, current: &str, new: &str) {
@@ -486,17 +501,8 @@ async fn web_application_through_the_proxy() {
     // Opening the application leads through the portal's login with the
     // second factor, and back to the application.
     browser.goto(&app).await.unwrap();
-    assert!(
-        browser
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .starts_with("/login")
-    );
-    fill(browser, "username", "anna").await;
-    fill(browser, "password", crate::support::USER_PASSWORD).await;
-    submit(browser, "/login").await;
+    assert!(on_login_page(browser).await);
+    submit_login(browser, "anna", crate::support::USER_PASSWORD).await;
     assert!(
         browser
             .current_url()
@@ -552,19 +558,10 @@ async fn web_application_through_the_proxy() {
     assert!(closed_after < Duration::from_secs(10));
     // Reloading now asks for a login again.
     browser.goto(&app).await.unwrap();
-    assert!(
-        browser
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .starts_with("/login")
-    );
+    assert!(on_login_page(browser).await);
 
     // Bob logs in but is not in the application's group.
-    fill(browser, "username", "bob").await;
-    fill(browser, "password", crate::support::USER_PASSWORD).await;
-    submit(browser, "/login").await;
+    submit_login(browser, "bob", crate::support::USER_PASSWORD).await;
     assert_eq!(heading(browser).await, "Not allowed");
     assert!(browser.source().await.unwrap().contains("no access to"));
 

@@ -492,44 +492,35 @@ async fn publishing_through_the_api_and_the_cli() {
     let server = proxied_server(Backend::Sqlite, &upstream.url).await;
     let admin = &server.admin;
     // Bad input: a clear problem, nothing written.
-    let (status, problem) = problem_of(
-        admin
-            .create_application(
-                "lemgo",
-                &CreateApplication {
-                    name: "Akten Archiv".into(),
-                    description: None,
-                    cidr: "198.18.10.6/32".into(),
-                    protocol: Protocol::Tcp,
-                    ports: vec![],
-                    web_upstream: Some("ftp://198.18.10.6/".into()),
-                },
-            )
-            .await,
-    );
-    assert_eq!(status, 422);
-    let detail = format!("{problem:?}");
+    let refused = |upstream: &'static str| async move {
+        let (status, problem) = problem_of(
+            admin
+                .create_application(
+                    "lemgo",
+                    &CreateApplication {
+                        name: "Akten Archiv".into(),
+                        description: None,
+                        cidr: "198.18.10.6/32".into(),
+                        protocol: Protocol::Tcp,
+                        ports: vec![],
+                        web_upstream: Some(upstream.into()),
+                    },
+                )
+                .await,
+        );
+        assert_eq!(status, 422);
+        format!("{problem:?}")
+    };
+    let detail = refused("ftp://198.18.10.6/").await;
     assert!(
         detail.contains("must start with http:// or https://"),
         "{detail}"
     );
-    let (status, problem) = problem_of(
-        admin
-            .create_application(
-                "lemgo",
-                &CreateApplication {
-                    name: "Akten Archiv".into(),
-                    description: None,
-                    cidr: "198.18.10.6/32".into(),
-                    protocol: Protocol::Tcp,
-                    ports: vec![],
-                    web_upstream: Some("http://198.18.10.6/".into()),
-                },
-            )
-            .await,
+    let detail = refused("http://198.18.10.6/").await;
+    assert!(
+        detail.contains("cannot be part of a web address"),
+        "{detail}"
     );
-    assert_eq!(status, 422);
-    assert!(format!("{problem:?}").contains("cannot be part of a web address"));
     assert_eq!(admin.list_applications("lemgo").await.unwrap().len(), 1);
 
     // The CLI publishes, shows the address, and stops publishing.

@@ -129,13 +129,7 @@ async fn list_applications(
     TenantManage(_actor, access): TenantManage,
 ) -> ApiResult<Json<Vec<Application>>> {
     Ok(Json(
-        state
-            .store
-            .list_applications(&access)
-            .await?
-            .into_iter()
-            .map(|app| crate::proxy::with_web_url(&state, app))
-            .collect(),
+        crate::proxy::applications_with_web_urls(&state, &access).await?,
     ))
 }
 

@@ -28,13 +28,7 @@ pub(crate) async fn render(
     pdf_link: Option<&str>,
 ) -> Result<Response, ApiError> {
     let tenant = state.store.get_tenant(access).await?;
-    let applications: Vec<_> = state
-        .store
-        .list_applications(access)
-        .await?
-        .into_iter()
-        .map(|app| crate::proxy::with_web_url(state, app))
-        .collect();
+    let applications = crate::proxy::applications_with_web_urls(state, access).await?;
     let settings = state.store.manual_settings(access).await?;
     let input = manual::ManualInput {
         tenant: &tenant,

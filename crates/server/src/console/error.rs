@@ -87,13 +87,15 @@ impl From<crate::error::ApiError> for ConsoleError {
     }
 }
 
+/// Text for HTML written by hand (error pages outside the templates).
+pub(crate) fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 fn page(status: StatusCode, title: &str, detail: &str) -> Response {
-    let escape = |text: &str| {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · homegate</title>\
          <link rel=\"stylesheet\" href=\"/assets/console.css\"></head><body><main id=\"main\">\

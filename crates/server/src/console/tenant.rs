@@ -700,13 +700,7 @@ pub(super) async fn applications(
     let page = ApplicationsPage {
         page: ctx.page("applications-title"),
         slug: access.tenant_slug().to_owned(),
-        applications: state
-            .store
-            .list_applications(&access)
-            .await?
-            .into_iter()
-            .map(|app| crate::proxy::with_web_url(&state, app))
-            .collect(),
+        applications: crate::proxy::applications_with_web_urls(&state, &access).await?,
         rules: state.store.list_access_rules(&access).await?,
         groups: state
             .store

@@ -132,6 +132,20 @@ impl Proxy {
     }
 }
 
+/// The tenant's applications with the browser addresses of the published ones.
+pub async fn applications_with_web_urls(
+    state: &AppState,
+    access: &store::TenantAccess,
+) -> store::Result<Vec<api_types::tenancy::Application>> {
+    Ok(state
+        .store
+        .list_applications(access)
+        .await?
+        .into_iter()
+        .map(|app| with_web_url(state, app))
+        .collect())
+}
+
 /// Fills in the browser address of a published application.
 pub fn with_web_url(
     state: &AppState,
@@ -166,12 +180,7 @@ pub async fn dispatch(
 }
 
 fn message_page(status: StatusCode, title: &str, detail: &str) -> Response {
-    let escape = |text: &str| {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
+    use crate::console::escape;
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>{title} · homegate</title></head><body><main><h1>{title}</h1>\
@@ -310,10 +319,8 @@ fn to_login(state: &AppState, target: &Target, request: &Request) -> Response {
     .into_response()
 }
 
-#[derive(serde::Deserialize)]
 struct CallbackQuery {
     code: Option<String>,
-    #[serde(rename = "return")]
     return_to: Option<String>,
 }
 

@@ -144,16 +144,18 @@ fn bare_host(host: &str) -> String {
 /// characters) becomes `/`.
 pub fn safe_return_path(input: Option<&str>) -> String {
     match input {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.chars().any(char::is_control) =>
-        {
-            path.to_owned()
-        }
+        Some(path) if is_local_path(path) => path.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+/// A path on this site, not a way to another: not `//host`, not `/\host`
+/// (which browsers read as `//host`), no control characters.
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.chars().any(char::is_control)
 }
 
 /// Headers that describe one connection and are never forwarded
