@@ -30,8 +30,12 @@ pub struct ApiQuery<T>(pub T);
 
 /// The address of the peer that sent the request.
 pub fn client_addr(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
+    client_addr_in(&parts.extensions)
+}
+
+/// [`client_addr`] from a request's extensions.
+pub fn client_addr_in(extensions: &axum::http::Extensions) -> Option<String> {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_string())
 }

@@ -163,6 +163,21 @@ async fn submit_login(browser: &Client, username: &str, password: &str) {
     submit(browser, "/login").await;
 }
 
+/// The login's second step with the authenticator app of `secret` (the
+/// code of the next period: the current one was used to confirm it).
+async fn second_factor(browser: &Client, secret: &str) {
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/login/mfa")
+    );
+    fill(browser, "code", &totp_code(secret, 30)).await;
+    submit(browser, "/login/mfa").await;
+}
+
 /// Whether the browser is on the login page (or its second step).
 async fn on_login_page(browser: &Client) -> bool {
     browser
@@ -306,16 +321,7 @@ async fn console_first_steps_in_a_browser() {
     browser.goto(&format!("{base}/portal")).await.unwrap();
     logout(browser).await;
     login(browser, &base, "anna", "anna's own password").await;
-    assert!(
-        browser
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .starts_with("/login/mfa")
-    );
-    fill(browser, "code", &totp_code(&secret, 30)).await;
-    submit(browser, "/login/mfa").await;
+    second_factor(browser, &secret).await;
     browser.goto(&format!("{base}/portal")).await.unwrap();
     assert!(heading(browser).await.contains("Alte Hansestadt Lemgo"));
     submit(browser, "/portal/code").await;
@@ -518,16 +524,7 @@ async fn web_application_through_the_proxy() {
     browser.goto(&app).await.unwrap();
     assert!(on_login_page(browser).await);
     submit_login(browser, "anna", crate::support::USER_PASSWORD).await;
-    assert!(
-        browser
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .starts_with("/login/mfa")
-    );
-    fill(browser, "code", &totp_code(&setup.secret, 30)).await;
-    submit(browser, "/login/mfa").await;
+    second_factor(browser, &setup.secret).await;
     assert_eq!(browser.current_url().await.unwrap().as_str(), app);
     assert_eq!(heading(browser).await, "Hello anna");
     let mut socket_state = String::new();

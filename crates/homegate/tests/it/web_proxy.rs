@@ -147,9 +147,7 @@ impl Web {
             )),
             "{portal}"
         );
-        let granted = self
-            .get(&portal, Some(&format!("hg_session={login}")))
-            .await;
+        let granted = self.get(&portal, Some(&portal_cookie(&login))).await;
         assert_eq!(granted.status(), 303, "{:?}", granted.text().await);
         let callback = location(&granted);
         assert!(
@@ -179,6 +177,31 @@ impl Web {
         // The one-time code cannot be used again.
         assert_eq!(self.get(&callback, None).await.status(), 400);
         (cookie, login)
+    }
+
+    /// Opens `/portal/open/lemgo/akten` with a portal login.
+    async fn open_in_portal(
+        &self,
+        server: &TestServer,
+        login: &str,
+        back: &str,
+    ) -> reqwest::Response {
+        let portal = format!("{}/portal/open/lemgo/akten?return={back}", server.url);
+        self.get(&portal, Some(&portal_cookie(login))).await
+    }
+
+    /// An open WebSocket and a streaming download with the proxy cookie.
+    async fn open_connections(
+        &self,
+        cookie: &str,
+    ) -> (
+        tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+        reqwest::Response,
+    ) {
+        let socket = self.websocket(cookie).await;
+        let stream = self.get(&self.app("/stream"), Some(cookie)).await;
+        assert_eq!(stream.status(), 200);
+        (socket, stream)
     }
 
     async fn websocket(
@@ -232,6 +255,11 @@ async fn portal_login(server: &TestServer, user: &str) -> String {
         .unwrap()
 }
 
+/// The `hg_session` cookie of a portal login.
+fn portal_cookie(login: &str) -> String {
+    format!("hg_session={login}")
+}
+
 fn location(response: &reqwest::Response) -> String {
     response.headers()[header::LOCATION]
         .to_str()
@@ -240,11 +268,16 @@ fn location(response: &reqwest::Response) -> String {
 }
 
 /// How long until a WebSocket and a streaming response are cut.
-async fn cut_off(
-    mut socket: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
-    mut stream: reqwest::Response,
+/// Asserts that `what` (done at `since`) cut the WebSocket and the stream
+/// within 10 s, and prints how long each took.
+async fn assert_cut_off(
+    (mut socket, mut stream): (
+        tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+        reqwest::Response,
+    ),
     since: Instant,
-) -> (Duration, Duration) {
+    what: &str,
+) {
     let socket_closed = async {
         loop {
             match tokio::time::timeout(Duration::from_secs(15), socket.next()).await {
@@ -263,7 +296,9 @@ async fn cut_off(
             }
         }
     };
-    tokio::join!(socket_closed, stream_cut)
+    let (socket_gone, stream_gone) = tokio::join!(socket_closed, stream_cut);
+    println!("{what}: WebSocket closed after {socket_gone:?}, stream after {stream_gone:?}");
+    assert!(socket_gone < Duration::from_secs(10) && stream_gone < Duration::from_secs(10));
 }
 
 async fn web_access(backend: Backend) {
@@ -363,22 +398,13 @@ async fn web_access(backend: Backend) {
 
     // The login hand-off only sends the browser back to paths of the application.
     let login = portal_login(&server, "anna").await;
-    let portal = format!(
-        "{}/portal/open/lemgo/akten?return=//evil.example/",
-        server.url
-    );
-    let granted = web.get(&portal, Some(&format!("hg_session={login}"))).await;
+    let granted = web.open_in_portal(&server, &login, "//evil.example/").await;
     let opened = web.get(&location(&granted), None).await;
     assert_eq!(location(&opened), "/", "no redirect to another site");
 
     // Bob is not in the group: refused, and the refusal is audited.
     let bob_login = portal_login(&server, "bob").await;
-    let refused = web
-        .get(
-            &format!("{}/portal/open/lemgo/akten?return=/", server.url),
-            Some(&format!("hg_session={bob_login}")),
-        )
-        .await;
+    let refused = web.open_in_portal(&server, &bob_login, "/").await;
     assert_eq!(refused.status(), 403);
     let page = refused.text().await.unwrap();
     assert!(
@@ -412,17 +438,13 @@ async fn web_access(backend: Backend) {
 
     // Revocation 1: taking anna out of the group ends her WebSocket and
     // her streaming download.
-    let socket = web.websocket(&cookie).await;
-    let stream = web.get(&web.app("/stream"), Some(&cookie)).await;
-    assert_eq!(stream.status(), 200);
+    let open = web.open_connections(&cookie).await;
     let since = Instant::now();
     admin
         .remove_group_member("lemgo", "office", "anna")
         .await
         .unwrap();
-    let (socket_gone, stream_gone) = cut_off(socket, stream, since).await;
-    println!("group removal: WebSocket closed after {socket_gone:?}, stream after {stream_gone:?}");
-    assert!(socket_gone < Duration::from_secs(10) && stream_gone < Duration::from_secs(10));
+    assert_cut_off(open, since, "group removal").await;
     assert_eq!(
         web.get(&web.app("/echo"), Some(&cookie)).await.status(),
         303
@@ -434,18 +456,14 @@ async fn web_access(backend: Backend) {
         .await
         .unwrap();
     let (cookie, login) = web.sign_in(&server, "anna").await;
-    let socket = web.websocket(&cookie).await;
-    let stream = web.get(&web.app("/stream"), Some(&cookie)).await;
+    let open = web.open_connections(&cookie).await;
     let since = Instant::now();
     server.anonymous().with_token(login).logout().await.unwrap();
-    let (socket_gone, stream_gone) = cut_off(socket, stream, since).await;
-    println!("logout: WebSocket closed after {socket_gone:?}, stream after {stream_gone:?}");
-    assert!(socket_gone < Duration::from_secs(10) && stream_gone < Duration::from_secs(10));
+    assert_cut_off(open, since, "logout").await;
 
     // Revocation 3: disabling the employee.
     let (cookie, _) = web.sign_in(&server, "anna").await;
-    let socket = web.websocket(&cookie).await;
-    let stream = web.get(&web.app("/stream"), Some(&cookie)).await;
+    let open = web.open_connections(&cookie).await;
     let since = Instant::now();
     admin
         .update_user(
@@ -458,9 +476,7 @@ async fn web_access(backend: Backend) {
         )
         .await
         .unwrap();
-    let (socket_gone, stream_gone) = cut_off(socket, stream, since).await;
-    println!("disabling: WebSocket closed after {socket_gone:?}, stream after {stream_gone:?}");
-    assert!(socket_gone < Duration::from_secs(10) && stream_gone < Duration::from_secs(10));
+    assert_cut_off(open, since, "disabling").await;
 
     // An employee of another municipality gets nothing of lemgo's.
     server.tenant("detmold", "10.30.0.0/16").await;
@@ -468,12 +484,7 @@ async fn web_access(backend: Backend) {
         .login_as(Some("detmold"), "carla", Role::Employee)
         .await;
     let carla_login = portal_login(&server, "carla").await;
-    let refused = web
-        .get(
-            &format!("{}/portal/open/lemgo/akten?return=/", server.url),
-            Some(&format!("hg_session={carla_login}")),
-        )
-        .await;
+    let refused = web.open_in_portal(&server, &carla_login, "/").await;
     assert_eq!(refused.status(), 403);
 
     // Unknown applications and hosts outside any application.

@@ -25,7 +25,8 @@ pub enum ConsoleError {
 
 pub type ConsoleResult<T> = Result<T, ConsoleError>;
 
-fn encode(text: &str) -> String {
+/// Text as one query-string value.
+pub(crate) fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 

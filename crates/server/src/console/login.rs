@@ -104,7 +104,7 @@ pub(super) async fn login_submit(
 ) -> ConsoleResult<Response> {
     anonymous_csrf(&ctx, &form.csrf)?;
     let next = safe_redirect(form.next.as_deref());
-    let back = format!("/login?next={}", encode_next(&next));
+    let back = format!("/login?next={}", super::encode(&next));
     let result = auth::password_step(
         &state,
         &form.username,
@@ -125,7 +125,7 @@ pub(super) async fn login_submit(
                     .add(private_cookie(MFA_COOKIE, challenge.ticket, &state));
                 Ok((
                     jar,
-                    Redirect::to(&format!("/login/mfa?next={}", encode_next(&next))),
+                    Redirect::to(&format!("/login/mfa?next={}", super::encode(&next))),
                 )
                     .into_response())
             }
@@ -202,7 +202,7 @@ pub(super) async fn mfa_submit(
             Ok((jar, Redirect::to(&next)).into_response())
         }
         Err(error) => Ok(back_with_error(
-            &format!("/login/mfa?next={}", encode_next(&next)),
+            &format!("/login/mfa?next={}", super::encode(&next)),
             &error.to_string(),
         )),
     }
@@ -354,9 +354,4 @@ pub(super) async fn set_language(
     );
     let back = safe_redirect(form.back.as_deref());
     Ok((jar, Redirect::to(&back)).into_response())
-}
-
-/// `next` as a query value: it may carry its own query (`?return=/a?b&c`).
-fn encode_next(next: &str) -> String {
-    url::form_urlencoded::byte_serialize(next.as_bytes()).collect()
 }

@@ -27,8 +27,8 @@ use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use context::Ctx;
-pub(crate) use error::escape;
 pub use error::{ConsoleError, ConsoleResult};
+pub(crate) use error::{encode, escape};
 pub use status::PageCache;
 pub(crate) use tenant::short_time;
 

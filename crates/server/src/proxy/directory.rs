@@ -13,7 +13,9 @@ type Table = HashMap<(String, String), Arc<PublishedApp>>;
 
 #[derive(Default)]
 pub struct Directory {
-    loaded: ArcSwap<(u64, Table)>,
+    /// The table and the configuration version it was read at; `None`
+    /// until the first request.
+    loaded: ArcSwap<Option<(u64, Table)>>,
     reload: tokio::sync::Mutex<()>,
 }
 
@@ -26,11 +28,13 @@ impl Directory {
         app: &str,
     ) -> store::Result<Option<Arc<PublishedApp>>> {
         let version = *store.watch_config_version().borrow();
+        let current =
+            |loaded: &Option<(u64, Table)>| loaded.as_ref().is_some_and(|(at, _)| *at == version);
         let mut loaded = self.loaded.load_full();
-        if loaded.0 != version || version == 0 {
+        if !current(&loaded) {
             let _one_at_a_time = self.reload.lock().await;
             loaded = self.loaded.load_full();
-            if loaded.0 != version || version == 0 {
+            if !current(&loaded) {
                 let table = store
                     .published_applications()
                     .await?
@@ -43,13 +47,14 @@ impl Directory {
                         (key, Arc::new(app))
                     })
                     .collect();
-                loaded = Arc::new((version, table));
+                loaded = Arc::new(Some((version, table)));
                 self.loaded.store(Arc::clone(&loaded));
             }
         }
-        Ok(loaded
-            .1
-            .get(&(tenant.to_ascii_lowercase(), app.to_ascii_lowercase()))
-            .cloned())
+        Ok(loaded.as_ref().as_ref().and_then(|(_, table)| {
+            table
+                .get(&(tenant.to_ascii_lowercase(), app.to_ascii_lowercase()))
+                .cloned()
+        }))
     }
 }

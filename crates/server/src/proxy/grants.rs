@@ -198,12 +198,4 @@ impl Grants {
             Err(error) => tracing::warn!(%error, "cannot re-check proxy grants"),
         }
     }
-
-    /// How many grants have open connections (for metrics and tests).
-    pub fn open_connections(&self) -> usize {
-        lock(&self.by_secret)
-            .values()
-            .map(|grant| grant.open.load(Ordering::Relaxed))
-            .sum()
-    }
 }

@@ -243,7 +243,7 @@ async fn handle(state: &AppState, proxy: &Arc<Proxy>, host: &str, request: Reque
     match target.rest.as_str() {
         "/.homegate/callback" => {
             let query = request.uri().query().map(str::to_owned);
-            let source = source_of(&request);
+            let source = crate::extract::client_addr_in(request.extensions());
             return callback(state, proxy, &app, &target, query.as_deref(), source).await;
         }
         "/.homegate/logout" => {
@@ -251,12 +251,7 @@ async fn handle(state: &AppState, proxy: &Arc<Proxy>, host: &str, request: Reque
             let secret = session_cookie(request.headers());
             return logout(state, proxy, post, secret).await;
         }
-        "/.homegate/jwks.json" => {
-            return match proxy.signer(&state.store).await {
-                Ok(signer) => axum::Json(signer.jwks().clone()).into_response(),
-                Err(error) => internal(&error),
-            };
-        }
+        "/.homegate/jwks.json" => return jwks_of(state, proxy).await,
         _ => {}
     }
     let secret = session_cookie(request.headers());
@@ -284,13 +279,6 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn source_of(request: &Request) -> Option<String> {
-    request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip().to_string())
-}
-
 /// Sends a browser without a session to the portal, which brings it back.
 fn to_login(state: &AppState, target: &Target, request: &Request) -> Response {
     let is_page =
@@ -307,8 +295,7 @@ fn to_login(state: &AppState, target: &Target, request: &Request) -> Response {
         back.push('?');
         back.push_str(query);
     }
-    let encode =
-        |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+    use crate::console::encode;
     Redirect::to(&format!(
         "{}/portal/open/{}/{}?return={}",
         state.settings.public_url,
@@ -415,6 +402,7 @@ fn is_websocket(headers: &HeaderMap) -> bool {
 /// assertion lifetime and then reused.
 fn identity_headers(
     proxy: &Proxy,
+    signer: &Signer,
     app: &PublishedApp,
     grant: &Grant,
     identity: &ProxyIdentity,
@@ -424,10 +412,6 @@ fn identity_headers(
     let prepared = match grant.identity_headers(now) {
         Some(prepared) => prepared,
         None => {
-            let signer = proxy
-                .signer
-                .get()
-                .ok_or_else(|| store::StoreError::Config("signing key not loaded".into()))?;
             let assertion = signer
                 .sign(
                     &proxy.issuer,
@@ -452,7 +436,7 @@ fn identity_headers(
                     let encoded: String = if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
                         (*value).to_owned()
                     } else {
-                        url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+                        crate::console::encode(value)
                     };
                     Some((
                         HeaderName::from_static(name),
@@ -545,10 +529,11 @@ async fn forward(
             headers.insert(HeaderName::from_static(name), value);
         }
     }
-    if let Err(error) = proxy.signer(&state.store).await {
-        return internal(&error);
-    }
-    if let Err(error) = identity_headers(proxy, app, &grant, identity, &mut headers) {
+    let signer = match proxy.signer(&state.store).await {
+        Ok(signer) => signer,
+        Err(error) => return internal(&error),
+    };
+    if let Err(error) = identity_headers(proxy, signer, app, &grant, identity, &mut headers) {
         return internal(&error);
     }
 
@@ -802,9 +787,13 @@ fn rewrite_location(headers: &mut HeaderMap, app: &PublishedApp, proxy: &Proxy, 
 
 /// The JWKS on the control plane, for upstreams that fetch it from there.
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    let Some(proxy) = &state.proxy else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+    match &state.proxy {
+        Some(proxy) => jwks_of(&state, proxy).await,
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn jwks_of(state: &AppState, proxy: &Proxy) -> Response {
     match proxy.signer(&state.store).await {
         Ok(signer) => axum::Json(signer.jwks().clone()).into_response(),
         Err(error) => internal(&error),

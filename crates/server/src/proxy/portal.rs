@@ -8,16 +8,12 @@ use serde::Deserialize;
 
 use super::route::safe_return_path;
 use crate::AppState;
-use crate::console::{ConsoleError, ConsoleResult, Ctx};
+use crate::console::{ConsoleError, ConsoleResult, Ctx, encode};
 
 #[derive(Debug, Deserialize)]
 pub struct OpenQuery {
     #[serde(rename = "return")]
     return_to: Option<String>,
-}
-
-fn encode(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 pub async fn open(
