@@ -166,26 +166,19 @@ async fn submit_login(browser: &Client, username: &str, password: &str) {
 /// The login's second step with the authenticator app of `secret` (the
 /// code of the next period: the current one was used to confirm it).
 async fn second_factor(browser: &Client, secret: &str) {
-    assert!(
-        browser
-            .current_url()
-            .await
-            .unwrap()
-            .path()
-            .starts_with("/login/mfa")
-    );
+    assert!(on_page(browser, "/login/mfa").await);
     fill(browser, "code", &totp_code(secret, 30)).await;
     submit(browser, "/login/mfa").await;
 }
 
-/// Whether the browser is on the login page (or its second step).
-async fn on_login_page(browser: &Client) -> bool {
+/// Whether the browser's path starts with `prefix`.
+async fn on_page(browser: &Client, prefix: &str) -> bool {
     browser
         .current_url()
         .await
         .unwrap()
         .path()
-        .starts_with("/login")
+        .starts_with(prefix)
 }
 
 async fn change_password(browser: &Client, current: &str, new: &str) {
@@ -522,7 +515,7 @@ async fn web_application_through_the_proxy() {
     // Opening the application leads through the portal's login with the
     // second factor, and back to the application.
     browser.goto(&app).await.unwrap();
-    assert!(on_login_page(browser).await);
+    assert!(on_page(browser, "/login").await);
     submit_login(browser, "anna", crate::support::USER_PASSWORD).await;
     second_factor(browser, &setup.secret).await;
     assert_eq!(browser.current_url().await.unwrap().as_str(), app);
@@ -570,7 +563,7 @@ async fn web_application_through_the_proxy() {
     assert!(closed_after < Duration::from_secs(10));
     // Reloading now asks for a login again.
     browser.goto(&app).await.unwrap();
-    assert!(on_login_page(browser).await);
+    assert!(on_page(browser, "/login").await);
 
     // Bob logs in but is not in the application's group.
     submit_login(browser, "bob", crate::support::USER_PASSWORD).await;
