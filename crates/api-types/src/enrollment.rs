@@ -74,6 +74,10 @@ pub struct DeviceConfig {
     pub routes: Vec<String>,
     pub dns: Vec<String>,
     pub keepalive_secs: u16,
+    /// Every control plane the device may ask, in order of preference (the
+    /// replicas of a highly available installation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub control_planes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -158,6 +162,7 @@ mod tests {
             routes: vec!["198.18.10.0/24".into(), "198.18.11.5/32".into()],
             dns: vec![],
             keepalive_secs: 25,
+            control_planes: Vec::new(),
         };
         assert_eq!(
             wg_quick("PRIV=", &config),

@@ -34,6 +34,15 @@ pub struct Gateway {
     pub created_at: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_seen_at: Option<OffsetDateTime>,
+    /// Heard from within the health window: devices may be assigned to it.
+    #[serde(default)]
+    pub healthy: bool,
+    /// Drained: no devices are assigned to it; those on it move away.
+    #[serde(default)]
+    pub drained: bool,
+    /// Devices in session on this gateway now.
+    #[serde(default)]
+    pub sessions: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -90,6 +90,15 @@ pub(crate) struct ServeArgs {
     /// Seconds an application may take to start answering [default: 60].
     #[arg(long, env = "HOMEGATE_PROXY_UPSTREAM_TIMEOUT_SECS")]
     proxy_upstream_timeout_secs: Option<u64>,
+    /// URL of every control-plane replica sharing this PostgreSQL database
+    /// (repeat, or comma-separated in the environment); devices fail over
+    /// between them [default: the public URL].
+    #[arg(
+        long = "control-plane-url",
+        env = "HOMEGATE_CONTROL_PLANE_URLS",
+        value_delimiter = ','
+    )]
+    control_plane_urls: Vec<String>,
 }
 
 /// How the control plane serves TLS.
@@ -120,6 +129,7 @@ struct FileConfig {
     proxy_path_scheme: Option<bool>,
     proxy_max_body_mib: Option<u64>,
     proxy_upstream_timeout_secs: Option<u64>,
+    control_plane_urls: Option<Vec<String>>,
 }
 
 /// The effective configuration.
@@ -137,6 +147,7 @@ pub(crate) struct ServeConfig {
     pub incident_stale_minutes: i64,
     pub status_cache_secs: u64,
     pub proxy: Option<server::proxy::ProxySettings>,
+    pub control_plane_urls: Vec<String>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -307,11 +318,29 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
             Some(proxy)
         }
     };
+    let control_plane_urls = if args.control_plane_urls.is_empty() {
+        file.control_plane_urls.unwrap_or_default()
+    } else {
+        args.control_plane_urls
+    };
+    let control_plane_urls = control_plane_urls
+        .iter()
+        .map(|url| {
+            let url = url.trim().trim_end_matches('/');
+            match url::Url::parse(url) {
+                Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(url.to_owned()),
+                _ => Err(UsageError(format!(
+                    "control plane URL '{url}' must be an http:// or https:// URL"
+                ))),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(ServeConfig {
         listen,
         data_dir,
         database,
         public_url,
+        control_plane_urls,
         seat_lease_secs,
         tls,
         tls_pin,
@@ -398,6 +427,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             // Follows from the gateway protocol, not a knob.
             admission_deadline: server::ADMISSION_DEADLINE,
             proxy: config.proxy.clone(),
+            control_plane_urls: config.control_plane_urls.clone(),
         },
     );
     let background = server::spawn_background(state.clone());
@@ -497,7 +527,23 @@ mod tests {
             proxy_path_scheme: false,
             proxy_max_body_mib: None,
             proxy_upstream_timeout_secs: None,
+            control_plane_urls: Vec::new(),
         }
+    }
+
+    #[test]
+    fn control_plane_urls_are_checked_at_start() {
+        assert!(resolve(args()).unwrap().control_plane_urls.is_empty());
+        let mut both = args();
+        both.control_plane_urls = vec!["https://cp1.example/".into(), "https://cp2.example".into()];
+        assert_eq!(
+            resolve(both).unwrap().control_plane_urls,
+            ["https://cp1.example", "https://cp2.example"]
+        );
+        let mut bad = args();
+        bad.control_plane_urls = vec!["cp1.example:8080".into()];
+        let error = resolve(bad).unwrap_err().to_string();
+        assert!(error.contains("cp1.example:8080"), "{error}");
     }
 
     #[test]

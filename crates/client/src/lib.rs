@@ -152,6 +152,12 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
+        self.finish(request).await
+    }
+
+    /// Sends a prepared request; a problem answer becomes [`ClientError::Api`].
+    /// 304 passes as an answer (only conditional requests get it).
+    async fn finish(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
         let response = request
             .send()
             .await
@@ -160,7 +166,7 @@ impl Client {
                 source,
             })?;
         let status = response.status();
-        if status.is_success() {
+        if status.is_success() || status == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(response);
         }
         let text = response.text().await.unwrap_or_default();
@@ -615,6 +621,39 @@ impl Client {
         self.get(&["device", "config"]).await
     }
 
+    /// The device's configuration once it differs from the one tagged
+    /// `known` (its `ETag`), waiting up to `wait` for a change (long poll,
+    /// `Prefer: wait`). `None`: unchanged after the wait. The answer's tag
+    /// is `None` from a control plane that cannot wait.
+    pub async fn device_config_change(
+        &self,
+        known: Option<&str>,
+        wait: Duration,
+    ) -> Result<Option<(DeviceConfig, Option<String>)>> {
+        let mut request = self
+            .http
+            .get(self.url(&["device", "config"]))
+            .header("prefer", format!("wait={}", wait.as_secs()))
+            // The server answers within `wait`; allow for the trip.
+            .timeout(wait + Duration::from_secs(15));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(known) = known {
+            request = request.header(reqwest::header::IF_NONE_MATCH, known);
+        }
+        let response = self.finish(request).await?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        let tag = response
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Ok(Some((Self::json(response).await?, tag)))
+    }
+
     pub async fn device_status(&self) -> Result<DeviceStatus> {
         self.get(&["device", "status"]).await
     }
@@ -689,6 +728,20 @@ impl Client {
 
     pub async fn create_gateway(&self, request: &CreateGateway) -> Result<GatewayCreated> {
         self.post(&["gateways"], request).await
+    }
+
+    pub async fn get_gateway(&self, gateway: &str) -> Result<Gateway> {
+        self.get(&["gateways", gateway]).await
+    }
+
+    pub async fn drain_gateway(&self, gateway: &str) -> Result<Gateway> {
+        self.post(&["gateways", gateway, "drain"], &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn resume_gateway(&self, gateway: &str) -> Result<Gateway> {
+        self.post(&["gateways", gateway, "resume"], &serde_json::json!({}))
+            .await
     }
 
     pub async fn delete_gateway(&self, gateway: &str) -> Result<()> {

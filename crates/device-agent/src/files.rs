@@ -208,6 +208,7 @@ mod tests {
                 routes: vec![],
                 dns: vec![],
                 keepalive_secs: 25,
+                control_planes: Vec::new(),
             },
         };
         files.save(&file).unwrap();

@@ -9,6 +9,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod bundle;
+pub mod control_planes;
 pub mod files;
 pub mod tunnel;
 
@@ -97,8 +98,10 @@ pub async fn enroll_bundle(
 /// Refreshes the stored configuration from the control plane.
 pub async fn refresh(files: &DeviceFiles) -> anyhow::Result<DeviceFile> {
     let mut file = files.require()?;
-    let client = file.client()?;
-    file.config = client.device_config().await?;
+    let mut control_planes = control_planes::ControlPlanes::of(&file)?;
+    file.config = control_planes
+        .ask(|client| async move { client.device_config().await })
+        .await?;
     files.save(&file)?;
     Ok(file)
 }

@@ -1,9 +1,10 @@
 //! `homegate up`: the userspace WireGuard tunnel of an enrolled device.
 //!
 //! gotatun on a TUN interface with one peer, the assigned gateway. The
-//! process polls the control plane for its configuration and moves to another
-//! gateway when told (drain, failover) without re-enrolling; it writes its
-//! state for `homegate status`, and frees its seat when stopped.
+//! process keeps a question open at the control plane for changes of its
+//! configuration (long poll) and moves to another gateway when told (drain,
+//! failover, region move) without re-enrolling; it writes its state for
+//! `homegate status`, and frees its seat when stopped.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -16,11 +17,15 @@ use gotatun::device::{DefaultDeviceTransports, Device, DeviceBuilder, Peer};
 use ipnetwork::IpNetwork;
 use x25519_dalek::{PublicKey, StaticSecret};
 
+use crate::control_planes::ControlPlanes;
 use crate::files::{DeviceFile, DeviceFiles, TunnelStatus};
 
 pub const DEFAULT_INTERFACE: &str = "homegate-vpn";
-/// How often the tunnel asks the control plane for changes.
-pub const CONFIG_POLL: Duration = Duration::from_secs(5);
+/// How long one question for configuration changes stays open.
+const LONG_POLL: Duration = Duration::from_secs(20);
+/// Pause after a failed question, or between questions to a control plane
+/// that cannot wait for changes.
+const ASK_AGAIN_AFTER: Duration = Duration::from_secs(5);
 const STATUS_EVERY: Duration = Duration::from_secs(1);
 
 fn decode_key(text: &str) -> anyhow::Result<[u8; 32]> {
@@ -146,11 +151,15 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let mut file: DeviceFile = files.require()?;
-    let client = file.client()?;
-    match client.device_config().await {
+    let mut control_planes = ControlPlanes::of(&file)?;
+    match control_planes
+        .ask(|client| async move { client.device_config().await })
+        .await
+    {
         Ok(config) => {
             file.config = config;
             files.save(&file)?;
+            control_planes.follow(&file.config)?;
         }
         Err(error @ ClientError::Api { status: 401, .. }) => return Err(error.into()),
         Err(error) => {
@@ -184,8 +193,8 @@ pub async fn run(
     tracing::info!(interface, gateway = %tunnel.gateway.name, "tunnel up");
 
     let mut status_tick = tokio::time::interval(STATUS_EVERY);
-    let mut config_tick = tokio::time::interval(CONFIG_POLL);
-    config_tick.tick().await;
+    let (changes_tx, mut changes) = tokio::sync::mpsc::channel(4);
+    let watcher = tokio::spawn(watch_config(control_planes.clone(), changes_tx));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -205,30 +214,35 @@ pub async fn run(
                     tracing::warn!(error = %format!("{error:#}"), "cannot write status");
                 }
             }
-            _ = config_tick.tick() => {
-                match client.device_config().await {
-                    Ok(config) => {
-                        if let Err(error) = tunnel.switch(config.clone()).await {
-                            tracing::warn!(error = %format!("{error:#}"), "cannot apply new configuration");
-                        } else {
-                            file.config = config;
-                            let _ = files.save(&file);
+            change = changes.recv() => match change {
+                Some(ConfigChange::Config(config)) => {
+                    if let Err(error) = tunnel.switch(config.clone()).await {
+                        tracing::warn!(error = %format!("{error:#}"), "cannot apply new configuration");
+                    } else {
+                        if let Err(error) = control_planes.follow(&config) {
+                            tracing::warn!(error = %format!("{error:#}"), "cannot use the named control planes");
                         }
+                        file.config = config;
+                        let _ = files.save(&file);
                     }
-                    Err(ClientError::Api { status: 401, problem }) => {
-                        tracing::error!(%problem, "this device was revoked");
-                        break;
-                    }
-                    Err(error) => tracing::debug!(%error, "control plane unreachable"),
                 }
+                Some(ConfigChange::Revoked(problem)) => {
+                    tracing::error!(%problem, "this device was revoked");
+                    break;
+                }
+                None => break,
             }
         }
     }
+    watcher.abort();
     tracing::info!(
         uptime_secs = tunnel.started.elapsed().as_secs(),
         "tunnel going down"
     );
-    if let Err(error) = client.device_disconnect().await {
+    if let Err(error) = control_planes
+        .ask(|client| async move { client.device_disconnect().await })
+        .await
+    {
         tracing::debug!(%error, "could not tell the control plane");
     }
     tunnel.device.stop().await;
@@ -242,6 +256,59 @@ pub async fn run(
     let _ = files.write_status(&status);
     files.clear_runtime();
     Ok(())
+}
+
+enum ConfigChange {
+    Config(DeviceConfig),
+    Revoked(api_types::problem::Problem),
+}
+
+/// Asks the control planes for changes of the configuration, one long poll
+/// after the other, and hands each new configuration to the tunnel.
+async fn watch_config(
+    mut control_planes: ControlPlanes,
+    changes: tokio::sync::mpsc::Sender<ConfigChange>,
+) {
+    let mut known: Option<String> = None;
+    loop {
+        let asked = control_planes
+            .ask(|client| {
+                let known = known.clone();
+                async move {
+                    client
+                        .device_config_change(known.as_deref(), LONG_POLL)
+                        .await
+                }
+            })
+            .await;
+        match asked {
+            Ok(Some((config, tag))) => {
+                if let Err(error) = control_planes.follow(&config) {
+                    tracing::warn!(error = %format!("{error:#}"), "cannot use the named control planes");
+                }
+                let can_wait = tag.is_some();
+                known = tag;
+                if changes.send(ConfigChange::Config(config)).await.is_err() {
+                    return;
+                }
+                if !can_wait {
+                    tokio::time::sleep(ASK_AGAIN_AFTER).await;
+                }
+            }
+            Ok(None) => {}
+            Err(ClientError::Api {
+                status: 401,
+                problem,
+            }) => {
+                let _ = changes.send(ConfigChange::Revoked(problem)).await;
+                return;
+            }
+            Err(error) => {
+                tracing::debug!(%error, "control plane unreachable");
+                tokio::time::sleep(ASK_AGAIN_AFTER).await;
+            }
+        }
+    }
 }
 
 fn gateway_key_of(tunnel: &Tunnel) -> Option<PublicKey> {

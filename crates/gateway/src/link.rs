@@ -11,8 +11,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use url::Url;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const PING_EVERY: Duration = Duration::from_secs(10);
-const SILENCE_LIMIT: Duration = Duration::from_secs(30);
+const PING_EVERY: Duration = Duration::from_secs(2);
+/// The control plane pings every 2 s: this long without a word means it (or
+/// the path to it) is gone, and the next control plane URL is tried.
+const SILENCE_LIMIT: Duration = Duration::from_secs(6);
 const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
 #[derive(Debug)]

@@ -62,6 +62,9 @@ pub struct Settings {
     pub admission_deadline: Duration,
     /// The identity-aware proxy for web applications, if configured.
     pub proxy: Option<proxy::ProxySettings>,
+    /// Every replica's URL, for devices to fail over between; empty means
+    /// `public_url` alone.
+    pub control_plane_urls: Vec<String>,
 }
 
 impl Settings {
@@ -85,6 +88,16 @@ impl Settings {
             status_page_cache: Duration::from_secs(5),
             admission_deadline: ADMISSION_DEADLINE,
             proxy: None,
+            control_plane_urls: Vec::new(),
+        }
+    }
+
+    /// The control planes a device may ask, in order.
+    pub fn control_planes(&self) -> Vec<String> {
+        if self.control_plane_urls.is_empty() {
+            vec![self.public_url.clone()]
+        } else {
+            self.control_plane_urls.clone()
         }
     }
 
@@ -133,6 +146,10 @@ pub struct AppState {
     pub page_cache: Arc<console::PageCache>,
     /// The identity-aware proxy (when `Settings::proxy` is set).
     pub proxy: Option<Arc<proxy::Proxy>>,
+    /// A fingerprint of the gateways devices may be assigned to; it moves
+    /// when one dies, comes back, or is drained, and wakes the devices'
+    /// configuration long polls (`gateway::spawn_health_watch`).
+    pub assignable_gateways: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl AppState {
@@ -163,6 +180,7 @@ impl AppState {
                 .build()
                 .unwrap_or_default(),
             page_cache: Arc::new(console::PageCache::new(settings.status_page_cache)),
+            assignable_gateways: Arc::new(tokio::sync::watch::Sender::new(0)),
             proxy: settings.proxy.as_ref().and_then(|proxy| {
                 proxy::Proxy::new(proxy, &settings.public_url)
                     .inspect_err(|error| tracing::error!(%error, "the web access proxy is off"))
@@ -325,6 +343,9 @@ impl Server {
         // Revocation of proxied connections belongs to whatever serves them.
         let sweeper = proxy::spawn_sweeper(self.state.clone());
         let _stop_sweeper = AbortOnDrop(sweeper);
+        // Other replicas' changes reach this one's gateway streams and proxy.
+        let _stop_follower = AbortOnDrop(self.state.store.spawn_replica_follower());
+        let _stop_health_watch = AbortOnDrop(Some(gateway::spawn_health_watch(self.state.clone())));
         let app = app(self.state);
         match self.tls {
             Some(tls) => {

@@ -18,8 +18,13 @@ pub const DEFAULT_CODE_HOURS: u32 = 24;
 pub const MAX_CODE_HOURS: u32 = 720;
 /// Keepalive devices send so their NAT mapping stays open.
 pub const DEVICE_KEEPALIVE_SECS: u16 = 25;
-/// A gateway that has not reported for this long is not assigned to devices.
-pub const GATEWAY_HEALTHY_MS: i64 = 20_000;
+/// A gateway not heard from for this long is taken for dead: no devices are
+/// assigned to it and those on it move. The control plane records every
+/// connected gateway as seen every [`GATEWAY_SEEN_EVERY_MS`], so this is four
+/// missed beats; it keeps failover detection within 10 s.
+pub const GATEWAY_HEALTHY_MS: i64 = 8_000;
+/// How often the control plane records a connected gateway as seen.
+pub const GATEWAY_SEEN_EVERY_MS: u64 = 2_000;
 
 /// A device that authenticated with its device token.
 #[derive(Debug, Clone)]
@@ -393,8 +398,9 @@ impl Store {
         Ok(routes)
     }
 
-    /// The gateway a device should use: the least loaded healthy gateway of
-    /// its tenant's region; the one it is in session with stays while healthy.
+    /// The gateway a device should use: the least loaded healthy, undrained
+    /// gateway of its tenant's region; the one it is in session with stays
+    /// while it is healthy and not drained.
     pub async fn assign_gateway(
         &self,
         tenant_id: &str,
@@ -409,7 +415,8 @@ impl Store {
               AND h.expires_at > $1 AND h.superseded = 0) AS mine \
              FROM gateways g JOIN tenants t ON t.id = $3 \
              WHERE (t.region_id IS NULL OR g.region_id = t.region_id) \
-             AND g.endpoint IS NOT NULL AND g.public_key IS NOT NULL AND g.last_seen_at > $4",
+             AND g.endpoint IS NOT NULL AND g.public_key IS NOT NULL AND g.last_seen_at > $4 \
+             AND g.drained_at IS NULL",
         )
         .bind(now)
         .bind(device_id)
@@ -438,6 +445,18 @@ impl Store {
             .into_iter()
             .next()
             .map(|(_, _, _, gateway)| gateway))
+    }
+
+    /// Ids of the gateways devices may be assigned to now (healthy,
+    /// undrained, registered), in order.
+    pub async fn assignable_gateways(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM gateways WHERE last_seen_at > $1 AND drained_at IS NULL \
+             AND endpoint IS NOT NULL AND public_key IS NOT NULL ORDER BY id",
+        )
+        .bind(now_ms() - GATEWAY_HEALTHY_MS)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// `(healthy, all)` gateways that serve a tenant.
@@ -473,6 +492,7 @@ impl Store {
                 .await?,
             dns: Vec::new(),
             keepalive_secs: DEVICE_KEEPALIVE_SECS,
+            control_planes: Vec::new(),
         })
     }
 

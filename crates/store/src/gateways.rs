@@ -8,6 +8,7 @@ use crate::audit::{self, Change};
 use crate::authz::ProviderAccess;
 use crate::convert::{opt_timestamp, timestamp};
 use crate::credentials;
+use crate::enrollment::GATEWAY_HEALTHY_MS;
 use crate::validate;
 use crate::{Result, Store, StoreError, new_id, now_ms};
 
@@ -20,6 +21,8 @@ struct GatewayRow {
     endpoint: Option<String>,
     created_at: i64,
     last_seen_at: Option<i64>,
+    drained_at: Option<i64>,
+    sessions: i64,
 }
 
 impl From<GatewayRow> for Gateway {
@@ -32,18 +35,33 @@ impl From<GatewayRow> for Gateway {
             endpoint: row.endpoint,
             created_at: timestamp(row.created_at),
             last_seen_at: opt_timestamp(row.last_seen_at),
+            healthy: row
+                .last_seen_at
+                .is_some_and(|seen| seen > now_ms() - GATEWAY_HEALTHY_MS),
+            drained: row.drained_at.is_some(),
+            sessions: row.sessions,
         }
     }
 }
 
-const GATEWAY_SELECT: &str = "SELECT g.id, g.name, r.name AS region_name, g.public_key, \
-     g.endpoint, g.created_at, g.last_seen_at FROM gateways g JOIN regions r ON r.id = g.region_id";
+/// Gateways with their region and the devices in session on each now.
+fn gateway_select() -> String {
+    format!(
+        "SELECT g.id, g.name, r.name AS region_name, g.public_key, g.endpoint, g.created_at, \
+         g.last_seen_at, g.drained_at, \
+         (SELECT COUNT(*) FROM seat_holders h WHERE h.gateway_id = g.id AND h.superseded = 0 \
+          AND h.expires_at > {now}) AS sessions \
+         FROM gateways g JOIN regions r ON r.id = g.region_id",
+        now = now_ms()
+    )
+}
 
 impl Store {
     pub async fn list_gateways(&self, _access: &ProviderAccess) -> Result<Vec<Gateway>> {
-        let rows = sqlx::query_as::<_, GatewayRow>(&format!("{GATEWAY_SELECT} ORDER BY g.name"))
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query_as::<_, GatewayRow>(&format!("{} ORDER BY g.name", gateway_select()))
+                .fetch_all(self.pool())
+                .await?;
         Ok(rows.into_iter().map(Gateway::from).collect())
     }
 
@@ -52,12 +70,15 @@ impl Store {
     }
 
     pub(crate) async fn find_gateway(&self, gateway: &str) -> Result<Gateway> {
-        sqlx::query_as::<_, GatewayRow>(&format!("{GATEWAY_SELECT} WHERE g.id = $1 OR g.name = $1"))
-            .bind(gateway.trim())
-            .fetch_optional(self.pool())
-            .await?
-            .map(Gateway::from)
-            .ok_or_else(|| StoreError::not_found("gateway", gateway))
+        sqlx::query_as::<_, GatewayRow>(&format!(
+            "{} WHERE g.id = $1 OR g.name = $1",
+            gateway_select()
+        ))
+        .bind(gateway.trim())
+        .fetch_optional(self.pool())
+        .await?
+        .map(Gateway::from)
+        .ok_or_else(|| StoreError::not_found("gateway", gateway))
     }
 
     /// Adds a gateway and returns its token (shown once, stored hashed).
@@ -139,5 +160,65 @@ impl Store {
         )
         .await?;
         tx.commit().await
+    }
+
+    /// Drains a gateway (`drained`) or takes it back into service. Devices
+    /// running the homegate client leave a drained gateway at their next
+    /// configuration check; their seats move with them.
+    pub async fn set_gateway_drained(
+        &self,
+        access: &ProviderAccess,
+        gateway: &str,
+        drained: bool,
+    ) -> Result<Gateway> {
+        let existing = self.find_gateway(gateway).await?;
+        if existing.drained == drained {
+            return Ok(existing);
+        }
+        let mut tx = self.write().await?;
+        if drained {
+            // Draining the last gateway that can take devices would strand
+            // them all: say so instead.
+            let others: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM gateways o JOIN gateways g ON g.id = $1 \
+                 WHERE o.region_id = g.region_id AND o.id <> g.id AND o.drained_at IS NULL \
+                 AND o.last_seen_at > $2",
+            )
+            .bind(&existing.id)
+            .bind(now_ms() - GATEWAY_HEALTHY_MS)
+            .fetch_one(tx.conn())
+            .await?;
+            if others == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "'{}' is the last healthy gateway of region '{}' that takes devices; \
+                     start or resume another gateway there first",
+                    existing.name, existing.region
+                )));
+            }
+        }
+        sqlx::query("UPDATE gateways SET drained_at = $1 WHERE id = $2")
+            .bind(drained.then(now_ms))
+            .bind(&existing.id)
+            .execute(tx.conn())
+            .await?;
+        audit::record(
+            &mut tx,
+            access.audit(),
+            Change {
+                action: if drained {
+                    "gateway.drain"
+                } else {
+                    "gateway.resume"
+                },
+                target_type: "gateway",
+                target_id: &existing.id,
+                target_name: &existing.name,
+                tenant: None,
+                details: json!({ "region": existing.region, "sessions": existing.sessions }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.find_gateway(&existing.id).await
     }
 }

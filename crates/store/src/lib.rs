@@ -28,6 +28,7 @@ pub mod manual;
 pub mod mfa;
 pub mod proxy;
 pub mod regions;
+mod replicas;
 pub mod rules;
 pub mod sessions;
 pub mod status;
@@ -157,6 +158,8 @@ pub struct Store {
     /// The latest committed configuration version: bumped by every audited
     /// change, watched by the gateway streams.
     config_version: Arc<watch::Sender<u64>>,
+    /// For the notification listener of other replicas' changes.
+    url: Arc<str>,
 }
 
 const SQLITE_PRAGMAS: &[&str] = &[
@@ -199,6 +202,7 @@ impl Store {
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
             config_version: Arc::new(watch::Sender::new(0)),
+            url: Arc::from(url),
         };
         store.migrate().await?;
         let version = store.load_config_version().await?;
@@ -232,14 +236,13 @@ impl Store {
     /// another control-plane replica.
     pub async fn refresh_config_version(&self) -> Result<u64> {
         let version = self.load_config_version().await?;
-        self.config_version.send_if_modified(|current| {
-            let newer = version > *current;
-            if newer {
-                *current = version;
-            }
-            newer
-        });
+        self.note_config_version(version);
         Ok(version)
+    }
+
+    /// Moves the version watch forward to `version` (never back).
+    pub(crate) fn note_config_version(&self, version: u64) {
+        advance(&self.config_version, version);
     }
 
     pub fn backend(&self) -> Backend {
@@ -329,7 +332,8 @@ impl WriteTx<'_> {
             .await?;
             if self.backend == Backend::Postgres {
                 // Other replicas learn of the change when this commits.
-                sqlx::query("SELECT pg_notify('homegate_config', $1)")
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(replicas::CONFIG_CHANNEL)
                     .bind(version.to_string())
                     .execute(&mut *self.tx)
                     .await?;
@@ -340,16 +344,22 @@ impl WriteTx<'_> {
         };
         self.tx.commit().await?;
         if let Some(version) = version {
-            self.notify.send_if_modified(|current| {
-                let newer = version > *current;
-                if newer {
-                    *current = version;
-                }
-                newer
-            });
+            advance(&self.notify, version);
         }
         Ok(())
     }
+}
+
+/// Moves a version watch forward, waking its watchers, unless it is already
+/// at `version` or later (commits and notifications may arrive in any order).
+fn advance(watch: &watch::Sender<u64>, version: u64) {
+    watch.send_if_modified(|current| {
+        let newer = version > *current;
+        if newer {
+            *current = version;
+        }
+        newer
+    });
 }
 
 /// Milliseconds since the Unix epoch, the time format of every column.

@@ -1,5 +1,7 @@
 //! Regions and gateways.
 
+use std::time::Duration;
+
 use api_types::infra::{CreateGateway, CreateRegion, Gateway, Region};
 use clap::Subcommand;
 
@@ -64,6 +66,22 @@ pub(crate) enum GatewaysCommand {
         #[arg(long)]
         endpoint: Option<String>,
     },
+    /// Take a gateway out of service: devices with the homegate client on it
+    /// move to the other gateways of its region, keeping their seats.
+    Drain {
+        gateway: String,
+        /// Wait until no device is in session on it any more (then it can
+        /// be stopped), printing how many are left.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds (exit code 1).
+        #[arg(long, default_value_t = 120, requires = "wait")]
+        timeout_secs: u64,
+    },
+    /// Take a drained gateway back into service.
+    Resume {
+        gateway: String,
+    },
     Delete {
         gateway: String,
     },
@@ -75,6 +93,8 @@ impl Tabular for Gateway {
             "name",
             "region",
             "endpoint",
+            "state",
+            "sessions",
             "public key",
             "last seen",
             "id",
@@ -86,6 +106,14 @@ impl Tabular for Gateway {
             self.name.clone(),
             self.region.clone(),
             output::opt(self.endpoint.as_deref()),
+            match (self.healthy, self.drained) {
+                (true, false) => "online",
+                (true, true) => "online, drained",
+                (false, false) => "offline",
+                (false, true) => "offline, drained",
+            }
+            .to_owned(),
+            self.sessions.to_string(),
             output::opt(self.public_key.as_deref()),
             output::opt_time(self.last_seen_at.as_ref()),
             self.id.clone(),
@@ -120,6 +148,44 @@ pub(crate) async fn run_gateways(
                 created.token
             );
             output::with_secret(context.output, &created, &created.gateway, &line)
+        }
+        GatewaysCommand::Drain {
+            gateway,
+            wait,
+            timeout_secs,
+        } => {
+            let drained = client.drain_gateway(&gateway).await?;
+            if !wait {
+                return output::one(context.output, &drained);
+            }
+            let name = drained.name.clone();
+            let deadline = std::time::Instant::now() + Duration::from_secs(timeout_secs);
+            let mut last = None;
+            loop {
+                let now = client.get_gateway(&name).await?;
+                if last != Some(now.sessions) {
+                    eprintln!("{name}: {} device(s) still in session", now.sessions);
+                    last = Some(now.sessions);
+                }
+                if now.sessions == 0 {
+                    output::done(
+                        context.output,
+                        &format!("Gateway {name} is drained; it can be stopped now."),
+                    );
+                    return Ok(());
+                }
+                if std::time::Instant::now() >= deadline {
+                    anyhow::bail!(
+                        "{} device(s) still on {name} after {timeout_secs} s (standard WireGuard \
+                         apps stay until they disconnect; stopping the gateway ends them)",
+                        now.sessions
+                    );
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        GatewaysCommand::Resume { gateway } => {
+            output::one(context.output, &client.resume_gateway(&gateway).await?)
         }
         GatewaysCommand::Delete { gateway } => {
             client.delete_gateway(&gateway).await?;

@@ -16,6 +16,13 @@ pub(crate) enum TenantsCommand {
     Create(CreateArgs),
     /// Change a tenant's name, language or region.
     Update(UpdateArgs),
+    /// Move a municipality to another region: its devices with the homegate
+    /// client switch to that region's gateways, keeping their seats.
+    Move {
+        tenant: String,
+        #[arg(long)]
+        region: String,
+    },
     /// Delete a tenant with all its users, groups, applications and devices.
     Delete {
         tenant: String,
@@ -138,6 +145,19 @@ pub(crate) async fn run(context: &Context, command: TenantsCommand) -> anyhow::R
                 )
                 .await?;
             output::one(context.output, &tenant)
+        }
+        TenantsCommand::Move { tenant, region } => {
+            let moved = client
+                .update_tenant(
+                    &tenant,
+                    &UpdateTenant {
+                        name: None,
+                        default_language: None,
+                        region: Some(Some(region)),
+                    },
+                )
+                .await?;
+            output::one(context.output, &moved)
         }
         TenantsCommand::Delete { tenant, yes } => {
             if !yes {

@@ -22,6 +22,7 @@ both_backends!(
     one_time_passwords_must_be_replaced,
     repeated_failed_logins_lock_the_account,
     quota_and_policy,
+    draining_gateways,
 );
 
 async fn openapi_document_describes_the_api(server: &TestServer) {
@@ -805,4 +806,86 @@ async fn quota_and_policy(server: &TestServer) {
             .await,
     );
     assert_eq!(status, 401);
+}
+
+/// Marks a gateway as heard from, as its stream does.
+async fn seen(server: &TestServer, name: &str) {
+    let gateway = server.admin.get_gateway(name).await.unwrap();
+    server
+        .store
+        .gateway_seen(&store::gateway_stream::GatewayIdentity {
+            id: gateway.id,
+            name: gateway.name,
+            region_id: String::new(),
+            region: gateway.region,
+        })
+        .await
+        .unwrap();
+}
+
+async fn draining_gateways(server: &TestServer) {
+    let admin = &server.admin;
+    admin
+        .create_region(&CreateRegion {
+            name: "south".into(),
+            description: None,
+        })
+        .await
+        .unwrap();
+    for name in ["gw-1", "gw-2"] {
+        admin
+            .create_gateway(&CreateGateway {
+                name: name.into(),
+                region: "south".into(),
+                endpoint: Some(format!("{name}.example.org:51820")),
+            })
+            .await
+            .unwrap();
+    }
+    seen(server, "gw-1").await;
+    let listed = admin.get_gateway("gw-1").await.unwrap();
+    assert!(listed.healthy && !listed.drained && listed.sessions == 0);
+    assert!(!admin.get_gateway("gw-2").await.unwrap().healthy);
+
+    // The only healthy gateway of the region cannot be drained.
+    let (status, refused) = problem_of(admin.drain_gateway("gw-1").await);
+    assert_eq!(status, 409);
+    assert!(
+        refused
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("last healthy gateway"),
+        "{refused:?}"
+    );
+    assert!(!admin.get_gateway("gw-1").await.unwrap().drained);
+
+    seen(server, "gw-2").await;
+    let drained = admin.drain_gateway("gw-1").await.unwrap();
+    assert!(drained.drained);
+    // Again is fine, and changes nothing.
+    assert!(admin.drain_gateway("gw-1").await.unwrap().drained);
+    // gw-2 is now the last one that takes devices.
+    assert_eq!(problem_of(admin.drain_gateway("gw-2").await).0, 409);
+    assert_eq!(problem_of(admin.drain_gateway("gw-9").await).0, 404);
+    let resumed = admin.resume_gateway("gw-1").await.unwrap();
+    assert!(!resumed.drained);
+
+    let events = admin.audit(&AuditQuery::default()).await.unwrap();
+    let drains = events
+        .iter()
+        .filter(|e| e.action == "gateway.drain")
+        .count();
+    let resumes = events
+        .iter()
+        .filter(|e| e.action == "gateway.resume")
+        .count();
+    assert_eq!((drains, resumes), (1, 1));
+
+    // Only provider staff may.
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    let it = server
+        .login_as(Some("lemgo"), "it", Role::TenantAdmin)
+        .await;
+    assert_eq!(problem_of(it.drain_gateway("gw-1").await).0, 403);
 }

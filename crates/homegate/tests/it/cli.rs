@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use crate::support::{Backend, TestDb};
 
 /// A `homegate serve` child process, killed on drop.
-struct ServeProcess {
-    child: Child,
-    url: String,
-    password: String,
+pub(crate) struct ServeProcess {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    pub(crate) password: String,
 }
 
 impl Drop for ServeProcess {
@@ -38,42 +38,60 @@ pub(crate) fn homegate(config_dir: &Path) -> Command {
 /// Starts `homegate serve` like the README does, on a free port, and reads
 /// the banner for the URL and the one-time admin password.
 fn serve(work_dir: &Path, database: Option<&str>) -> ServeProcess {
-    let mut command = homegate(work_dir);
-    command
-        .current_dir(work_dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+    let mut args = vec!["--listen", "127.0.0.1:0"];
     if let Some(database) = database {
-        command.args(["--database", database]);
+        args.extend(["--database", database]);
     }
-    let mut child = command.spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        // Keep draining, so the server never writes into a closed pipe.
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
+    ServeProcess::start(work_dir, &args, true)
+}
+
+impl ServeProcess {
+    /// `homegate serve ARGS` in `work_dir`, once its banner is out; with
+    /// `first_start`, the banner must show the new admin's password.
+    pub(crate) fn start(work_dir: &Path, args: &[&str], first_start: bool) -> ServeProcess {
+        let mut command = homegate(work_dir);
+        command
+            .current_dir(work_dir)
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Keep draining, so the server never writes into a closed pipe.
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = lines_tx.send(line);
+            }
+        });
+        let mut url = None;
+        let mut password = None;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let line = lines_rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("serve printed no banner in time");
+            if let Some(addr) = line.strip_prefix("homegate control plane listening on ") {
+                url = Some(format!("http://{}", addr.trim()));
+            }
+            if let Some(secret) = line.trim().strip_prefix("password: ") {
+                password = Some(secret.trim().to_owned());
+            }
+            let banner_done = if first_start {
+                password.is_some()
+            } else {
+                line.trim_start().starts_with("Data:")
+            };
+            if banner_done {
+                break;
+            }
         }
-    });
-    let mut url = None;
-    let mut password = None;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while password.is_none() {
-        let line = lines_rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("serve printed no admin password in time");
-        if let Some(addr) = line.strip_prefix("homegate control plane listening on ") {
-            url = Some(format!("http://{}", addr.trim()));
+        ServeProcess {
+            child,
+            url: url.expect("no listen address in banner"),
+            password: password.unwrap_or_default(),
         }
-        if let Some(secret) = line.trim().strip_prefix("password: ") {
-            password = Some(secret.trim().to_owned());
-        }
-    }
-    ServeProcess {
-        child,
-        url: url.expect("no listen address in banner"),
-        password: password.unwrap_or_default(),
     }
 }
 

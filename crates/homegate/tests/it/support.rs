@@ -148,6 +148,8 @@ pub struct TestServer {
     /// The bootstrap admin's one-time password (only for `start_fresh`).
     pub bootstrap_password: String,
     settings_hook: SettingsHook,
+    /// The database URL, for other processes sharing it (replicas).
+    pub database_url: String,
     _db: TestDb,
 }
 
@@ -200,6 +202,7 @@ impl TestServer {
     pub async fn start_fresh(backend: Backend) -> TestServer {
         logging::test("warn");
         let (db, url) = TestDb::create(backend).await;
+        let url_of_db = url.clone();
         let store = Store::open(&url).await.unwrap();
         let (_, password) = store.bootstrap_admin().await.unwrap().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -222,6 +225,7 @@ impl TestServer {
             data_dir,
             bootstrap_password: password,
             settings_hook: no_change(),
+            database_url: url_of_db.clone(),
             _db: db,
         }
     }
@@ -229,6 +233,7 @@ impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
         logging::test("warn");
         let (db, url) = TestDb::create(backend).await;
+        let url_of_db = url.clone();
         let store = Store::open(&url).await.unwrap();
         let (username, password) = store.bootstrap_admin().await.unwrap().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -267,6 +272,7 @@ impl TestServer {
             data_dir,
             bootstrap_password: String::new(),
             settings_hook: no_change(),
+            database_url: url_of_db.clone(),
             _db: db,
         }
     }

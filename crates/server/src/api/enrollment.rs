@@ -10,12 +10,13 @@ use api_types::problem::Problem;
 use api_types::tenancy::Device;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::created;
+use super::{created, long_poll};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, DeviceAuth, Me, TenantManage};
@@ -110,7 +111,8 @@ async fn enroll(
         )
         .await?;
     let identity = state.store.authenticate_device(&device_token).await?;
-    let config = state.store.device_config(&identity).await?;
+    let mut config = state.store.device_config(&identity).await?;
+    config.control_planes = state.settings.control_planes();
     Ok(created(EnrollResponse {
         device,
         device_token,
@@ -118,14 +120,58 @@ async fn enroll(
     }))
 }
 
-/// The device's current configuration: address, gateway, routes.
+/// The device's current configuration: address, gateway, routes, and the
+/// control planes to ask. With `If-None-Match` (the `ETag` of the one it has)
+/// and `Prefer: wait=N` the answer waits up to N s (at most 20) for a change:
+/// 304 when there was none. This is how a drain, a failover or a region move
+/// reaches connected clients at once.
 #[utoipa::path(get, path = "/device/config", tag = "device",
-    responses((status = 200, body = DeviceConfig), (status = 401, body = Problem)))]
+    params(
+        ("If-None-Match" = Option<String>, Header, description = "ETag of the configuration the device has"),
+        ("Prefer" = Option<String>, Header, description = "`wait=N`: wait up to N seconds (at most 20) for a change"),
+    ),
+    responses((status = 200, body = DeviceConfig, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged within the wait"),
+        (status = 401, body = Problem)))]
 async fn device_config(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
-) -> ApiResult<Json<DeviceConfig>> {
-    Ok(Json(state.store.device_config(&device).await?))
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let header = |name| headers.get(name).and_then(|value| value.to_str().ok());
+    let known = header(header::IF_NONE_MATCH);
+    let wait = long_poll::requested_wait(header(HeaderName::from_static("prefer")));
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut versions = state.store.watch_config_version();
+    let mut gateways = state.assignable_gateways.subscribe();
+    let mut shutting_down = state.shutting_down.subscribe();
+    loop {
+        // Marked seen before reading, so a change during the read wakes us.
+        versions.borrow_and_update();
+        gateways.borrow_and_update();
+        let mut config = state.store.device_config(&device).await?;
+        config.control_planes = state.settings.control_planes();
+        let tag = long_poll::config_tag(&config);
+        let tag_header = [(header::ETAG, tag.clone())];
+        if !long_poll::matches(known, &tag) {
+            return Ok((tag_header, Json(config)).into_response());
+        }
+        if wait.is_zero() || *shutting_down.borrow() {
+            return Ok((StatusCode::NOT_MODIFIED, tag_header).into_response());
+        }
+        tokio::select! {
+            _ = versions.changed() => {}
+            _ = gateways.changed() => {}
+            _ = shutting_down.changed() => {}
+            () = tokio::time::sleep_until(deadline) => {
+                return Ok((StatusCode::NOT_MODIFIED, tag_header).into_response());
+            }
+        }
+        // Thousands of devices wait at once; one change should not make
+        // them all query the database in the same millisecond.
+        let spread = std::time::Duration::from_millis(rand::random_range(0..200));
+        tokio::time::sleep(spread).await;
+    }
 }
 
 /// Whether the device is in session, and why not if it was refused.

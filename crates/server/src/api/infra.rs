@@ -19,6 +19,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_region, delete_region))
         .routes(routes!(list_gateways, create_gateway))
         .routes(routes!(get_gateway, delete_gateway))
+        .routes(routes!(drain_gateway))
+        .routes(routes!(resume_gateway))
 }
 
 /// Regions.
@@ -113,4 +115,42 @@ async fn delete_gateway(
 ) -> ApiResult<StatusCode> {
     state.store.delete_gateway(&access, &gateway).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Drain a gateway: no devices are assigned to it any more, and devices with
+/// the homegate client on it move to the other gateways of its region
+/// (within about 10 s), keeping their seats. Watch `sessions` fall to 0,
+/// then stop it.
+#[utoipa::path(post, path = "/gateways/{gateway}/drain", tag = "infrastructure",
+    params(("gateway" = String, Path, description = "Gateway name or id")),
+    responses((status = 200, body = Gateway), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "No other healthy gateway in its region")))]
+async fn drain_gateway(
+    State(state): State<AppState>,
+    ProviderStaff(_actor, access): ProviderStaff,
+    ApiPath(gateway): ApiPath<String>,
+) -> ApiResult<Json<Gateway>> {
+    Ok(Json(
+        state
+            .store
+            .set_gateway_drained(&access, &gateway, true)
+            .await?,
+    ))
+}
+
+/// Take a drained gateway back into service.
+#[utoipa::path(post, path = "/gateways/{gateway}/resume", tag = "infrastructure",
+    params(("gateway" = String, Path, description = "Gateway name or id")),
+    responses((status = 200, body = Gateway), (status = 404, body = Problem)))]
+async fn resume_gateway(
+    State(state): State<AppState>,
+    ProviderStaff(_actor, access): ProviderStaff,
+    ApiPath(gateway): ApiPath<String>,
+) -> ApiResult<Json<Gateway>> {
+    Ok(Json(
+        state
+            .store
+            .set_gateway_drained(&access, &gateway, false)
+            .await?,
+    ))
 }

@@ -8,6 +8,7 @@ pub(crate) mod enrollment;
 mod groups;
 mod idp;
 mod infra;
+mod long_poll;
 pub(crate) mod manual;
 pub(crate) mod sessions;
 mod status;

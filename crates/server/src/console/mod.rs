@@ -68,6 +68,10 @@ pub fn router(proxy_origins: Option<&str>) -> Router<AppState> {
             "/console/gateways",
             get(provider::gateways).post(provider::create_gateway),
         )
+        .route(
+            "/console/gateways/{gateway}/drain",
+            post(provider::drain_gateway),
+        )
         .route("/console/regions", post(provider::create_region))
         .route("/console/capacity", get(capacity::page))
         .route("/console/audit", get(audit::page))

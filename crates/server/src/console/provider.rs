@@ -150,6 +150,7 @@ pub(super) struct GatewayRow {
     pub region: String,
     pub endpoint: String,
     pub healthy: bool,
+    pub drained: bool,
     pub sessions: i64,
     pub last_seen: String,
 }
@@ -165,28 +166,21 @@ struct GatewaysPage {
 pub(super) async fn gateways(State(state): State<AppState>, ctx: Ctx) -> ConsoleResult<Response> {
     let actor = ctx.actor()?;
     let access = actor.provider(ProviderNeed::Staff)?;
-    let loads = state.store.gateway_loads().await?;
-    let now = store::now_ms();
     let gateways: Vec<GatewayRow> = state
         .store
         .list_gateways(&access)
         .await?
         .into_iter()
-        .map(|gateway| {
-            let last_seen_ms = gateway
+        .map(|gateway| GatewayRow {
+            healthy: gateway.healthy,
+            drained: gateway.drained,
+            sessions: gateway.sessions,
+            last_seen: gateway
                 .last_seen_at
-                .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0));
-            GatewayRow {
-                healthy: last_seen_ms
-                    .is_some_and(|seen| now - seen < store::enrollment::GATEWAY_HEALTHY_MS),
-                sessions: loads.get(&gateway.id).copied().unwrap_or(0),
-                last_seen: gateway
-                    .last_seen_at
-                    .map_or_else(|| "-".into(), |t| super::tenant::short_time(&t)),
-                endpoint: gateway.endpoint.unwrap_or_else(|| "-".into()),
-                region: gateway.region,
-                name: gateway.name,
-            }
+                .map_or_else(|| "-".into(), |t| super::tenant::short_time(&t)),
+            endpoint: gateway.endpoint.unwrap_or_else(|| "-".into()),
+            region: gateway.region,
+            name: gateway.name,
         })
         .collect();
     let mut regions: Vec<(String, usize, usize)> = state
@@ -208,6 +202,35 @@ pub(super) async fn gateways(State(state): State<AppState>, ctx: Ctx) -> Console
         regions,
     };
     Ok(render(&page)?.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct DrainForm {
+    csrf: String,
+    /// "drain" or "resume".
+    action: String,
+}
+
+/// Drains a gateway or takes it back into service.
+pub(super) async fn drain_gateway(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Path(gateway): axum::extract::Path<String>,
+    axum::Form(form): axum::Form<DrainForm>,
+) -> ConsoleResult<Response> {
+    let actor = ctx.actor()?;
+    ctx.check_csrf(&form.csrf)?;
+    let access = actor.provider(ProviderNeed::Staff)?;
+    let drained = form.action == "drain";
+    match state
+        .store
+        .set_gateway_drained(&access, &gateway, drained)
+        .await
+    {
+        Ok(_) if drained => Ok(back_with_notice("/console/gateways", "gateway-drained")),
+        Ok(_) => Ok(back_with_notice("/console/gateways", "gateway-resumed")),
+        Err(error) => Ok(back_with_error("/console/gateways", &error.to_string())),
+    }
 }
 
 #[derive(Debug, Deserialize)]

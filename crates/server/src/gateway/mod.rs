@@ -22,9 +22,11 @@ use tokio::sync::mpsc;
 use crate::AppState;
 use crate::error::ApiError;
 
-/// A gateway that says nothing for this long is considered gone.
-const SILENCE_LIMIT: Duration = Duration::from_secs(45);
-const PING_EVERY: Duration = Duration::from_secs(15);
+/// A gateway that says nothing (not even a pong) for this long is gone.
+const SILENCE_LIMIT: Duration = Duration::from_secs(6);
+/// Each ping also records the gateway as seen while it answers, which is what
+/// device assignment and failover go by (`GATEWAY_HEALTHY_MS`).
+const PING_EVERY: Duration = Duration::from_millis(store::enrollment::GATEWAY_SEEN_EVERY_MS);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn stream(
@@ -130,8 +132,10 @@ async fn serve(
     let (to_gateway, mut outbox) = mpsc::unbounded_channel::<ToGateway>();
     let connection = state.hub.register(&gateway.id, to_gateway.clone());
     let mut versions = state.store.watch_config_version();
+    // Seen before the snapshot is read: a change committed while it is read
+    // wakes the loop below (a delta, empty at worst) instead of being lost.
+    versions.borrow_and_update();
     let mut current: GatewayConfig = state.store.gateway_config(&gateway).await?;
-    versions.mark_unchanged();
     send(&mut socket, &ToGateway::Config(current.clone())).await?;
     tracing::info!(
         gateway = %gateway.name,
@@ -203,11 +207,47 @@ async fn serve(
                 if let Err(error) = socket.send(Message::Ping(Vec::new().into())).await {
                     break Err(error.into());
                 }
+                if last_heard.elapsed() < PING_EVERY * 2
+                    && let Err(error) = state.store.gateway_seen(&gateway).await
+                {
+                    tracing::warn!(gateway = %gateway.name, %error, "cannot record the gateway as seen");
+                }
             }
         }
     };
     state.hub.unregister(&gateway.id, connection);
     result
+}
+
+/// How often the gateways devices may be assigned to are looked at.
+const HEALTH_WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Watches which gateways devices may be assigned to (healthy, undrained)
+/// and moves `AppState::assignable_gateways` when that changes, so devices
+/// waiting for news learn of a dead gateway at once. Several watchers on one
+/// state are harmless: they publish the same fingerprint.
+pub fn spawn_health_watch(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HEALTH_WATCH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match state.store.assignable_gateways().await {
+                Ok(ids) => {
+                    use std::hash::{Hash, Hasher};
+                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                    ids.hash(&mut hasher);
+                    let fingerprint = hasher.finish();
+                    state.assignable_gateways.send_if_modified(|current| {
+                        let changed = *current != fingerprint;
+                        *current = fingerprint;
+                        changed
+                    });
+                }
+                Err(error) => tracing::warn!(%error, "cannot read gateway health"),
+            }
+        }
+    })
 }
 
 async fn handle(

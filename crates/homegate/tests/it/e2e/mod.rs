@@ -3,8 +3,10 @@
 //! processes, and Debian's wireguard-go + wg as the devices.
 
 mod enrollment;
+mod failover;
 mod gateway;
 mod quota;
+mod replicas;
 mod sticks;
 
 use std::net::SocketAddr;
@@ -54,36 +56,51 @@ pub struct Fixture {
     pub server: TestServer,
     /// Public keys of the gateways, by index (1-based in names).
     pub gateway_keys: Vec<String>,
+    /// Process ids of the gateways, by index.
+    pub gateway_pids: Vec<u32>,
 }
 
 impl Fixture {
+    /// `gateways` gateways in region "south".
     pub async fn start(gateways: usize, clients: usize) -> Fixture {
+        Fixture::start_in_regions(&vec!["south"; gateways], clients).await
+    }
+
+    /// One gateway per entry of `regions`, in that region.
+    pub async fn start_in_regions(regions: &[&str], clients: usize) -> Fixture {
+        let gateways = regions.len();
         let lab = blocking(|| Lab::standard(gateways, clients));
         let mut server = TestServer::start(Backend::Sqlite).await;
         let addr: SocketAddr = format!("{CONTROL_PLANE}:{CONTROL_PLANE_PORT}")
             .parse()
             .unwrap();
         server.listen_in_netns(&lab.ns("net"), addr);
-        server
-            .admin
-            .create_region(&CreateRegion {
-                name: "south".into(),
-                description: None,
-            })
-            .await
-            .unwrap();
+        let mut made = std::collections::BTreeSet::new();
+        for region in regions {
+            if made.insert(*region) {
+                server
+                    .admin
+                    .create_region(&CreateRegion {
+                        name: (*region).into(),
+                        description: None,
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
         let mut gateway_keys = Vec::new();
-        for g in 1..=gateways {
+        let mut gateway_pids = Vec::new();
+        for (g, region) in (1..=gateways).zip(regions) {
             let created = server
                 .admin
                 .create_gateway(&CreateGateway {
                     name: format!("g{g}"),
-                    region: "south".into(),
+                    region: (*region).into(),
                     endpoint: Some(format!("198.18.0.{g}:51820")),
                 })
                 .await
                 .unwrap();
-            blocking(|| lab.start_gateway(g, &created.token));
+            gateway_pids.push(blocking(|| lab.start_gateway(g, &created.token)));
         }
         for g in 1..=gateways {
             let name = format!("g{g}");
@@ -112,6 +129,7 @@ impl Fixture {
             lab,
             server,
             gateway_keys,
+            gateway_pids,
         }
     }
 

@@ -287,35 +287,38 @@ impl Lab {
         Stream { child: Some(child) }
     }
 
-    /// Starts `homegate gateway` in `g{index}`.
-    pub fn start_gateway(&self, index: usize, token: &str) {
+    /// Starts `homegate gateway` in `g{index}`; returns its pid.
+    pub fn start_gateway(&self, index: usize, token: &str) -> u32 {
+        let url = format!("http://{CONTROL_PLANE}:{CONTROL_PLANE_PORT}");
+        self.start_gateway_with(index, token, &[url])
+    }
+
+    /// Starts `homegate gateway` in `g{index}`, failing over between the
+    /// control planes at `urls`; returns its pid.
+    pub fn start_gateway_with(&self, index: usize, token: &str, urls: &[String]) -> u32 {
         let role = format!("g{index}");
         let state = self.dir.path().join(format!("{role}-state"));
         let log = self.dir.path().join(format!("{role}.log"));
-        let url = format!("http://{CONTROL_PLANE}:{CONTROL_PLANE_PORT}");
         let endpoint = format!("198.18.0.{index}:51820");
         let state = state.display().to_string();
-        self.spawn(
-            &role,
+        let mut args = vec![
+            "env",
+            "RUST_LOG=info,gotatun=warn",
+            env!("CARGO_BIN_EXE_homegate"),
             "gateway",
-            &[
-                "env",
-                "RUST_LOG=info,gotatun=warn",
-                env!("CARGO_BIN_EXE_homegate"),
-                "gateway",
-                "--control-plane",
-                &url,
-                "--token",
-                token,
-                "--state-dir",
-                &state,
-                "--endpoint",
-                &endpoint,
-                "--metrics-listen",
-                "127.0.0.1:9586",
-            ],
-            Some(&log),
-        );
+            "--token",
+            token,
+            "--state-dir",
+            &state,
+            "--endpoint",
+            &endpoint,
+            "--metrics-listen",
+            "127.0.0.1:9586",
+        ];
+        for url in urls {
+            args.extend(["--control-plane", url.as_str()]);
+        }
+        self.spawn(&role, "gateway", &args, Some(&log))
     }
 
     pub fn gateway_log(&self, index: usize) -> String {
@@ -445,4 +448,21 @@ pub fn listen_in_netns(namespace: &str, addr: SocketAddr) -> std::net::TcpListen
     })
     .join()
     .unwrap()
+}
+
+/// Forwards TCP connections made to `from` inside `namespace` to `to` in
+/// the test's own namespace (a control-plane replica started by the test).
+/// When `to` goes away, connections through the relay close as they would to
+/// the dead process itself. Runs until the returned task is aborted.
+pub fn relay(namespace: &str, from: SocketAddr, to: SocketAddr) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::TcpListener::from_std(listen_in_netns(namespace, from)).unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    })
 }

@@ -1,0 +1,257 @@
+//! Issue 9, item 4: two `homegate serve` processes on one PostgreSQL, no
+//! load balancer: gateways and the device client are given both URLs and
+//! fail over. A change made on one replica reaches a gateway connected to
+//! the other (LISTEN/NOTIFY); killing a replica (SIGKILL) loses no committed
+//! change, leaves no gateway without a control plane for long, and does not
+//! interrupt traffic. Times and the traffic gap are printed.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use api_types::auth::LoginRequest;
+use api_types::tenancy::{CreateGroup, Protocol, UpdateTenant};
+use client::Client;
+
+use super::failover::{laptop_up, tunnel_gateway, wait_for_gateway};
+use super::{blocking, tenant_with_apps};
+use crate::cli::ServeProcess;
+use crate::lab::{APP, Lab, relay, wait_until};
+use crate::support::{ADMIN_PASSWORD, Backend, TestServer};
+
+const REPLICAS: [&str; 2] = ["198.18.0.250", "198.18.0.251"];
+const ECHO: u16 = 7000;
+
+async fn admin_of(url: &str) -> Client {
+    let anonymous = Client::new(url, None).unwrap();
+    let login = anonymous
+        .login(&LoginRequest {
+            username: "admin".into(),
+            password: ADMIN_PASSWORD.into(),
+            token_name: None,
+        })
+        .await
+        .unwrap();
+    anonymous.with_token(login.token.unwrap())
+}
+
+async fn version(server: &TestServer) -> f64 {
+    let version: i64 = sqlx::query_scalar("SELECT version FROM config_version WHERE id = 1")
+        .fetch_one(server.store.pool())
+        .await
+        .unwrap();
+    version as f64
+}
+
+fn applied(lab: &Lab, g: usize) -> f64 {
+    lab.gateway_metric(g, "homegate_gateway_config_version")
+}
+
+fn connected(lab: &Lab, g: usize) -> bool {
+    lab.gateway_metric(g, "homegate_gateway_control_plane_connected") >= 1.0
+}
+
+/// Whether gateway `g` has connected to the replica at `ip` (its log says).
+fn connected_to(lab: &Lab, g: usize, ip: &str) -> bool {
+    lab.gateway_log(g)
+        .lines()
+        .any(|line| line.contains("connected to the control plane") && line.contains(ip))
+}
+
+async fn new_group(admin: &Client, name: &str) {
+    admin
+        .create_group(
+            "lemgo",
+            &CreateGroup {
+                name: name.into(),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs root: network namespaces and TUN (cargo xtask test runs it)"]
+async fn replica_kill_on_postgres() {
+    let lab = blocking(|| Lab::standard(2, 1));
+    // The test's own view of the database (setup and checks); the lab sees
+    // only the two replica processes.
+    let server = TestServer::start(Backend::Postgres).await;
+    let work = tempfile::tempdir().unwrap();
+    let urls: Vec<String> = REPLICAS
+        .iter()
+        .map(|ip| format!("http://{ip}:8080"))
+        .collect();
+    let mut replicas = Vec::new();
+    let mut relays = Vec::new();
+    for (i, ip) in REPLICAS.iter().enumerate() {
+        lab.address("net", "br0", &format!("{ip}/24"));
+        let dir = work.path().join(format!("replica{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data_dir = dir.display().to_string();
+        let mut args = vec![
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            &server.database_url,
+            "--public-url",
+            &urls[i],
+            "--data-dir",
+            &data_dir,
+        ];
+        for url in &urls {
+            args.extend(["--control-plane-url", url.as_str()]);
+        }
+        let replica = blocking(|| ServeProcess::start(&dir, &args, false));
+        let local: SocketAddr = replica.url.trim_start_matches("http://").parse().unwrap();
+        relays.push(relay(
+            &lab.ns("net"),
+            format!("{ip}:8080").parse().unwrap(),
+            local,
+        ));
+        replicas.push(replica);
+    }
+    let replica_admins = [
+        admin_of(&replicas[0].url).await,
+        admin_of(&replicas[1].url).await,
+    ];
+
+    // Setup through replica A; gateway g1 prefers A, g2 prefers B.
+    let a = &replica_admins[0];
+    a.create_region(&api_types::infra::CreateRegion {
+        name: "south".into(),
+        description: None,
+    })
+    .await
+    .unwrap();
+    for g in 1..=2 {
+        let created = a
+            .create_gateway(&api_types::infra::CreateGateway {
+                name: format!("g{g}"),
+                region: "south".into(),
+                endpoint: Some(format!("198.18.0.{g}:51820")),
+            })
+            .await
+            .unwrap();
+        let order: Vec<String> = if g == 1 {
+            urls.clone()
+        } else {
+            urls.iter().rev().cloned().collect()
+        };
+        blocking(|| lab.start_gateway_with(g, &created.token, &order));
+    }
+    blocking(|| lab.start_apps(&[ECHO]));
+    tenant_with_apps(
+        &server,
+        "lemgo",
+        "10.20.0.0/16",
+        "office",
+        &[],
+        &[("echo", Protocol::Udp, ECHO)],
+    )
+    .await;
+    server
+        .admin
+        .update_tenant(
+            "lemgo",
+            &UpdateTenant {
+                name: None,
+                default_language: None,
+                region: Some(Some("south".into())),
+            },
+        )
+        .await
+        .unwrap();
+    for g in ["g1", "g2"] {
+        let mut up = false;
+        for _ in 0..200 {
+            if server
+                .admin
+                .get_gateway(g)
+                .await
+                .is_ok_and(|gateway| gateway.healthy)
+            {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(up, "gateway {g} did not come up:\n{}", lab.gateway_log(1));
+    }
+    assert!(connected_to(&lab, 1, REPLICAS[0]) && connected_to(&lab, 2, REPLICAS[1]));
+    let anna = server
+        .login_as(Some("lemgo"), "anna", api_types::Role::Employee)
+        .await;
+    server
+        .admin
+        .add_group_member("lemgo", "office", "anna")
+        .await
+        .unwrap();
+    // Enrolled through replica A; the configuration names both.
+    let laptop = laptop_up(&lab, &anna, "c1", &urls[0]).await;
+    let stored = std::fs::read_to_string(laptop.join("device.toml")).unwrap();
+    assert!(stored.contains(REPLICAS[1]), "{stored}");
+
+    // 1. A change on replica A reaches g2, which is connected to B.
+    new_group(a, "made-on-a").await;
+    let wanted = version(&server).await;
+    let reached = blocking(|| wait_until(Duration::from_secs(10), || applied(&lab, 2) >= wanted))
+        .expect("a change on A never reached the gateway on B");
+    eprintln!("change on replica A applied by the gateway on replica B after {reached:?}");
+    assert!(reached < Duration::from_secs(1), "took {reached:?}");
+
+    // 2. Kill replica A right after a committed change, with traffic running.
+    let stream = lab.stream("c1", APP, ECHO, 15.0);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    new_group(a, "committed-before-kill").await;
+    let killed = Instant::now();
+    replicas[0].child.kill().unwrap();
+    let _ = replicas[0].child.wait();
+    let b = &replica_admins[1];
+    let groups = b.list_groups("lemgo").await.unwrap();
+    assert!(groups.iter().any(|g| g.name == "committed-before-kill"));
+    let back = blocking(|| {
+        wait_until(Duration::from_secs(20), || {
+            connected(&lab, 1) && connected_to(&lab, 1, REPLICAS[1])
+        })
+    })
+    .map(|_| killed.elapsed())
+    .expect("g1 never reconnected to replica B");
+    eprintln!("gateway of the killed replica connected to the other after {back:?}");
+    assert!(
+        back <= Duration::from_secs(10),
+        "without a control plane for {back:?}"
+    );
+    // It gets configuration from B: a change there is applied.
+    new_group(b, "made-on-b").await;
+    let wanted = version(&server).await;
+    let followed = blocking(|| wait_until(Duration::from_secs(10), || applied(&lab, 1) >= wanted));
+    assert!(
+        followed.is_some(),
+        "g1 does not follow changes made on B (applied {}, wanted {wanted}):\n{}",
+        applied(&lab, 1),
+        lab.gateway_log(1)
+    );
+    let kill_gap = blocking(|| stream.finish());
+    eprintln!(
+        "replica kill: longest traffic gap {:.0} ms ({} of {} echoes answered)",
+        kill_gap.max_gap_ms, kill_gap.received, kill_gap.sent
+    );
+    assert!(kill_gap.received > 0);
+
+    // 3. The device client fails over too: draining its gateway through B
+    // moves it, which it can only learn from B.
+    let on = tunnel_gateway(&laptop).expect("tunnel connected");
+    let other = if on == "g1" { "g2" } else { "g1" };
+    b.drain_gateway(&on).await.unwrap();
+    let moved = blocking(|| wait_for_gateway(&laptop, other, Duration::from_secs(30)));
+    eprintln!("device moved through replica B after {moved:?}");
+    assert!(moved.is_some(), "the device did not follow replica B");
+
+    for relay in relays {
+        relay.abort();
+    }
+    drop(replicas);
+    drop(lab);
+    server.stop().await;
+}
