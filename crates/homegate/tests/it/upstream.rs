@@ -14,6 +14,8 @@ use futures::StreamExt;
 
 pub struct Upstream {
     pub url: String,
+    /// TCP connections accepted so far.
+    pub connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -124,8 +126,17 @@ pub async fn start() -> Upstream {
                 )
             }),
         );
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = connections.clone();
+    let listener = axum::serve::ListenerExt::tap_io(listener, move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    Upstream { url, task }
+    Upstream {
+        url,
+        connections,
+        task,
+    }
 }

@@ -325,6 +325,23 @@ async fn web_access(backend: Backend) {
         .unwrap();
     let headers = &echo["headers"];
     assert_eq!(echo["query"], "x=1");
+    // One after the other, requests share the upstream connection.
+    let before = upstream
+        .connections
+        .load(std::sync::atomic::Ordering::Relaxed);
+    for _ in 0..20 {
+        let answer = web.get(&web.app("/echo"), Some(&cookie)).await;
+        assert_eq!(answer.status(), 200);
+        answer.bytes().await.unwrap();
+    }
+    let opened = upstream
+        .connections
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - before;
+    assert!(
+        opened <= 1,
+        "20 requests opened {opened} upstream connections"
+    );
     assert_eq!(headers["x-homegate-user"], "anna");
     assert_eq!(headers["x-homegate-tenant"], "lemgo");
     assert_eq!(headers["x-homegate-groups"], "office");

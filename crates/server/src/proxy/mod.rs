@@ -16,6 +16,7 @@ mod directory;
 pub mod grants;
 mod portal;
 pub mod route;
+mod upstream;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,7 +78,10 @@ pub struct Proxy {
     pub directory: Directory,
     pub grants: Grants,
     signer: tokio::sync::OnceCell<Signer>,
+    /// For WebSocket upgrades, which take their connection for good.
     client: UpstreamClient,
+    /// For everything else: connections driven in the request's own task.
+    upstreams: Arc<upstream::Upstreams>,
     max_body_bytes: u64,
     upstream_timeout: Duration,
     issuer: String,
@@ -94,6 +98,7 @@ impl Proxy {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
+        let upstreams = Arc::new(upstream::Upstreams::new(connector.clone()));
         // Plain hyper rather than reqwest: the incoming body and the
         // upstream's answer pass through as they are, without URL parsing
         // or stream adapters per request.
@@ -107,6 +112,7 @@ impl Proxy {
             grants: Grants::default(),
             signer: tokio::sync::OnceCell::new(),
             client,
+            upstreams,
             max_body_bytes: settings.max_body_bytes,
             upstream_timeout: settings.upstream_timeout,
             issuer: public_url.trim_end_matches('/').to_owned(),
@@ -556,22 +562,34 @@ async fn forward(
     *upstream_request.method_mut() = parts.method.clone();
     *upstream_request.uri_mut() = uri;
     *upstream_request.headers_mut() = headers;
-    let upstream = match tokio::time::timeout(
-        proxy.upstream_timeout,
-        proxy.client.request(upstream_request),
-    )
-    .await
-    {
-        Ok(Ok(response)) => response,
-        Ok(Err(error)) if is_too_large(&error) => {
+    let sending = async {
+        if websocket {
+            proxy
+                .client
+                .request(upstream_request)
+                .await
+                .map(|response| (response, None))
+                .map_err(|error| (is_too_large(&error), error.to_string()))
+        } else {
+            proxy
+                .upstreams
+                .send(upstream_request)
+                .await
+                .map(|(response, in_use)| (response, Some(in_use)))
+                .map_err(|error| (error.is_too_large(), error.to_string()))
+        }
+    };
+    let (upstream, connection) = match tokio::time::timeout(proxy.upstream_timeout, sending).await {
+        Ok(Ok(sent)) => sent,
+        Ok(Err((true, _))) => {
             return message_page(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Too large",
                 "The upload is larger than the web access allows.",
             );
         }
-        Ok(Err(error)) => {
-            tracing::warn!(app = %app.application, tenant = %app.tenant, error = %error, "upstream failed");
+        Ok(Err((false, error))) => {
+            tracing::warn!(app = %app.application, tenant = %app.tenant, %error, "upstream failed");
             return message_page(
                 StatusCode::BAD_GATEWAY,
                 "Application unreachable",
@@ -647,6 +665,7 @@ async fn forward(
     let open = grant.open();
     let body = Revocable {
         inner: upstream.into_body(),
+        connection,
         revoked: Box::pin(async move {
             let mut open = open;
             open.revoked().await;
@@ -675,6 +694,8 @@ fn is_too_large(error: &hyper_util::client::legacy::Error) -> bool {
 /// complete) when the grant is revoked.
 struct Revocable {
     inner: hyper::body::Incoming,
+    /// The connection the body arrives on, driven here (not for WebSockets).
+    connection: Option<upstream::InUse>,
     revoked: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     done: bool,
 }
@@ -695,9 +716,21 @@ impl http_body::Body for Revocable {
             this.done = true;
             return std::task::Poll::Ready(Some(Err("access ended".into())));
         }
-        std::pin::Pin::new(&mut this.inner)
-            .poll_frame(cx)
-            .map_err(Into::into)
+        if let Some(connection) = &mut this.connection {
+            connection.drive(cx);
+        }
+        let frame = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
+        // The server stops polling once the body says it has ended, so the
+        // connection goes back to the pool as soon as the last byte is in.
+        let ended = match &frame {
+            std::task::Poll::Ready(None) => true,
+            std::task::Poll::Ready(Some(Ok(_))) => this.inner.is_end_stream(),
+            _ => false,
+        };
+        if ended && let Some(connection) = this.connection.take() {
+            connection.release();
+        }
+        frame.map_err(Into::into)
     }
 
     fn is_end_stream(&self) -> bool {
