@@ -6,6 +6,7 @@ mod enrollment;
 mod failover;
 mod gateway;
 mod quota;
+mod region_name;
 mod replicas;
 mod sticks;
 

@@ -296,11 +296,27 @@ impl Lab {
     /// Starts `homegate gateway` in `g{index}`, failing over between the
     /// control planes at `urls`; returns its pid.
     pub fn start_gateway_with(&self, index: usize, token: &str, urls: &[String]) -> u32 {
-        let role = format!("g{index}");
-        let state = self.dir.path().join(format!("{role}-state"));
-        let log = self.dir.path().join(format!("{role}.log"));
         let endpoint = format!("198.18.0.{index}:51820");
-        let state = state.display().to_string();
+        self.start_gateway_at(index, token, urls, &endpoint)
+    }
+
+    /// The gateway's state folder (its private key lives there).
+    pub fn gateway_state(&self, index: usize) -> PathBuf {
+        self.dir.path().join(format!("g{index}-state"))
+    }
+
+    /// Starts `homegate gateway` in `g{index}` announcing `endpoint` to
+    /// devices; returns its pid.
+    pub fn start_gateway_at(
+        &self,
+        index: usize,
+        token: &str,
+        urls: &[String],
+        endpoint: &str,
+    ) -> u32 {
+        let role = format!("g{index}");
+        let log = self.dir.path().join(format!("{role}.log"));
+        let state = self.gateway_state(index).display().to_string();
         let mut args = vec![
             "env",
             "RUST_LOG=info,gotatun=warn",
@@ -311,7 +327,7 @@ impl Lab {
             "--state-dir",
             &state,
             "--endpoint",
-            &endpoint,
+            endpoint,
             "--metrics-listen",
             "127.0.0.1:9586",
         ];
@@ -347,6 +363,14 @@ impl Lab {
 
     pub fn gateways(&self) -> usize {
         self.gateways
+    }
+
+    /// `/etc/hosts` as programs in `role` see it (`ip netns exec` mounts
+    /// `/etc/netns/NAME/hosts` over it): how names resolve in the lab.
+    pub fn set_hosts(&self, role: &str, lines: &str) {
+        let dir = PathBuf::from("/etc/netns").join(self.ns(role));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("hosts"), format!("127.0.0.1 localhost\n{lines}\n")).unwrap();
     }
 }
 
@@ -402,6 +426,7 @@ impl Drop for Lab {
             let _ = Command::new("ip")
                 .args(["netns", "del", namespace])
                 .status();
+            let _ = std::fs::remove_dir_all(PathBuf::from("/etc/netns").join(namespace));
         }
         wg::remove_sockets(&self.id);
     }
