@@ -9,17 +9,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use api_types::Role;
 use api_types::enrollment::CreateEnrollmentCode;
-use api_types::tenancy::{Protocol, SetQuota, UpdateTenant};
+use api_types::tenancy::SetQuota;
 use client::Client;
 
-use super::{Fixture, blocking, device_cli, ok, tenant_with_apps};
+use super::{ECHO, Fixture, blocking, device_cli, lemgo_in_south_with_anna, ok};
 use crate::cli::{homegate, run};
 use crate::lab::{APP, CONTROL_PLANE, CONTROL_PLANE_PORT, Lab, StreamResult, wait_until};
 use crate::support::TestServer;
-
-const ECHO: u16 = 7000;
 
 /// Enrolls a laptop of the logged-in `employee` in host `role` and brings
 /// its tunnel up through `url`; returns its folder once the application
@@ -76,27 +73,8 @@ async fn drain_gateway_kill_and_region_move() {
     let fixture = Fixture::start_in_regions(&["south", "south", "north"], 1).await;
     let (lab, server) = (&fixture.lab, &fixture.server);
     blocking(|| lab.start_apps(&[ECHO]));
-    tenant_with_apps(
-        server,
-        "lemgo",
-        "10.20.0.0/16",
-        "office",
-        &[],
-        &[("echo", Protocol::Udp, ECHO)],
-    )
-    .await;
+    let anna = lemgo_in_south_with_anna(server).await;
     let admin = &server.admin;
-    admin
-        .update_tenant(
-            "lemgo",
-            &UpdateTenant {
-                name: None,
-                default_language: None,
-                region: Some(Some("south".into())),
-            },
-        )
-        .await
-        .unwrap();
     // One seat: a device counted twice while it moves would be refused.
     admin
         .set_quota(
@@ -107,11 +85,6 @@ async fn drain_gateway_kill_and_region_move() {
                 end_newest_sessions: false,
             },
         )
-        .await
-        .unwrap();
-    let anna = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
-    admin
-        .add_group_member("lemgo", "office", "anna")
         .await
         .unwrap();
     let url = format!("http://{CONTROL_PLANE}:{CONTROL_PLANE_PORT}");

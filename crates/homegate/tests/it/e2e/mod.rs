@@ -251,3 +251,51 @@ pub async fn device(
         .await
         .unwrap()
 }
+
+/// Port of the UDP echo the failover tests stream through.
+pub const ECHO: u16 = 7000;
+
+/// Tenant "lemgo" in region "south" whose group "office" reaches a UDP echo
+/// application, and its employee anna in that group, logged in.
+pub async fn lemgo_in_south_with_anna(server: &TestServer) -> client::Client {
+    tenant_with_apps(
+        server,
+        "lemgo",
+        "10.20.0.0/16",
+        "office",
+        &[],
+        &[("echo", Protocol::Udp, ECHO)],
+    )
+    .await;
+    let admin = &server.admin;
+    admin
+        .update_tenant(
+            "lemgo",
+            &api_types::tenancy::UpdateTenant {
+                name: None,
+                default_language: None,
+                region: Some(Some("south".into())),
+            },
+        )
+        .await
+        .unwrap();
+    let anna = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
+    admin
+        .add_group_member("lemgo", "office", "anna")
+        .await
+        .unwrap();
+    anna
+}
+
+/// Waits until the control plane counts `gateway` as healthy; its public key.
+pub async fn wait_healthy(admin: &client::Client, gateway: &str) -> Option<String> {
+    for _ in 0..200 {
+        if let Ok(found) = admin.get_gateway(gateway).await
+            && found.healthy
+        {
+            return found.public_key;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}

@@ -7,18 +7,15 @@
 
 use std::time::{Duration, Instant};
 
-use api_types::Role;
 use api_types::enrollment::CreatePhone;
 use api_types::infra::{CreateGateway, CreateRegion};
-use api_types::tenancy::{Protocol, UpdateTenant};
 
-use super::{blocking, tenant_with_apps};
+use super::{ECHO, blocking, lemgo_in_south_with_anna, wait_healthy};
 use crate::lab::wg::{KeyPair, WgConfig, WgPeer};
 use crate::lab::{APP, CONTROL_PLANE, CONTROL_PLANE_PORT, Lab, wait_until};
 use crate::support::{Backend, TestServer};
 
 const NAME: &str = "vpn-south.lab.test";
-const ECHO: u16 = 7000;
 
 /// `key = value` of a wg-quick file.
 fn setting<'a>(wg_quick: &'a str, key: &str) -> &'a str {
@@ -76,45 +73,13 @@ async fn one_name_and_key_per_region_for_standard_clients() {
     }
     let mut keys = Vec::new();
     for g in ["g1", "g2"] {
-        let mut key = None;
-        for _ in 0..200 {
-            let gateway = admin.get_gateway(g).await.unwrap();
-            if gateway.healthy {
-                key = gateway.public_key;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let key = wait_healthy(admin, g).await;
         keys.push(key.unwrap_or_else(|| panic!("{g} did not come up:\n{}", lab.gateway_log(1))));
     }
     assert_eq!(keys[0], keys[1], "the region's gateways share one key");
 
     blocking(|| lab.start_apps(&[ECHO]));
-    tenant_with_apps(
-        &server,
-        "lemgo",
-        "10.20.0.0/16",
-        "office",
-        &[],
-        &[("echo", Protocol::Udp, ECHO)],
-    )
-    .await;
-    admin
-        .update_tenant(
-            "lemgo",
-            &UpdateTenant {
-                name: None,
-                default_language: None,
-                region: Some(Some("south".into())),
-            },
-        )
-        .await
-        .unwrap();
-    let anna = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
-    admin
-        .add_group_member("lemgo", "office", "anna")
-        .await
-        .unwrap();
+    let anna = lemgo_in_south_with_anna(&server).await;
     let phone = anna
         .create_my_phone(&CreatePhone {
             name: "Anna's phone".into(),
@@ -159,7 +124,7 @@ async fn one_name_and_key_per_region_for_standard_clients() {
 
     // g1 dies; the operator points the name at g2; the client resolves it
     // again and carries on with g2, which holds the same key.
-    let stream = lab.stream("c1", APP, ECHO, 20.0);
+    let stream = lab.stream("c1", APP, ECHO, 30.0);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let killed = Instant::now();
     nix::sys::signal::kill(
@@ -183,7 +148,8 @@ async fn one_name_and_key_per_region_for_standard_clients() {
         )
     });
     let back = blocking(|| {
-        wait_until(Duration::from_secs(15), || {
+        // WireGuard retries a handshake after 15 s without an answer.
+        wait_until(Duration::from_secs(40), || {
             lab.udp("c1", APP, ECHO)
                 && lab
                     .exec("c1", &["wg", "show", &peer.interface, "endpoints"])

@@ -9,17 +9,16 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use api_types::auth::LoginRequest;
-use api_types::tenancy::{CreateGroup, Protocol, UpdateTenant};
+use api_types::tenancy::CreateGroup;
 use client::Client;
 
 use super::failover::{laptop_up, tunnel_gateway, wait_for_gateway};
-use super::{blocking, tenant_with_apps};
+use super::{ECHO, blocking, lemgo_in_south_with_anna, wait_healthy};
 use crate::cli::ServeProcess;
 use crate::lab::{APP, Lab, relay, wait_until};
 use crate::support::{ADMIN_PASSWORD, Backend, TestServer};
 
 const REPLICAS: [&str; 2] = ["198.18.0.250", "198.18.0.251"];
-const ECHO: u16 = 7000;
 
 async fn admin_of(url: &str) -> Client {
     let anonymous = Client::new(url, None).unwrap();
@@ -141,52 +140,15 @@ async fn replica_kill_on_postgres() {
         blocking(|| lab.start_gateway_with(g, &created.token, &order));
     }
     blocking(|| lab.start_apps(&[ECHO]));
-    tenant_with_apps(
-        &server,
-        "lemgo",
-        "10.20.0.0/16",
-        "office",
-        &[],
-        &[("echo", Protocol::Udp, ECHO)],
-    )
-    .await;
-    server
-        .admin
-        .update_tenant(
-            "lemgo",
-            &UpdateTenant {
-                name: None,
-                default_language: None,
-                region: Some(Some("south".into())),
-            },
-        )
-        .await
-        .unwrap();
+    let anna = lemgo_in_south_with_anna(&server).await;
     for g in ["g1", "g2"] {
-        let mut up = false;
-        for _ in 0..200 {
-            if server
-                .admin
-                .get_gateway(g)
-                .await
-                .is_ok_and(|gateway| gateway.healthy)
-            {
-                up = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(up, "gateway {g} did not come up:\n{}", lab.gateway_log(1));
+        assert!(
+            wait_healthy(&server.admin, g).await.is_some(),
+            "gateway {g} did not come up:\n{}",
+            lab.gateway_log(1)
+        );
     }
     assert!(connected_to(&lab, 1, REPLICAS[0]) && connected_to(&lab, 2, REPLICAS[1]));
-    let anna = server
-        .login_as(Some("lemgo"), "anna", api_types::Role::Employee)
-        .await;
-    server
-        .admin
-        .add_group_member("lemgo", "office", "anna")
-        .await
-        .unwrap();
     // Enrolled through replica A; the configuration names both.
     let laptop = laptop_up(&lab, &anna, "c1", &urls[0]).await;
     let stored = std::fs::read_to_string(laptop.join("device.toml")).unwrap();
