@@ -231,6 +231,51 @@ async fn console_first_steps_in_a_browser() {
         "the admin's own password",
     )
     .await;
+    // A region with two gateways; one is drained and taken back.
+    browser
+        .goto(&format!("{base}/console/gateways"))
+        .await
+        .unwrap();
+    fill(browser, "region-name", "south").await;
+    submit(browser, "/console/regions").await;
+    for name in ["gw-1", "gw-2"] {
+        fill(browser, "gw-name", name).await;
+        submit(browser, "/console/gateways").await;
+        browser
+            .goto(&format!("{base}/console/gateways"))
+            .await
+            .unwrap();
+    }
+    // As if both had just answered their control plane's ping.
+    sqlx::query("UPDATE gateways SET last_seen_at = $1")
+        .bind(store::now_ms())
+        .execute(server.store.pool())
+        .await
+        .unwrap();
+    browser
+        .goto(&format!("{base}/console/gateways"))
+        .await
+        .unwrap();
+    click_and_wait(
+        browser,
+        "form[action='/console/gateways/gw-1/drain'] button[value=drain]",
+    )
+    .await;
+    let page = browser.source().await.unwrap();
+    assert!(
+        page.contains("The gateway is being drained")
+            && page.contains("Drained: devices move away"),
+        "{page}"
+    );
+    click_and_wait(
+        browser,
+        "form[action='/console/gateways/gw-1/drain'] button[value=resume]",
+    )
+    .await;
+    let page = browser.source().await.unwrap();
+    assert!(page.contains("The gateway takes devices again"), "{page}");
+    assert!(!page.contains("Drained: devices move away"), "{page}");
+
     browser.goto(&format!("{base}/console")).await.unwrap();
     assert_eq!(heading(browser).await, "Tenants and capacity");
 
