@@ -344,7 +344,11 @@ impl Server {
         let sweeper = proxy::spawn_sweeper(self.state.clone());
         let _stop_sweeper = AbortOnDrop(sweeper);
         // Other replicas' changes reach this one's gateway streams and proxy.
-        let _stop_follower = AbortOnDrop(self.state.store.spawn_replica_follower());
+        let _stop_follower = AbortOnDrop(
+            self.state
+                .store
+                .spawn_replica_follower(gateway::post_from_replicas(self.state.hub.clone())),
+        );
         let _stop_health_watch = AbortOnDrop(Some(gateway::spawn_health_watch(self.state.clone())));
         let app = app(self.state);
         match self.tls {

@@ -28,7 +28,7 @@ pub mod manual;
 pub mod mfa;
 pub mod proxy;
 pub mod regions;
-mod replicas;
+pub mod replicas;
 pub mod rules;
 pub mod sessions;
 pub mod status;

@@ -66,13 +66,11 @@ pub(crate) async fn end_device_session(
     let gateways = state.store.end_session(access, &device.id).await?;
     if let Some(public_key) = &device.public_key {
         for gateway in gateways {
-            state.hub.send(
-                &gateway,
-                ToGateway::EndSession {
-                    public_key: public_key.clone(),
-                    reason: reason.to_owned(),
-                },
-            );
+            let end = ToGateway::EndSession {
+                public_key: public_key.clone(),
+                reason: reason.to_owned(),
+            };
+            crate::gateway::tell(state, &gateway, end).await;
         }
     }
     Ok(())

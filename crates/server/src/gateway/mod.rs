@@ -9,6 +9,7 @@ mod hub;
 
 pub use hub::Hub;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use api_types::gateway::{FromGateway, GatewayConfig, ToGateway};
@@ -219,6 +220,35 @@ async fn serve(
     result
 }
 
+/// Sends `message` to a gateway: directly when its stream is on this
+/// replica, otherwise through the database to the replica that holds it.
+pub async fn tell(state: &AppState, gateway_id: &str, message: ToGateway) {
+    let text = match serde_json::to_string(&message) {
+        Ok(text) => text,
+        Err(error) => {
+            tracing::warn!(%error, "cannot encode a gateway message");
+            return;
+        }
+    };
+    if !state.hub.send(gateway_id, message)
+        && let Err(error) = state.store.post_to_gateway(gateway_id, &text).await
+    {
+        tracing::warn!(%error, gateway = gateway_id, "cannot reach a gateway through the other replicas");
+    }
+}
+
+/// Delivers messages other replicas post for gateways connected here.
+pub fn post_from_replicas(hub: Arc<Hub>) -> store::replicas::GatewayPost {
+    Arc::new(move |gateway_id: &str, message: &str| {
+        match serde_json::from_str::<ToGateway>(message) {
+            Ok(message) => {
+                hub.send(gateway_id, message);
+            }
+            Err(error) => tracing::warn!(%error, "unreadable gateway message from a replica"),
+        }
+    })
+}
+
 /// How often the gateways devices may be assigned to are looked at.
 const HEALTH_WATCH_EVERY: Duration = Duration::from_secs(1);
 
@@ -293,13 +323,11 @@ async fn handle(
                     }
                     Some(Ok(outcome)) => {
                         for old in &outcome.supersedes {
-                            state.hub.send(
-                                old,
-                                ToGateway::EndSession {
-                                    public_key: public_key.clone(),
-                                    reason: "the device moved to another gateway".into(),
-                                },
-                            );
+                            let end = ToGateway::EndSession {
+                                public_key: public_key.clone(),
+                                reason: "the device moved to another gateway".into(),
+                            };
+                            tell(&state, old, end).await;
                         }
                         (
                             outcome.admitted,

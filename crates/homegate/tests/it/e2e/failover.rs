@@ -48,6 +48,13 @@ pub fn tunnel_gateway(dir: &Path) -> Option<String> {
         .flatten()
 }
 
+/// The gateway the connected tunnel uses, once its status file says so.
+pub fn current_gateway(dir: &Path) -> String {
+    wait_until(Duration::from_secs(10), || tunnel_gateway(dir).is_some())
+        .and_then(|_| tunnel_gateway(dir))
+        .expect("the tunnel never reported a gateway")
+}
+
 /// Waits until the tunnel is connected through `gateway`; how long it took.
 pub fn wait_for_gateway(dir: &Path, gateway: &str, limit: Duration) -> Option<Duration> {
     wait_until(limit, || tunnel_gateway(dir).as_deref() == Some(gateway))
@@ -89,13 +96,7 @@ async fn drain_gateway_kill_and_region_move() {
         .unwrap();
     let url = format!("http://{CONTROL_PLANE}:{CONTROL_PLANE_PORT}");
     let laptop = laptop_up(lab, &anna, "c1", &url).await;
-    let first = blocking(|| {
-        wait_until(Duration::from_secs(10), || {
-            tunnel_gateway(&laptop).is_some()
-        })
-    });
-    assert!(first.is_some(), "the tunnel never reported a gateway");
-    let first = tunnel_gateway(&laptop).unwrap();
+    let first = blocking(|| current_gateway(&laptop));
     assert!(first == "g1" || first == "g2", "a south gateway: {first}");
     let other = if first == "g1" { "g2" } else { "g1" };
     let cli_dir = tempfile::tempdir().unwrap();

@@ -12,7 +12,7 @@ use api_types::auth::LoginRequest;
 use api_types::tenancy::CreateGroup;
 use client::Client;
 
-use super::failover::{laptop_up, tunnel_gateway, wait_for_gateway};
+use super::failover::{current_gateway, laptop_up, wait_for_gateway};
 use super::{ECHO, blocking, lemgo_in_south_with_anna, wait_healthy};
 use crate::cli::ServeProcess;
 use crate::lab::{APP, Lab, relay, wait_until};
@@ -162,6 +162,30 @@ async fn replica_kill_on_postgres() {
     eprintln!("change on replica A applied by the gateway on replica B after {reached:?}");
     assert!(reached < Duration::from_secs(1), "took {reached:?}");
 
+    // 1b. The laptop moves between gateways held by different replicas: the
+    // new gateway's replica tells the old gateway (through PostgreSQL) to end
+    // the superseded session at once rather than at the end of its lease.
+    let on = blocking(|| current_gateway(&laptop));
+    let other = if on == "g1" { "g2" } else { "g1" };
+    let old_index: usize = on[1..].parse().unwrap();
+    a.drain_gateway(&on).await.unwrap();
+    blocking(|| wait_for_gateway(&laptop, other, Duration::from_secs(30)))
+        .expect("the laptop did not leave the drained gateway");
+    let ended = blocking(|| {
+        // Without the message the gateway would notice at its next renewal
+        // (every 5 s) that the seat is no longer its.
+        wait_until(Duration::from_secs(1), || {
+            lab.gateway_metric(old_index, "homegate_gateway_sessions") == 0.0
+        })
+    });
+    eprintln!("superseded session on the other replica's gateway ended after {ended:?}");
+    assert!(
+        ended.is_some(),
+        "{on} still serves the laptop:\n{}",
+        lab.gateway_log(old_index)
+    );
+    a.resume_gateway(&on).await.unwrap();
+
     // 2. Kill replica A right after a committed change, with traffic running.
     let stream = lab.stream("c1", APP, ECHO, 15.0);
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -203,7 +227,7 @@ async fn replica_kill_on_postgres() {
 
     // 3. The device client fails over too: draining its gateway through B
     // moves it, which it can only learn from B.
-    let on = tunnel_gateway(&laptop).expect("tunnel connected");
+    let on = blocking(|| current_gateway(&laptop));
     let other = if on == "g1" { "g2" } else { "g1" };
     b.drain_gateway(&on).await.unwrap();
     let moved = blocking(|| wait_for_gateway(&laptop, other, Duration::from_secs(30)));
