@@ -152,15 +152,21 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut file: DeviceFile = files.require()?;
     let mut control_planes = ControlPlanes::of(&file)?;
+    // Its tag starts the long poll below, so the same configuration is not
+    // fetched twice.
+    let mut known = None;
     match control_planes
-        .ask(|client| async move { client.device_config().await })
+        .ask(|client| async move { client.device_config_change(None, Duration::ZERO).await })
         .await
     {
-        Ok(config) => {
+        Ok(Some((config, tag))) => {
             file.config = config;
+            known = tag;
             files.save(&file)?;
             control_planes.follow(&file.config)?;
         }
+        // Only an answer to `If-None-Match` is "unchanged"; none was sent.
+        Ok(None) => {}
         Err(error @ ClientError::Api { status: 401, .. }) => return Err(error.into()),
         Err(error) => {
             tracing::warn!(%error, "control plane unreachable; using the stored configuration");
@@ -194,7 +200,7 @@ pub async fn run(
 
     let mut status_tick = tokio::time::interval(STATUS_EVERY);
     let (changes_tx, mut changes) = tokio::sync::mpsc::channel(4);
-    let watcher = tokio::spawn(watch_config(control_planes.clone(), changes_tx));
+    let watcher = tokio::spawn(watch_config(control_planes.clone(), known, changes_tx));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -263,13 +269,14 @@ enum ConfigChange {
     Revoked(api_types::problem::Problem),
 }
 
-/// Asks the control planes for changes of the configuration, one long poll
-/// after the other, and hands each new configuration to the tunnel.
+/// Asks the control planes for changes of the configuration tagged `known`,
+/// one long poll after the other, and hands each new configuration to the
+/// tunnel.
 async fn watch_config(
     mut control_planes: ControlPlanes,
+    mut known: Option<String>,
     changes: tokio::sync::mpsc::Sender<ConfigChange>,
 ) {
-    let mut known: Option<String> = None;
     loop {
         let asked = control_planes
             .ask(|client| {

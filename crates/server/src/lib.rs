@@ -146,10 +146,10 @@ pub struct AppState {
     pub page_cache: Arc<console::PageCache>,
     /// The identity-aware proxy (when `Settings::proxy` is set).
     pub proxy: Option<Arc<proxy::Proxy>>,
-    /// A fingerprint of the gateways devices may be assigned to; it moves
-    /// when one dies, comes back, or is drained, and wakes the devices'
-    /// configuration long polls (`gateway::spawn_health_watch`).
-    pub assignable_gateways: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Ids of the gateways devices may be assigned to; it changes when one
+    /// dies, comes back, or is drained, and wakes the devices' configuration
+    /// long polls (`gateway::spawn_health_watch`).
+    pub assignable_gateways: Arc<tokio::sync::watch::Sender<Vec<String>>>,
 }
 
 impl AppState {
@@ -180,7 +180,7 @@ impl AppState {
                 .build()
                 .unwrap_or_default(),
             page_cache: Arc::new(console::PageCache::new(settings.status_page_cache)),
-            assignable_gateways: Arc::new(tokio::sync::watch::Sender::new(0)),
+            assignable_gateways: Arc::new(tokio::sync::watch::Sender::new(Vec::new())),
             proxy: settings.proxy.as_ref().and_then(|proxy| {
                 proxy::Proxy::new(proxy, &settings.public_url)
                     .inspect_err(|error| tracing::error!(%error, "the web access proxy is off"))

@@ -26,6 +26,16 @@ pub const GATEWAY_HEALTHY_MS: i64 = 8_000;
 /// How often the control plane records a connected gateway as seen.
 pub const GATEWAY_SEEN_EVERY_MS: u64 = 2_000;
 
+/// The condition on a gateway `g` that devices may be assigned to:
+/// registered, heard from since the query parameter `seen_after` (bound to
+/// now − [`GATEWAY_HEALTHY_MS`]), not drained.
+fn assignable(seen_after: &str) -> String {
+    format!(
+        "g.endpoint IS NOT NULL AND g.public_key IS NOT NULL \
+         AND g.last_seen_at > {seen_after} AND g.drained_at IS NULL"
+    )
+}
+
 /// A device that authenticated with its device token.
 #[derive(Debug, Clone)]
 pub struct DeviceIdentity {
@@ -407,17 +417,16 @@ impl Store {
         device_id: &str,
     ) -> Result<Option<GatewayEndpoint>> {
         let now = now_ms();
-        let rows = sqlx::query(
+        let rows = sqlx::query(&format!(
             "SELECT g.id, g.name, g.endpoint, g.public_key, \
              (SELECT COUNT(*) FROM seat_holders h WHERE h.gateway_id = g.id AND h.expires_at > $1 \
               AND h.superseded = 0) AS load, \
              (SELECT COUNT(*) FROM seat_holders h WHERE h.gateway_id = g.id AND h.device_id = $2 \
               AND h.expires_at > $1 AND h.superseded = 0) AS mine \
              FROM gateways g JOIN tenants t ON t.id = $3 \
-             WHERE (t.region_id IS NULL OR g.region_id = t.region_id) \
-             AND g.endpoint IS NOT NULL AND g.public_key IS NOT NULL AND g.last_seen_at > $4 \
-             AND g.drained_at IS NULL",
-        )
+             WHERE (t.region_id IS NULL OR g.region_id = t.region_id) AND {}",
+            assignable("$4")
+        ))
         .bind(now)
         .bind(device_id)
         .bind(tenant_id)
@@ -450,10 +459,10 @@ impl Store {
     /// Ids of the gateways devices may be assigned to now (healthy,
     /// undrained, registered), in order.
     pub async fn assignable_gateways(&self) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM gateways WHERE last_seen_at > $1 AND drained_at IS NULL \
-             AND endpoint IS NOT NULL AND public_key IS NOT NULL ORDER BY id",
-        )
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT g.id FROM gateways g WHERE {} ORDER BY g.id",
+            assignable("$1")
+        ))
         .bind(now_ms() - GATEWAY_HEALTHY_MS)
         .fetch_all(self.pool())
         .await?)

@@ -6,9 +6,8 @@
 //! connected to another replica (ending a session) travel on
 //! `homegate_gateway` as `'<gateway id> <message>'`. SQLite has one process.
 
-use std::time::Duration;
-
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 
@@ -16,13 +15,13 @@ use crate::{Backend, Store};
 
 pub(crate) const CONFIG_CHANNEL: &str = "homegate_config";
 const GATEWAY_CHANNEL: &str = "homegate_gateway";
-
-/// Delivers a message for a gateway to it, if it is connected here.
-pub type GatewayPost = Arc<dyn Fn(&str, &str) + Send + Sync>;
 /// Re-read the version this often anyway: a notification sent while the
 /// listening connection was being replaced is lost.
 const RESYNC_EVERY: Duration = Duration::from_secs(5);
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
+/// Delivers a message for a gateway to it, if it is connected here.
+pub type GatewayPost = Arc<dyn Fn(&str, &str) + Send + Sync>;
 
 impl Store {
     /// Follows the commits of other replicas, and hands messages they post

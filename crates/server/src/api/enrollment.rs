@@ -111,13 +111,23 @@ async fn enroll(
         )
         .await?;
     let identity = state.store.authenticate_device(&device_token).await?;
-    let mut config = state.store.device_config(&identity).await?;
-    config.control_planes = state.settings.control_planes();
+    let config = config_of(&state, &identity).await?;
     Ok(created(EnrollResponse {
         device,
         device_token,
         config,
     }))
+}
+
+/// What a device running the homegate client is told: its configuration and
+/// the control planes it may ask.
+async fn config_of(
+    state: &AppState,
+    device: &store::enrollment::DeviceIdentity,
+) -> ApiResult<DeviceConfig> {
+    let mut config = state.store.device_config(device).await?;
+    config.control_planes = state.settings.control_planes();
+    Ok(config)
 }
 
 /// The device's current configuration: address, gateway, routes, and the
@@ -149,8 +159,7 @@ async fn device_config(
         // Marked seen before reading, so a change during the read wakes us.
         versions.borrow_and_update();
         gateways.borrow_and_update();
-        let mut config = state.store.device_config(&device).await?;
-        config.control_planes = state.settings.control_planes();
+        let config = config_of(&state, &device).await?;
         let tag = long_poll::config_tag(&config);
         let tag_header = [(header::ETAG, tag.clone())];
         if !long_poll::matches(known, &tag) {

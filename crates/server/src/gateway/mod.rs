@@ -253,9 +253,9 @@ pub fn post_from_replicas(hub: Arc<Hub>) -> store::replicas::GatewayPost {
 const HEALTH_WATCH_EVERY: Duration = Duration::from_secs(1);
 
 /// Watches which gateways devices may be assigned to (healthy, undrained)
-/// and moves `AppState::assignable_gateways` when that changes, so devices
+/// and updates `AppState::assignable_gateways` when that changes, so devices
 /// waiting for news learn of a dead gateway at once. Several watchers on one
-/// state are harmless: they publish the same fingerprint.
+/// state are harmless: they publish the same list.
 pub fn spawn_health_watch(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(HEALTH_WATCH_EVERY);
@@ -264,13 +264,11 @@ pub fn spawn_health_watch(state: AppState) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             match state.store.assignable_gateways().await {
                 Ok(ids) => {
-                    use std::hash::{Hash, Hasher};
-                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                    ids.hash(&mut hasher);
-                    let fingerprint = hasher.finish();
                     state.assignable_gateways.send_if_modified(|current| {
-                        let changed = *current != fingerprint;
-                        *current = fingerprint;
+                        let changed = *current != ids;
+                        if changed {
+                            *current = ids;
+                        }
                         changed
                     });
                 }

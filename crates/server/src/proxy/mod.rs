@@ -569,14 +569,14 @@ async fn forward(
                 .request(upstream_request)
                 .await
                 .map(|response| (response, None))
-                .map_err(|error| (is_too_large(&error), error.to_string()))
+                .map_err(|error| (upstream::body_too_large(&error), error.to_string()))
         } else {
             proxy
                 .upstreams
                 .send(upstream_request)
                 .await
                 .map(|(response, in_use)| (response, Some(in_use)))
-                .map_err(|error| (error.is_too_large(), error.to_string()))
+                .map_err(|error| (upstream::body_too_large(&error), error.to_string()))
         }
     };
     let (upstream, connection) = match tokio::time::timeout(proxy.upstream_timeout, sending).await {
@@ -676,18 +676,6 @@ async fn forward(
     *response.status_mut() = status;
     *response.headers_mut() = response_headers;
     response
-}
-
-/// Whether the client failed because the request body passed the limit.
-fn is_too_large(error: &hyper_util::client::legacy::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
-    while let Some(error) = source {
-        if error.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = error.source();
-    }
-    false
 }
 
 /// A response body that fails (so the connection is cut, not ended as if

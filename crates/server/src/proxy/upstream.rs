@@ -42,18 +42,17 @@ pub(super) enum UpstreamError {
     Http(#[from] hyper::Error),
 }
 
-impl UpstreamError {
-    /// Whether the request body went past its size limit.
-    pub(super) fn is_too_large(&self) -> bool {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self);
-        while let Some(error) = source {
-            if error.is::<http_body_util::LengthLimitError>() {
-                return true;
-            }
-            source = error.source();
+/// Whether `error`, or anything that caused it, is the request body going
+/// past its size limit (`http_body_util::Limited`).
+pub(super) fn body_too_large(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(error) = source {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
         }
-        false
+        source = error.source();
     }
+    false
 }
 
 /// A connection with its driver, not in use.
