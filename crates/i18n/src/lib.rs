@@ -78,6 +78,12 @@ impl Tr {
 
 /// The best language for an `Accept-Language` header; English if none fits.
 pub fn negotiate(accept_language: &str) -> Language {
+    negotiate_known(accept_language).unwrap_or(Language::En)
+}
+
+/// The language `Accept-Language` prefers among ours, `None` when it names
+/// none of them (the caller then knows better than a global default).
+pub fn negotiate_known(accept_language: &str) -> Option<Language> {
     let mut best: Option<(f32, Language)> = None;
     for part in accept_language.split(',') {
         let mut pieces = part.trim().split(';');
@@ -93,7 +99,7 @@ pub fn negotiate(accept_language: &str) -> Language {
             best = Some((quality, language));
         }
     }
-    best.map_or(Language::En, |(_, language)| language)
+    best.map(|(_, language)| language)
 }
 
 #[cfg(test)]

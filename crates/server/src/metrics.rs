@@ -35,12 +35,13 @@ pub(crate) async fn render(State(state): State<AppState>) -> Result<Response, Ap
         sessions.get_or_create(&label).set(in_use);
         if let Some(max) = max {
             quota.get_or_create(&label).set(max);
-            let ratio = if max > 0 {
-                in_use as f64 / max as f64
-            } else {
-                1.0
-            };
-            utilisation.get_or_create(&label).set(ratio);
+            // A quota of 0 closes the VPN on purpose: no ratio, rather than
+            // a full one that would page someone.
+            if max > 0 {
+                utilisation
+                    .get_or_create(&label)
+                    .set(in_use as f64 / max as f64);
+            }
         }
     }
     let refusals = Family::<TenantLabel, Counter>::default();

@@ -17,23 +17,32 @@ pub const DAY_MS: i64 = 86_400_000;
 pub struct RegionHealth {
     /// Gateways that reported within the health window.
     pub gateways_online: i64,
+    /// Gateways that have reported at least once.
     pub gateways_total: i64,
-    /// Municipalities with a session quota whose seats are all taken.
+    /// Gateways added whose process has never connected: not yet online,
+    /// which is no outage.
+    pub gateways_not_yet_online: i64,
+    /// Municipalities with a session quota whose seats are all taken. Only
+    /// a municipality's own page counts its quota (see [`automatic_status`]).
     pub tenants_saturated: i64,
     pub tenants_with_quota: i64,
 }
 
 /// A region's VPN from its gateways: all online is operational, losing some
 /// is degraded while at least half remain, a partial outage below that, a
-/// major outage with none. With every gateway up, the VPN is still degraded
-/// for its users when at least half of the municipalities with a quota have
-/// no seat left. `None` for a region without gateways: it serves nobody.
+/// major outage with none. On a municipality's own page (the only place
+/// where `tenants_with_quota` is counted) a healthy VPN is degraded for
+/// that municipality while all its seats are taken: on the page for
+/// everyone, one municipality's full quota is not the region's fault.
+/// `None` for a region whose gateways have never reported: it serves nobody
+/// yet.
 pub fn automatic_status(health: RegionHealth) -> Option<ComponentStatus> {
     let RegionHealth {
         gateways_online: online,
         gateways_total: total,
         tenants_saturated: saturated,
         tenants_with_quota: with_quota,
+        ..
     } = health;
     if total <= 0 {
         return None;
@@ -170,12 +179,31 @@ mod tests {
     }
 
     #[test]
+    fn gateways_never_seen_are_no_outage() {
+        let health = RegionHealth {
+            gateways_online: 0,
+            gateways_total: 0,
+            gateways_not_yet_online: 2,
+            ..RegionHealth::default()
+        };
+        assert_eq!(automatic_status(health), None);
+        let health = RegionHealth {
+            gateways_online: 1,
+            gateways_total: 1,
+            gateways_not_yet_online: 1,
+            ..RegionHealth::default()
+        };
+        assert_eq!(automatic_status(health), Some(Operational));
+    }
+
+    #[test]
     fn full_quotas_degrade_a_healthy_region() {
         let health = |saturated, with_quota| RegionHealth {
             gateways_online: 2,
             gateways_total: 2,
             tenants_saturated: saturated,
             tenants_with_quota: with_quota,
+            ..RegionHealth::default()
         };
         assert_eq!(automatic_status(health(0, 4)), Some(Operational));
         assert_eq!(automatic_status(health(1, 4)), Some(Operational));

@@ -1,12 +1,13 @@
 //! Issue 8, first part: the public status page follows the gateways'
 //! heartbeats by itself, per region, and per municipality.
 
+use api_types::Language;
 use api_types::infra::{CreateGateway, CreateRegion};
-use api_types::tenancy::CreateTenant;
+use api_types::tenancy::{CreateDevice, CreateTenant, DeviceKind};
 use store::gateway_stream::GatewayIdentity;
 
 use crate::both_backends;
-use crate::support::TestServer;
+use crate::support::{TestServer, public_key};
 
 async fn page(server: &TestServer, path: &str, accept_language: &str) -> (u16, String) {
     let response = reqwest::Client::new()
@@ -91,12 +92,13 @@ async fn status_follows_the_gateways(server: &TestServer) {
             .await
             .unwrap();
     }
+    let mut tokens = std::collections::HashMap::new();
     for (name, region) in [
         ("gw-nord-1", "nord"),
         ("gw-nord-2", "nord"),
         ("gw-sued-1", "sued"),
     ] {
-        admin
+        let created = admin
             .create_gateway(&CreateGateway {
                 name: name.into(),
                 region: region.into(),
@@ -104,6 +106,7 @@ async fn status_follows_the_gateways(server: &TestServer) {
             })
             .await
             .unwrap();
+        tokens.insert(name, created.token);
     }
     admin
         .create_tenant(&CreateTenant {
@@ -112,57 +115,156 @@ async fn status_follows_the_gateways(server: &TestServer) {
             default_language: None,
             address_pool: "10.50.0.0/16".into(),
             region: Some("sued".into()),
-            max_sessions: None,
+            max_sessions: Some(1),
+            max_devices: None,
+        })
+        .await
+        .unwrap();
+    // A quota of 0 closes the VPN for Venlo on purpose.
+    admin
+        .create_tenant(&CreateTenant {
+            slug: "venlo".into(),
+            name: "Gemeente Venlo".into(),
+            default_language: Some(Language::Nl),
+            address_pool: "10.51.0.0/16".into(),
+            region: Some("sued".into()),
+            max_sessions: Some(0),
             max_devices: None,
         })
         .await
         .unwrap();
 
-    // No gateway has reported yet: both regions are down.
+    // No gateway has reported yet: not yet online, which is no outage, and
+    // nothing is recorded for the uptime bars.
     let (status, dutch) = page(server, "/status", "nl-BE,nl;q=0.9").await;
     assert_eq!(status, 200);
     assert!(dutch.contains("<html lang=\"nl\">"));
-    assert!(dutch.contains("Sommige diensten zijn verstoord"), "{dutch}");
-    assert_eq!(dutch.matches("Ernstige storing").count(), 2, "{dutch}");
+    assert!(!dutch.contains("Ernstige storing"), "{dutch}");
+    assert!(!dutch.contains("verstoord"), "{dutch}");
+    assert_eq!(
+        server
+            .store
+            .record_status_history(store::now_ms())
+            .await
+            .unwrap(),
+        0
+    );
 
     let pair = |id: &str, status: &str| (id.to_owned(), status.to_owned());
     assert_eq!(
         summary(server, "/api/v2/summary.json").await,
-        (
-            "critical".to_owned(),
-            vec![
-                pair("vpn-nord", "major_outage"),
-                pair("vpn-sued", "major_outage")
-            ]
-        )
+        ("none".to_owned(), vec![])
     );
 
     heartbeat(server, "gw-nord-1").await;
     let (_, english) = page(server, "/status?language=en", "nl").await;
     assert!(english.contains("<html lang=\"en\">"));
-    assert!(english.contains("Degraded performance"), "{english}");
-    assert!(english.contains("1 of 2 gateways online"), "{english}");
-    assert!(english.contains("Major outage"), "{english}");
+    assert!(english.contains("1 of 1 gateways online"), "{english}");
+    assert!(english.contains("1 gateway not yet online"), "{english}");
+    assert!(!english.contains("Major outage"), "{english}");
+    assert!(!english.contains("VPN sued"), "{english}");
 
+    // A gateway that has reported and then fell silent is an outage.
     heartbeat(server, "gw-nord-2").await;
     heartbeat(server, "gw-sued-1").await;
+    sqlx::query("UPDATE gateways SET last_seen_at = 1 WHERE name = 'gw-nord-2'")
+        .execute(server.store.pool())
+        .await
+        .unwrap();
+    let (_, english) = page(server, "/status?language=en", "en").await;
+    assert!(english.contains("Degraded performance"), "{english}");
+    assert!(english.contains("1 of 2 gateways online"), "{english}");
+    heartbeat(server, "gw-nord-2").await;
+
+    // Venlo's closed VPN and Lemgo's full quota are their own business: the
+    // page for everyone stays green, and no utilisation of 1.0 is reported
+    // for a quota of 0.
+    let identity = server
+        .store
+        .authenticate_gateway(&tokens["gw-sued-1"])
+        .await
+        .unwrap();
+    let key = public_key();
+    admin
+        .create_device(
+            "lemgo",
+            &CreateDevice {
+                name: "shared-laptop".into(),
+                owner: None,
+                kind: DeviceKind::Laptop,
+                public_key: key.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let admitted = server
+        .store
+        .admit_session(&identity, &key, 60_000)
+        .await
+        .unwrap();
+    assert!(admitted.admitted, "{admitted:?}");
     let (_, german) = page(server, "/status", "de").await;
     assert!(german.contains("Alle Systeme funktionieren"), "{german}");
     assert!(!german.contains("Ausfall"), "{german}");
+    assert!(!german.contains("belegt"), "{german}");
+    let metrics = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("homegate_quota_utilisation_ratio{tenant=\"lemgo\"} 1.0"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("homegate_quota_utilisation_ratio{tenant=\"venlo\"}"),
+        "{metrics}"
+    );
+    let (_, lemgo) = page(server, "/status/lemgo", "en").await;
+    assert!(lemgo.contains("Degraded performance"), "{lemgo}");
+    assert!(
+        lemgo.contains("all VPN seats of your municipality are in use"),
+        "{lemgo}"
+    );
+    let (_, venlo) = page(server, "/status/venlo", "en").await;
+    assert!(venlo.contains("All systems operational"), "{venlo}");
+
+    // Without a language asked for, a municipality's page and feed speak
+    // its own.
+    for path in ["/status/venlo", "/status/venlo/feed.atom"] {
+        let body = reqwest::get(format!("{}{path}", server.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            body.contains("lang=\"nl\"") || body.contains("xml:lang=\"nl\""),
+            "{path}: {body}"
+        );
+    }
 
     assert_eq!(
         summary(server, "/api/v2/summary.json").await,
         (
             "none".to_owned(),
             vec![
+                pair("group:VPN", "operational"),
                 pair("vpn-nord", "operational"),
                 pair("vpn-sued", "operational")
             ]
         )
     );
     assert_eq!(
-        summary(server, "/status/lemgo/api/v2/summary.json").await,
-        ("none".to_owned(), vec![pair("vpn-sued", "operational")])
+        summary(server, "/status/venlo/api/v2/summary.json").await,
+        (
+            "none".to_owned(),
+            vec![
+                pair("group:VPN", "operational"),
+                pair("vpn-sued", "operational")
+            ]
+        )
     );
 
     // A municipality sees only the region that serves it.
@@ -175,6 +277,7 @@ async fn status_follows_the_gateways(server: &TestServer) {
         lemgo.contains("VPN sued") && !lemgo.contains("VPN nord"),
         "{lemgo}"
     );
+    assert!(lemgo.contains("alle VPN-Plätze Ihrer Kommune sind belegt"));
     assert!(!lemgo.contains("<script"));
 
     let (status, missing) = page(server, "/status/nowhere", "en").await;

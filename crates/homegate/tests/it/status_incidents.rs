@@ -321,6 +321,30 @@ async fn incidents_components_and_maintenance(server: &TestServer) {
         "{summary}"
     );
     assert!(summary["scheduled_maintenances"][0]["scheduled_until"].is_string());
+    // Statuspage's shape: display names in incidents, groups as group
+    // components, the dates Statuspage has.
+    let window = &summary["scheduled_maintenances"][0];
+    assert_eq!(
+        window["components"][0],
+        serde_json::json!({ "id": "meldewesen", "name": "Meldewesen" }),
+        "{summary}"
+    );
+    assert!(window["started_at"].is_string(), "{summary}");
+    let components = summary["components"].as_array().unwrap();
+    let group = components
+        .iter()
+        .find(|c| c["name"] == "Fachverfahren")
+        .unwrap_or_else(|| panic!("no group component in {summary}"));
+    assert_eq!(group["group"], true, "{summary}");
+    assert_eq!(group["components"], serde_json::json!(["meldewesen"]));
+    assert_eq!(group["status"], "under_maintenance", "{summary}");
+    let member = components.iter().find(|c| c["id"] == "meldewesen").unwrap();
+    assert_eq!(member["group_id"], group["id"], "{summary}");
+    assert_eq!(
+        member["start_date"].as_str().unwrap().len(),
+        10,
+        "{summary}"
+    );
     let bad_window = admin
         .post::<_, Incident>(
             &["status", "maintenance"],
@@ -447,7 +471,14 @@ async fn incidents_components_and_maintenance(server: &TestServer) {
         titles.iter().any(|t| t.starts_with("Wartung Meldewesen")),
         "{titles:?}"
     );
-    let lemgo = parse_feed(&page(server, "/status/lemgo/feed.atom?language=en").await);
+    let lemgo_feed = page(server, "/status/lemgo/feed.atom?language=en").await;
+    assert!(
+        lemgo_feed.contains(&format!("#incident-{}", old.id)),
+        "each entry links to its incident: {lemgo_feed}"
+    );
+    let lemgo_page = page(server, "/status/lemgo?language=en").await;
+    assert!(lemgo_page.contains(&format!("id=\"incident-{}\"", old.id)));
+    let lemgo = parse_feed(&lemgo_feed);
     assert!(!lemgo.iter().any(|t| t.contains("Registry")), "{lemgo:?}");
     assert!(
         lemgo.iter().any(|t| t.contains("Phones cannot connect")),
@@ -467,6 +498,16 @@ async fn incidents_components_and_maintenance(server: &TestServer) {
         .map(|i| i["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Phones cannot connect"], "{summary}");
+    let incident = &summary["incidents"][0];
+    assert!(incident["monitoring_at"].is_string(), "{summary}");
+    assert!(incident["started_at"].is_string(), "{summary}");
+    assert!(
+        incident["shortlink"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/status#incident-{}", old.id)),
+        "{summary}"
+    );
 }
 
 both_backends!(incidents_components_and_maintenance);

@@ -22,7 +22,11 @@ status-source-automatic = automatisch aus dem Zustand der Gateways
 status-source-operator = vom Betrieb gesetzt
 status-source-maintenance = geplante Wartung
 status-since = seit { $time }
-status-quota-full = alle Plätze belegt bei { $full } von { $total } Kommunen
+status-quota-full = alle VPN-Plätze Ihrer Kommune sind belegt
+status-gateways-not-yet-online = { $count ->
+    [one] 1 Gateway noch nicht in Betrieb
+   *[other] { $count } Gateways noch nicht in Betrieb
+}
 status-bar = { $day }: { $status }, { $percent } % verfügbar
 status-bar-none = { $day }: keine Daten
 status-uptime = { $percent } % verfügbar in 90 Tagen

@@ -22,7 +22,11 @@ status-source-automatic = set automatically from the gateways' health
 status-source-operator = set by the operator
 status-source-maintenance = scheduled maintenance
 status-since = since { $time }
-status-quota-full = all seats in use for { $full } of { $total } municipalities
+status-quota-full = all VPN seats of your municipality are in use
+status-gateways-not-yet-online = { $count ->
+    [one] 1 gateway not yet online
+   *[other] { $count } gateways not yet online
+}
 status-bar = { $day }: { $status }, { $percent } % available
 status-bar-none = { $day }: no data
 status-uptime = { $percent } % available over 90 days

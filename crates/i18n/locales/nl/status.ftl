@@ -22,7 +22,11 @@ status-source-automatic = automatisch bepaald uit de toestand van de gateways
 status-source-operator = ingesteld door de beheerder
 status-source-maintenance = gepland onderhoud
 status-since = sinds { $time }
-status-quota-full = alle plaatsen bezet bij { $full } van { $total } gemeenten
+status-quota-full = alle VPN-plaatsen van uw gemeente zijn bezet
+status-gateways-not-yet-online = { $count ->
+    [one] 1 gateway nog niet in gebruik
+   *[other] { $count } gateways nog niet in gebruik
+}
 status-bar = { $day }: { $status }, { $percent } % beschikbaar
 status-bar-none = { $day }: geen gegevens
 status-uptime = { $percent } % beschikbaar in 90 dagen

@@ -168,6 +168,8 @@ struct UpdateView {
 }
 
 struct IncidentView {
+    /// The anchor feeds and the Statuspage JSON link to.
+    anchor: String,
     title: TextView,
     state: String,
     state_class: &'static str,
@@ -201,12 +203,14 @@ pub(super) struct StatusQuery {
     language: Option<Language>,
 }
 
-fn language(query: &StatusQuery, headers: &HeaderMap) -> Language {
-    query.language.unwrap_or_else(|| {
+/// The reader's language when they name one of ours (`?language=`, then
+/// `Accept-Language`); otherwise `serve` falls back to the municipality's.
+fn language(query: &StatusQuery, headers: &HeaderMap) -> Option<Language> {
+    query.language.or_else(|| {
         headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|value| value.to_str().ok())
-            .map_or(Language::De, i18n::negotiate)
+            .and_then(i18n::negotiate_known)
     })
 }
 
@@ -304,14 +308,15 @@ fn component_view(tr: Tr, shown: &PageComponent) -> ComponentView {
                 ],
             ));
         }
-        if health.tenants_saturated > 0 {
-            detail.push(tr.args(
-                "status-quota-full",
-                &[
-                    ("full", &health.tenants_saturated.to_string()),
-                    ("total", &health.tenants_with_quota.to_string()),
-                ],
+        if health.gateways_not_yet_online > 0 {
+            detail.push(tr.n(
+                "status-gateways-not-yet-online",
+                "count",
+                health.gateways_not_yet_online,
             ));
+        }
+        if health.tenants_saturated > 0 {
+            detail.push(tr.t("status-quota-full"));
         }
     }
     if !component.operator_note.is_empty() && component.status_source == StatusSource::Operator {
@@ -372,6 +377,7 @@ fn incident_view(
         })
         .collect();
     IncidentView {
+        anchor: incident_anchor(incident),
         title: text_view(tr, &incident.title),
         state: tr.t(&format!("incident-state-{}", incident.state.as_str())),
         state_class,
@@ -477,16 +483,41 @@ fn page(
     render(&page).map(|html| html.0)
 }
 
-fn statuspage_incident(incident: &Incident, page_url: &str) -> serde_json::Value {
+/// The fragment of the page where an incident is shown.
+fn incident_anchor(incident: &Incident) -> String {
+    format!("incident-{}", incident.id)
+}
+
+fn rfc3339(at: &time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// A group's component id in the Statuspage JSON: stable for the same
+/// group name, and never equal to a component's name (those have no `:`).
+fn group_id(group: &str) -> String {
+    format!("group:{group}")
+}
+
+fn statuspage_incident(
+    incident: &Incident,
+    page_url: &str,
+    names: &HashMap<&str, String>,
+) -> serde_json::Value {
     let text = |text: &Localized| {
         text.pick(Language::En)
             .map_or("", |(text, _)| text)
             .to_owned()
     };
-    let rfc3339 = |at: &time::OffsetDateTime| {
-        at.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
-    };
+    // Updates are newest first; Statuspage's `monitoring_at` is when the
+    // incident first went into monitoring.
+    let monitoring_at = incident
+        .updates
+        .iter()
+        .rev()
+        .find(|update| update.state == IncidentState::Monitoring)
+        .map(|update| rfc3339(&update.created_at));
+    let started_at = incident.starts_at.unwrap_or(incident.created_at);
     let mut value = serde_json::json!({
         "id": incident.id,
         "name": text(&incident.title),
@@ -494,10 +525,15 @@ fn statuspage_incident(incident: &Incident, page_url: &str) -> serde_json::Value
         "impact": incident.impact.as_str(),
         "created_at": rfc3339(&incident.created_at),
         "updated_at": rfc3339(&incident.updated_at),
+        "started_at": rfc3339(&started_at),
+        "monitoring_at": monitoring_at,
         "resolved_at": incident.resolved_at.as_ref().map(rfc3339),
-        "shortlink": page_url,
+        "shortlink": format!("{page_url}#{}", incident_anchor(incident)),
         "page_id": "homegate",
-        "components": incident.components.iter().map(|name| serde_json::json!({ "id": name, "name": name })).collect::<Vec<_>>(),
+        "components": incident.components.iter().map(|name| serde_json::json!({
+            "id": name,
+            "name": names.get(name.as_str()).cloned().unwrap_or_else(|| name.clone()),
+        })).collect::<Vec<_>>(),
         "incident_updates": incident.updates.iter().map(|update| serde_json::json!({
             "id": update.id,
             "status": update.state.as_str(),
@@ -517,41 +553,90 @@ fn statuspage_incident(incident: &Incident, page_url: &str) -> serde_json::Value
 
 /// `/api/v2/summary.json` in the shape of Atlassian Statuspage's, so
 /// existing status aggregators can read homegate's page. Texts in English.
+/// Each group of components is a group component (`group: true`, its
+/// members' ids in `components`) whose members name it in `group_id`.
 fn summary(status: &PublicStatus, page_url: &str) -> Vec<u8> {
     let tr = Tr::new(Language::En);
-    let updated_at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let components: Vec<serde_json::Value> = status
+    let updated_at = rfc3339(&time::OffsetDateTime::now_utc());
+    let names: HashMap<&str, String> = status
         .components
         .iter()
-        .enumerate()
-        .map(|(position, shown)| {
-            serde_json::json!({
-                "id": shown.component.name,
-                "name": component_name(tr, shown),
-                "status": shown.component.status.as_str(),
-                "description": shown.component.description,
-                "position": position + 1,
-                "group": false,
-                "group_id": null,
-                "only_show_if_degraded": false,
-                "showcase": true,
-                "created_at": shown.component.created_at
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default(),
-                "updated_at": updated_at,
-                "page_id": "homegate",
-            })
-        })
+        .map(|shown| (shown.component.name.as_str(), component_name(tr, shown)))
         .collect();
+    let start_date = |at: &time::OffsetDateTime| {
+        format!(
+            "{:04}-{:02}-{:02}",
+            at.year(),
+            u8::from(at.month()),
+            at.day()
+        )
+    };
+    let mut components: Vec<serde_json::Value> = Vec::new();
+    let mut groups: Vec<(String, Vec<&PageComponent>)> = Vec::new();
+    for shown in &status.components {
+        let group = &shown.component.group;
+        if group.is_empty() {
+            continue;
+        }
+        match groups.iter_mut().find(|(name, _)| name == group) {
+            Some((_, members)) => members.push(shown),
+            None => groups.push((group.clone(), vec![shown])),
+        }
+    }
+    for (group, members) in &groups {
+        let worst = members
+            .iter()
+            .map(|shown| shown.component.status)
+            .max()
+            .unwrap_or(ComponentStatus::Operational);
+        let created = members
+            .iter()
+            .map(|shown| shown.component.created_at)
+            .min()
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        components.push(serde_json::json!({
+            "id": group_id(group),
+            "name": group,
+            "status": worst.as_str(),
+            "description": null,
+            "position": components.len() + 1,
+            "group": true,
+            "group_id": null,
+            "components": members.iter().map(|shown| shown.component.name.clone()).collect::<Vec<_>>(),
+            "only_show_if_degraded": false,
+            "showcase": false,
+            "start_date": start_date(&created),
+            "created_at": rfc3339(&created),
+            "updated_at": updated_at,
+            "page_id": "homegate",
+        }));
+    }
+    for shown in &status.components {
+        let component = &shown.component;
+        let group = (!component.group.is_empty()).then(|| group_id(&component.group));
+        components.push(serde_json::json!({
+            "id": component.name,
+            "name": component_name(tr, shown),
+            "status": component.status.as_str(),
+            "description": component.description,
+            "position": components.len() + 1,
+            "group": false,
+            "group_id": group,
+            "only_show_if_degraded": false,
+            "showcase": true,
+            "start_date": start_date(&component.created_at),
+            "created_at": rfc3339(&component.created_at),
+            "updated_at": updated_at,
+            "page_id": "homegate",
+        }));
+    }
     let (description, _) = headline(tr, status.worst());
     let open = |kind: IncidentKind| -> Vec<serde_json::Value> {
         status
             .incidents
             .iter()
             .filter(|i| i.kind == kind && !i.state.is_closed())
-            .map(|i| statuspage_incident(i, page_url))
+            .map(|i| statuspage_incident(i, page_url, &names))
             .collect()
     };
     let body = serde_json::json!({
@@ -614,7 +699,11 @@ fn feed(status: &PublicStatus, tr: Tr, page_url: &str) -> Vec<u8> {
                 updated: to_fixed(&incident.updated_at),
                 published: Some(to_fixed(&incident.created_at)),
                 links: vec![Link {
-                    href: format!("{page_url}?language={}", tr.code()),
+                    href: format!(
+                        "{page_url}?language={}#{}",
+                        tr.code(),
+                        incident_anchor(incident)
+                    ),
                     rel: "alternate".into(),
                     mime_type: Some("text/html".into()),
                     ..Link::default()
@@ -684,9 +773,18 @@ impl Format {
 async fn serve(
     state: &AppState,
     slug: Option<String>,
-    language: Language,
+    language: Option<Language>,
     format: Format,
 ) -> ConsoleResult<Response> {
+    let language = match (language, &slug) {
+        (Some(language), _) => language,
+        (None, Some(slug)) => state
+            .store
+            .public_tenant_language(slug)
+            .await?
+            .unwrap_or(Language::De),
+        (None, None) => Language::De,
+    };
     let key = format!(
         "{}:{}:{}",
         slug.as_deref().unwrap_or(""),
@@ -773,14 +871,14 @@ pub(super) async fn feed_tenant(
 }
 
 pub(super) async fn summary_all(State(state): State<AppState>) -> ConsoleResult<Response> {
-    serve(&state, None, Language::En, Format::Json).await
+    serve(&state, None, Some(Language::En), Format::Json).await
 }
 
 pub(super) async fn summary_tenant(
     State(state): State<AppState>,
     Path(slug): Path<String>,
 ) -> ConsoleResult<Response> {
-    serve(&state, Some(slug), Language::En, Format::Json).await
+    serve(&state, Some(slug), Some(Language::En), Format::Json).await
 }
 
 #[derive(Template)]
@@ -918,24 +1016,30 @@ impl MailLink {
     }
 
     fn ask(self, headers: &HeaderMap, query: TokenQuery) -> ConsoleResult<Response> {
-        let tr = Tr::new(language(
-            &StatusQuery {
-                language: query.language,
-            },
-            headers,
-        ));
+        let tr = Tr::new(
+            language(
+                &StatusQuery {
+                    language: query.language,
+                },
+                headers,
+            )
+            .unwrap_or(Language::De),
+        );
         let (title, question, button, _, path) = self.keys();
         let action = Some((path.to_owned(), query.token, tr.t(button)));
         message_page(tr, title, tr.t(question), action, "/status".into())
     }
 
     fn answer(self, headers: &HeaderMap, form: &TokenForm, done: bool) -> ConsoleResult<Response> {
-        let tr = Tr::new(language(
-            &StatusQuery {
-                language: form.language,
-            },
-            headers,
-        ));
+        let tr = Tr::new(
+            language(
+                &StatusQuery {
+                    language: form.language,
+                },
+                headers,
+            )
+            .unwrap_or(Language::De),
+        );
         let (title, _, _, done_key, _) = self.keys();
         let message = tr.t(if done {
             done_key

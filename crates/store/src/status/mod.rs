@@ -15,6 +15,7 @@ mod notify;
 
 use std::collections::{HashMap, HashSet};
 
+use api_types::Language;
 use api_types::status::{Component, ComponentStatus, Incident, StatusSource};
 use statuspage::RegionHealth;
 use statuspage::uptime::{self, Day};
@@ -160,6 +161,17 @@ impl Store {
         }))
     }
 
+    /// The default language of the municipality with `slug`, for its public
+    /// page when the reader names none. `None` when no tenant has that slug.
+    pub async fn public_tenant_language(&self, slug: &str) -> Result<Option<Language>> {
+        let language: Option<String> =
+            sqlx::query_scalar("SELECT default_language FROM tenants WHERE slug = $1")
+                .bind(slug)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(language.as_deref().and_then(Language::parse))
+    }
+
     /// Components in `scope` with their status now. Regions without
     /// gateways and without an override are left out: they serve nobody.
     pub(crate) async fn effective_components(
@@ -297,16 +309,19 @@ impl Store {
             .collect())
     }
 
-    /// Per region: gateways that reported recently, and municipalities whose
-    /// seats are all taken (for a tenant's page, only that tenant counts).
+    /// Per region: gateways that reported recently, that ever reported, and
+    /// that never did. On a municipality's own page also whether its seats
+    /// are all taken; the page for everyone leaves quotas out, since one
+    /// municipality's full quota says nothing about the region's health.
     async fn region_health(
         &self,
         scope: &Scope,
         now: i64,
     ) -> Result<HashMap<String, RegionHealth>> {
-        let gateways: Vec<(String, i64, i64)> = sqlx::query_as(
+        let gateways: Vec<(String, i64, i64, i64)> = sqlx::query_as(
             "SELECT region_id, \
-             COALESCE(SUM(CASE WHEN last_seen_at > $1 THEN 1 ELSE 0 END), 0), COUNT(id) \
+             COALESCE(SUM(CASE WHEN last_seen_at > $1 THEN 1 ELSE 0 END), 0), \
+             COUNT(last_seen_at), COUNT(id) - COUNT(last_seen_at) \
              FROM gateways GROUP BY region_id",
         )
         .bind(now - GATEWAY_HEALTHY_MS)
@@ -314,30 +329,34 @@ impl Store {
         .await?;
         let mut health: HashMap<String, RegionHealth> = gateways
             .into_iter()
-            .map(|(region, online, total)| {
+            .map(|(region, online, seen, never_seen)| {
                 (
                     region,
                     RegionHealth {
                         gateways_online: online,
-                        gateways_total: total,
+                        gateways_total: seen,
+                        gateways_not_yet_online: never_seen,
                         ..RegionHealth::default()
                     },
                 )
             })
             .collect();
-        let quotas: Vec<(String, Option<String>, i64, i64)> = sqlx::query_as(
-            "SELECT t.id, t.region_id, t.max_sessions, \
+        let Some(tenant) = scope.tenant_id() else {
+            return Ok(health);
+        };
+        // A quota of 0 closes the VPN for the municipality on purpose; its
+        // seats are not "all taken".
+        let quota: Option<(Option<String>, i64, i64)> = sqlx::query_as(
+            "SELECT t.region_id, t.max_sessions, \
              (SELECT COUNT(DISTINCT s.device_id) FROM seat_holders s \
               WHERE s.tenant_id = t.id AND s.expires_at > $1) \
-             FROM tenants t WHERE t.max_sessions IS NOT NULL",
+             FROM tenants t WHERE t.id = $2 AND t.max_sessions > 0",
         )
         .bind(now)
-        .fetch_all(self.pool())
+        .bind(tenant)
+        .fetch_optional(self.pool())
         .await?;
-        for (tenant, region, max_sessions, in_use) in quotas {
-            if scope.tenant_id().is_some_and(|wanted| wanted != tenant) {
-                continue;
-            }
+        if let Some((region, max_sessions, in_use)) = quota {
             // A tenant without a region is served by every region.
             let regions: Vec<String> = match region {
                 Some(region) => vec![region],
