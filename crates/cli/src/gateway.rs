@@ -37,9 +37,13 @@ pub(crate) struct GatewayArgs {
     /// host:port devices reach this gateway at (else the one given to `gateways add`).
     #[arg(long, env = "HOMEGATE_ENDPOINT")]
     endpoint: Option<String>,
-    /// Serve Prometheus metrics at http://ADDR/metrics.
+    /// Serve Prometheus metrics at http://ADDR/metrics (and /healthz, /readyz).
     #[arg(long, env = "HOMEGATE_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Serve only the health checks at http://ADDR/healthz (process up) and
+    /// /readyz (a configuration from the control plane is applied).
+    #[arg(long, env = "HOMEGATE_HEALTH_LISTEN")]
+    health_listen: Option<SocketAddr>,
     /// Do not add routes for tenant address pools or enable IP forwarding
     /// (when the host's network is managed elsewhere).
     #[arg(long)]
@@ -81,6 +85,7 @@ pub(crate) async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         state_dir: args.state_dir,
         endpoint: args.endpoint,
         metrics_listen: args.metrics_listen,
+        health_listen: args.health_listen,
         manage_routes: !args.no_routes,
         filter_enabled: !args.unfiltered,
         tun_offload: !args.no_tun_offload,

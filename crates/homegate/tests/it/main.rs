@@ -21,6 +21,7 @@ mod isolation;
 mod manual;
 mod mfa;
 mod oidc_login;
+mod ops;
 mod schema;
 mod status;
 mod status_incidents;

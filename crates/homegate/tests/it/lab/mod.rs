@@ -361,6 +361,23 @@ impl Lab {
             .sum()
     }
 
+    /// The HTTP status of `path` on the gateway's metrics listener (`/healthz`,
+    /// `/readyz`); `None` while nothing answers.
+    pub fn gateway_http_status(&self, index: usize, path: &str) -> Option<u16> {
+        let role = format!("g{index}");
+        let output = self
+            .command(&role, "curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+            .arg(format!("http://127.0.0.1:9586{path}"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|code| *code != 0)
+    }
+
     pub fn gateways(&self) -> usize {
         self.gateways
     }
