@@ -227,8 +227,15 @@ impl Store {
         }
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations; refuses a database a newer homegate has
+    /// migrated (its schema may not fit this binary's queries).
     async fn migrate(&self) -> Result<()> {
+        let known = schema_version_known();
+        if let Some(found) = self.schema_version().await?
+            && found > known
+        {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
         self.migrator().run(&self.pool).await?;
         Ok(())
     }

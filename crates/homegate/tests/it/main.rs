@@ -27,5 +27,6 @@ mod status;
 mod status_incidents;
 mod status_notify;
 mod sticks;
+mod upgrade;
 mod upstream;
 mod web_proxy;
