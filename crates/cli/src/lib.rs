@@ -6,6 +6,7 @@
 // Printing results is this crate's job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod backup;
 mod commands;
 mod credentials;
 mod device;
@@ -47,6 +48,10 @@ pub struct Cli {
 enum Command {
     /// Run the control plane (API, console, portal, status page).
     Serve(serve::ServeArgs),
+    /// Copy the control plane's SQLite database while it runs (PostgreSQL: pg_dump).
+    Backup(backup::BackupArgs),
+    /// Bring back a copy made by `backup` (stop `serve` first).
+    Restore(backup::RestoreArgs),
     /// Run a gateway (data-plane node): userspace WireGuard on a TUN interface.
     Gateway(gateway::GatewayArgs),
     /// Enroll this device (laptop or stick): makes its key pair here.
@@ -200,6 +205,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Backup(args) => backup::backup(args).await,
+        Command::Restore(args) => backup::restore(args).await,
         Command::Gateway(args) => gateway::run(args).await,
         Command::Enroll(args) => device::enroll(context.output, args).await,
         Command::Up(args) => device::up(args).await,

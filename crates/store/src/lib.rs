@@ -16,6 +16,7 @@ pub mod addressing;
 pub mod applications;
 pub mod audit;
 pub mod authz;
+pub mod backup;
 mod convert;
 pub mod credentials;
 pub mod devices;

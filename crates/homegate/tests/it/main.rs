@@ -13,6 +13,7 @@ mod lab;
 
 mod admission_bench;
 mod api;
+mod backup;
 mod browser;
 mod cli;
 mod cli_sticks;
