@@ -144,8 +144,20 @@ enum Command {
 
 /// Entry point of the `homegate` binary.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            if let Command::Gateway(args) = &mut cli.command {
+                args.token_on_command_line = matches
+                    .subcommand_matches("gateway")
+                    .and_then(|gateway| gateway.value_source("token"))
+                    == Some(clap::parser::ValueSource::CommandLine);
+            }
+            cli
+        }
         Err(error) if error.use_stderr() => {
             // One line: the cause, and where to read more.
             let text = error.to_string();

@@ -317,13 +317,14 @@ impl Lab {
         let role = format!("g{index}");
         let log = self.dir.path().join(format!("{role}.log"));
         let state = self.gateway_state(index).display().to_string();
+        // The token travels in the environment, as docs/gateway.md says.
+        let token = format!("HOMEGATE_GATEWAY_TOKEN={token}");
         let mut args = vec![
             "env",
             "RUST_LOG=info,gotatun=warn",
+            &token,
             env!("CARGO_BIN_EXE_homegate"),
             "gateway",
-            "--token",
-            token,
             "--state-dir",
             &state,
             "--endpoint",
