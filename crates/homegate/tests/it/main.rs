@@ -17,6 +17,7 @@ mod backup;
 mod browser;
 mod cli;
 mod cli_sticks;
+mod deb;
 mod e2e;
 mod isolation;
 mod manual;
