@@ -67,8 +67,33 @@ fn install_node_packages() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The cargo-deb the Debian package test builds with (pinned; installed
+/// once into Cargo's bin folder, then reused).
+const CARGO_DEB_VERSION: &str = "3.8.0";
+
+fn install_cargo_deb() -> anyhow::Result<()> {
+    let installed = cargo()
+        .args(["deb", "--version"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default();
+    if !installed.contains(CARGO_DEB_VERSION) {
+        run(cargo().args([
+            "install",
+            "cargo-deb",
+            "--version",
+            CARGO_DEB_VERSION,
+            "--locked",
+        ]))?;
+    }
+    Ok(())
+}
+
 fn test(extra: &[String]) -> anyhow::Result<()> {
     install_node_packages()?;
+    install_cargo_deb()?;
     // The gateway and device-client end-to-end tests start the real binary;
     // build it first so their timing does not include compilation.
     run(cargo().args(["build", "--locked", "--bin", "homegate"]))?;

@@ -6,6 +6,7 @@
 // Printing results is this crate's job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod backup;
 mod commands;
 mod credentials;
 mod device;
@@ -47,6 +48,10 @@ pub struct Cli {
 enum Command {
     /// Run the control plane (API, console, portal, status page).
     Serve(serve::ServeArgs),
+    /// Copy the control plane's SQLite database while it runs (PostgreSQL: pg_dump).
+    Backup(backup::BackupArgs),
+    /// Bring back a copy made by `backup` (stop `serve` first).
+    Restore(backup::RestoreArgs),
     /// Run a gateway (data-plane node): userspace WireGuard on a TUN interface.
     Gateway(gateway::GatewayArgs),
     /// Enroll this device (laptop or stick): makes its key pair here.
@@ -139,8 +144,20 @@ enum Command {
 
 /// Entry point of the `homegate` binary.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            if let Command::Gateway(args) = &mut cli.command {
+                args.token_on_command_line = matches
+                    .subcommand_matches("gateway")
+                    .and_then(|gateway| gateway.value_source("token"))
+                    == Some(clap::parser::ValueSource::CommandLine);
+            }
+            cli
+        }
         Err(error) if error.use_stderr() => {
             // One line: the cause, and where to read more.
             let text = error.to_string();
@@ -200,6 +217,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Backup(args) => backup::backup(args).await,
+        Command::Restore(args) => backup::restore(args).await,
         Command::Gateway(args) => gateway::run(args).await,
         Command::Enroll(args) => device::enroll(context.output, args).await,
         Command::Up(args) => device::up(args).await,

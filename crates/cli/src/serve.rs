@@ -166,18 +166,7 @@ impl std::fmt::Debug for ServeConfig {
 
 fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
     let file = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                UsageError(format!("cannot read config file {}: {e}", path.display()))
-            })?;
-            toml::from_str::<FileConfig>(&text).map_err(|e| {
-                UsageError(format!(
-                    "config file {} is invalid: {}",
-                    path.display(),
-                    e.message()
-                ))
-            })?
-        }
+        Some(path) => read_config(path)?,
         None => FileConfig::default(),
     };
     let listen = match args.listen.or(file.listen) {
@@ -351,6 +340,39 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
     })
 }
 
+/// The data folder and database URL `serve` would use, for the commands
+/// that work on its database (`backup`, `restore`).
+pub(crate) fn database_location(
+    config: Option<&Path>,
+    data_dir: Option<PathBuf>,
+    database: Option<String>,
+) -> anyhow::Result<(PathBuf, String)> {
+    let file = match config {
+        Some(path) => read_config(path)?,
+        None => FileConfig::default(),
+    };
+    let data_dir = data_dir
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let database = database
+        .or(file.database)
+        .unwrap_or_else(|| sqlite_url(&data_dir.join("homegate.db")));
+    store::Backend::from_url(&database).map_err(|e| UsageError(e.to_string()))?;
+    Ok((data_dir, database))
+}
+
+fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("cannot read config file {}: {e}", path.display())))?;
+    Ok(toml::from_str::<FileConfig>(&text).map_err(|e| {
+        UsageError(format!(
+            "config file {} is invalid: {}",
+            path.display(),
+            e.message()
+        ))
+    })?)
+}
+
 fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
@@ -372,6 +394,23 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = resolve(args)?;
     create_data_dir(&config.data_dir)?;
     tracing::info!(?config, "starting control plane");
+    // Held while serving: `homegate restore` waits for no server to run.
+    let _serving = match store::backup::sqlite_path(&config.database) {
+        Some(path) => {
+            if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                create_data_dir(folder)?;
+            }
+            let lock = crate::backup::lock_file(&path)?;
+            if lock.try_lock_shared().is_err() {
+                anyhow::bail!(
+                    "{} is being restored; start again when that is done",
+                    path.display()
+                );
+            }
+            Some(lock)
+        }
+        None => None,
+    };
 
     let store = store::Store::open(&config.database)
         .await

@@ -558,6 +558,9 @@ impl<T: DeviceTransports> Engine<T> {
         self.metrics
             .config_version
             .set(i64::try_from(config.version).unwrap_or(i64::MAX));
+        self.metrics
+            .applied
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let version = config.version;
         tracing::info!(
             version,

@@ -43,6 +43,9 @@ pub struct GatewayOptions {
     /// `host:port` devices use to reach this gateway.
     pub endpoint: Option<String>,
     pub metrics_listen: Option<SocketAddr>,
+    /// Serve only `/healthz` and `/readyz` here (they are on the metrics
+    /// listener too).
+    pub health_listen: Option<SocketAddr>,
     /// Set routes for tenant pools through the interface.
     pub manage_routes: bool,
     /// Benchmarks only: skip the access-rule filter.
@@ -146,6 +149,14 @@ async fn drive(
         tokio::spawn(async move {
             if let Err(error) = metrics::serve(listen, metrics).await {
                 tracing::error!(error = %format!("{error:#}"), "metrics server failed");
+            }
+        });
+    }
+    if let Some(listen) = options.health_listen {
+        let metrics = Arc::clone(&metrics);
+        tokio::spawn(async move {
+            if let Err(error) = metrics::serve_health(listen, metrics).await {
+                tracing::error!(error = %format!("{error:#}"), "health check server failed");
             }
         });
     }

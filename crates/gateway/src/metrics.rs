@@ -1,8 +1,10 @@
-//! The gateway's Prometheus metrics, served on `--metrics-listen`.
+//! The gateway's Prometheus metrics, served on `--metrics-listen`, and its
+//! health endpoints (`/healthz`, `/readyz`), served there and on
+//! `--health-listen`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use axum::extract::State;
 use axum::http::header;
@@ -39,6 +41,9 @@ pub struct Metrics {
     pub config_version: Gauge,
     pub connected: Gauge,
     pub filtered: Family<DirectionLabel, Gauge>,
+    /// A configuration from the control plane has been applied: the
+    /// gateway is ready to serve devices (`/readyz`).
+    pub applied: AtomicBool,
 }
 
 impl Metrics {
@@ -110,9 +115,15 @@ impl Metrics {
     }
 }
 
-async fn render(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
+/// The metrics in the Prometheus text format.
+pub fn encode_text(registry: &Registry) -> String {
     let mut body = String::new();
-    let _ = encode(&mut body, &registry);
+    let _ = encode(&mut body, registry);
+    body
+}
+
+async fn render(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
+    let body = encode_text(&registry);
     (
         [(
             header::CONTENT_TYPE,
@@ -122,13 +133,49 @@ async fn render(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
     )
 }
 
+/// `/healthz`: the process is up.
+async fn healthy() -> &'static str {
+    "ok"
+}
+
+/// `/readyz`: 200 once a configuration from the control plane is applied
+/// (the gateway knows its devices), 503 before.
+async fn ready(State(metrics): State<Arc<Metrics>>) -> (axum::http::StatusCode, &'static str) {
+    if metrics.applied.load(Ordering::Relaxed) {
+        (axum::http::StatusCode::OK, "ready")
+    } else {
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: no configuration from the control plane applied yet",
+        )
+    }
+}
+
+fn health_routes(metrics: Arc<Metrics>) -> axum::Router {
+    axum::Router::new()
+        .route("/healthz", axum::routing::get(healthy))
+        .route("/readyz", axum::routing::get(ready))
+        .with_state(metrics)
+}
+
+/// Serves `/metrics`, `/healthz` and `/readyz` on `listen`.
 pub async fn serve(listen: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<()> {
-    let registry = Arc::new(metrics.registry());
+    let registry = metrics.registry();
     let app = axum::Router::new()
         .route("/metrics", axum::routing::get(render))
-        .with_state(registry);
+        .with_state(Arc::new(registry))
+        .merge(health_routes(metrics));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(%listen, "metrics listening");
     axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// Serves only `/healthz` and `/readyz` on `listen` (for probes that must
+/// not see the metrics).
+pub async fn serve_health(listen: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(%listen, "health checks listening");
+    axum::serve(listener, health_routes(metrics)).await?;
     Ok(())
 }

@@ -169,6 +169,8 @@ impl ApiError {
                 StoreError::Config(_)
                 | StoreError::Database(_)
                 | StoreError::Migrate(_)
+                | StoreError::SchemaTooNew { .. }
+                | StoreError::SchemaBehind { .. }
                 | StoreError::PasswordHash,
             ) => {
                 let status = StatusCode::INTERNAL_SERVER_ERROR;

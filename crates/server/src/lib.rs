@@ -214,6 +214,7 @@ pub fn app(state: AppState) -> Router {
                 .as_deref(),
         ))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/readyz", axum::routing::get(ready))
         .route("/metrics", axum::routing::get(metrics::render))
         .route("/auth/oidc/{tenant}/start", axum::routing::get(oidc::start))
         .route("/auth/oidc/callback", axum::routing::get(oidc::callback))
@@ -251,6 +252,27 @@ pub fn app(state: AppState) -> Router {
         )),
         None => router,
     }
+}
+
+/// `/readyz`: 200 when the database answers and carries this binary's
+/// schema, 503 otherwise and while the process shuts down (load balancers
+/// stop sending requests; `/healthz` only says the process is up).
+async fn ready(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<&'static str, error::ApiError> {
+    if *state.shutting_down.borrow() {
+        return Err(error::ApiError::Unavailable(
+            "not ready: shutting down".to_owned(),
+        ));
+    }
+    if let Err(error) = state.store.check_ready().await {
+        let cause = std::error::Error::source(&error)
+            .map(|source| format!("{error}: {source}"))
+            .unwrap_or_else(|| error.to_string());
+        tracing::warn!(error = %cause, "not ready");
+        return Err(error::ApiError::Unavailable(format!("not ready: {cause}")));
+    }
+    Ok("ready")
 }
 
 /// How often component statuses are compared with the recorded history.

@@ -16,6 +16,7 @@ pub mod addressing;
 pub mod applications;
 pub mod audit;
 pub mod authz;
+pub mod backup;
 mod convert;
 pub mod credentials;
 pub mod devices;
@@ -106,6 +107,16 @@ pub enum StoreError {
     Database(#[source] sqlx::Error),
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was migrated by a newer homegate than this one.
+    #[error(
+        "the database has schema version {found}, newer than this homegate knows ({known}): \
+         it was upgraded by a newer release; run that release, or restore a backup made \
+         before the upgrade"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    /// The database is reachable but not migrated to this binary's schema.
+    #[error("the database schema is at version {found}, this homegate needs {known}")]
+    SchemaBehind { found: i64, known: i64 },
     #[error("password hashing failed")]
     PasswordHash,
 }
@@ -210,13 +221,68 @@ impl Store {
         Ok(store)
     }
 
-    async fn migrate(&self) -> Result<()> {
-        let migrator = match self.backend {
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATOR,
             Backend::Postgres => &POSTGRES_MIGRATOR,
-        };
-        migrator.run(&self.pool).await?;
+        }
+    }
+
+    /// Applies pending migrations; refuses a database a newer homegate has
+    /// migrated (its schema may not fit this binary's queries).
+    async fn migrate(&self) -> Result<()> {
+        let known = schema_version_known();
+        if let Some(found) = self.schema_version().await?
+            && found > known
+        {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
+        self.migrator().run(&self.pool).await?;
         Ok(())
+    }
+
+    /// The newest migration applied to the database; `None` before the
+    /// first start (no migration table yet).
+    pub async fn schema_version(&self) -> Result<Option<i64>> {
+        let table_exists: i64 = match self.backend {
+            Backend::Sqlite => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sqlite_master \
+                     WHERE type = 'table' AND name = '_sqlx_migrations'",
+                )
+                .fetch_one(&self.pool)
+                .await?
+            }
+            Backend::Postgres => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+                )
+                .fetch_one(&self.pool)
+                .await?
+            }
+        };
+        if table_exists == 0 {
+            return Ok(None);
+        }
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(version)
+    }
+
+    /// Readiness: the database answers and carries this binary's schema.
+    pub async fn check_ready(&self) -> Result<()> {
+        let known = schema_version_known();
+        match self.schema_version().await? {
+            Some(found) if found == known => Ok(()),
+            Some(found) if found > known => Err(StoreError::SchemaTooNew { found, known }),
+            found => Err(StoreError::SchemaBehind {
+                found: found.unwrap_or(0),
+                known,
+            }),
+        }
     }
 
     async fn load_config_version(&self) -> Result<u64> {
@@ -360,6 +426,16 @@ fn advance(watch: &watch::Sender<u64>, version: u64) {
         }
         newer
     });
+}
+
+/// The newest schema version (migration number) this binary knows; both
+/// engines have the same migrations.
+pub fn schema_version_known() -> i64 {
+    SQLITE_MIGRATOR
+        .iter()
+        .map(|migration| migration.version)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Milliseconds since the Unix epoch, the time format of every column.

@@ -471,3 +471,66 @@ fn restart_keeps_data_and_shows_no_new_password() {
     assert!(text.contains("listening on"), "{text}");
     assert!(!text.contains("password"), "{text}");
 }
+
+/// Issue 26, item 10: a gateway token on the command line (visible in `ps`)
+/// is warned about; from the environment or a token file it is not.
+#[test]
+fn gateway_token_on_the_command_line_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().display().to_string();
+    // `--listen-port 0` stops the gateway right after it read its options,
+    // without root.
+    let base = [
+        "gateway",
+        "--control-plane",
+        "http://127.0.0.1:9",
+        "--listen-port",
+        "0",
+        "--state-dir",
+        &state,
+    ];
+    let warning = "visible to every user of this host";
+    let gateway = |extra: &[&str], env: Option<&str>| {
+        let mut command = homegate(dir.path());
+        command
+            .env_remove("HOMEGATE_GATEWAY_TOKEN")
+            .env_remove("HOMEGATE_GATEWAY_TOKEN_FILE")
+            .args(base)
+            .args(extra);
+        if let Some(token) = env {
+            command.env("HOMEGATE_GATEWAY_TOKEN", token);
+        }
+        let output = run(&mut command, None);
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+
+    let stderr = gateway(&["--token", "hgg_secret"], None);
+    assert!(stderr.contains(warning), "{stderr}");
+    assert!(stderr.contains("HOMEGATE_GATEWAY_TOKEN"), "{stderr}");
+    assert!(!stderr.contains("hgg_secret"), "{stderr}");
+    assert!(stderr.contains("--listen-port must not be 0"), "{stderr}");
+
+    let stderr = gateway(&[], Some("hgg_secret"));
+    assert!(!stderr.contains(warning), "{stderr}");
+    assert!(stderr.contains("--listen-port must not be 0"), "{stderr}");
+
+    let file = dir.path().join("token");
+    std::fs::write(&file, "hgg_secret\n").unwrap();
+    let stderr = gateway(&["--token-file", &file.display().to_string()], None);
+    assert!(!stderr.contains(warning), "{stderr}");
+    assert!(stderr.contains("--listen-port must not be 0"), "{stderr}");
+
+    std::fs::write(&file, "\n").unwrap();
+    let stderr = gateway(&["--token-file", &file.display().to_string()], None);
+    assert!(stderr.contains("is empty"), "{stderr}");
+
+    let output = run(
+        homegate(dir.path())
+            .env_remove("HOMEGATE_GATEWAY_TOKEN")
+            .env_remove("HOMEGATE_GATEWAY_TOKEN_FILE")
+            .args(base),
+        None,
+    );
+    assert_eq!(output.status.code(), Some(64));
+}

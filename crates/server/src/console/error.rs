@@ -48,6 +48,8 @@ impl ConsoleError {
         match error {
             StoreError::Database(_)
             | StoreError::Migrate(_)
+            | StoreError::SchemaTooNew { .. }
+            | StoreError::SchemaBehind { .. }
             | StoreError::PasswordHash
             | StoreError::Config(_) => ConsoleError::Internal(format!("{error:?}")),
             other => ConsoleError::Refused {
@@ -70,6 +72,8 @@ impl From<StoreError> for ConsoleError {
             },
             StoreError::Database(_)
             | StoreError::Migrate(_)
+            | StoreError::SchemaTooNew { .. }
+            | StoreError::SchemaBehind { .. }
             | StoreError::PasswordHash
             | StoreError::Config(_) => ConsoleError::Internal(format!("{error:?}")),
         }

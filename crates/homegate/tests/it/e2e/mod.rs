@@ -5,6 +5,7 @@
 mod enrollment;
 mod failover;
 mod gateway;
+mod health;
 mod quota;
 mod region_name;
 mod replicas;

@@ -317,13 +317,14 @@ impl Lab {
         let role = format!("g{index}");
         let log = self.dir.path().join(format!("{role}.log"));
         let state = self.gateway_state(index).display().to_string();
+        // The token travels in the environment, as docs/gateway.md says.
+        let token = format!("HOMEGATE_GATEWAY_TOKEN={token}");
         let mut args = vec![
             "env",
             "RUST_LOG=info,gotatun=warn",
+            &token,
             env!("CARGO_BIN_EXE_homegate"),
             "gateway",
-            "--token",
-            token,
             "--state-dir",
             &state,
             "--endpoint",
@@ -359,6 +360,23 @@ impl Lab {
             })
             .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
+    }
+
+    /// The HTTP status of `path` on the gateway's metrics listener (`/healthz`,
+    /// `/readyz`); `None` while nothing answers.
+    pub fn gateway_http_status(&self, index: usize, path: &str) -> Option<u16> {
+        let role = format!("g{index}");
+        let output = self
+            .command(&role, "curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+            .arg(format!("http://127.0.0.1:9586{path}"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|code| *code != 0)
     }
 
     pub fn gateways(&self) -> usize {

@@ -1,0 +1,127 @@
+//! Issue 25, item 4: health and readiness of the control plane, the
+//! Prometheus alert rules and the Grafana dashboard.
+
+use crate::both_backends;
+use crate::support::TestServer;
+
+pub(crate) async fn get(url: &str) -> (u16, String) {
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// `/healthz` says the process is up; `/readyz` that the database answers
+/// and carries this binary's schema.
+async fn health_and_readiness(server: &TestServer) {
+    assert_eq!(
+        get(&format!("{}/healthz", server.url)).await,
+        (200, "ok".into())
+    );
+    assert_eq!(
+        get(&format!("{}/readyz", server.url)).await,
+        (200, "ready".into())
+    );
+
+    // A schema that lacks this binary's newest migration is not ready.
+    let newest = store::schema_version_known();
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
+        .bind(newest)
+        .execute(server.store.pool())
+        .await
+        .unwrap();
+    let (status, body) = get(&format!("{}/readyz", server.url)).await;
+    assert_eq!(status, 503, "{body}");
+    let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("version {}", newest - 1)),
+        "{detail}"
+    );
+
+    // An unreachable database is not ready; the process is still up.
+    server.store.close().await;
+    let (status, body) = get(&format!("{}/readyz", server.url)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(get(&format!("{}/healthz", server.url)).await.0, 200);
+}
+
+both_backends!(health_and_readiness);
+
+fn deploy_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
+}
+
+/// The alert rules are valid and fire as their unit tests expect.
+#[test]
+fn prometheus_rules_pass_promtool() {
+    let dir = deploy_dir().join("prometheus");
+    for args in [
+        ["check", "rules", "homegate-alerts.yml"],
+        ["test", "rules", "homegate-alerts.test.yml"],
+    ] {
+        let output = std::process::Command::new("promtool")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap_or_else(|e| panic!("promtool is needed (Debian package prometheus): {e}"));
+        assert!(
+            output.status.success(),
+            "promtool {args:?}:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// The metric names registered in a `metrics.rs` (`registry.register("name",
+/// …)` under `prefix`), each also with the `_total` a counter is exposed as.
+fn registered_names(source: &str, prefix: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for (start, _) in source.match_indices("registry.register(") {
+        let rest = &source[start..];
+        let name = rest.split('"').nth(1).unwrap();
+        names.push(format!("{prefix}_{name}"));
+        names.push(format!("{prefix}_{name}_total"));
+    }
+    names
+}
+
+/// Every `homegate_*` metric the alert rules and the dashboard query is one
+/// the control plane or the gateway exports.
+#[test]
+fn rules_and_dashboard_use_exported_metrics() {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |path: &str| std::fs::read_to_string(crates.join(path)).unwrap();
+    let mut known = registered_names(&read("server/src/metrics.rs"), "homegate");
+    known.extend(registered_names(
+        &read("gateway/src/metrics.rs"),
+        "homegate_gateway",
+    ));
+    assert!(known.len() > 30, "{known:?}");
+
+    let dir = deploy_dir();
+    for file in [
+        "prometheus/homegate-alerts.yml",
+        "prometheus/homegate-alerts.test.yml",
+        "grafana/homegate.json",
+    ] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        if file.ends_with(".json") {
+            let dashboard: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert!(dashboard["panels"].as_array().is_some_and(|p| p.len() > 5));
+        }
+        let mut used = 0;
+        for (start, _) in text.match_indices("homegate_") {
+            let name: String = text[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            assert!(
+                known.contains(&name),
+                "{file} uses {name}, which homegate does not export"
+            );
+            used += 1;
+        }
+        assert!(used > 0, "{file} uses no homegate metric");
+    }
+}
