@@ -14,6 +14,7 @@ mod lab;
 mod admission_bench;
 mod api;
 mod browser;
+mod cancel;
 mod cli;
 mod cli_sticks;
 mod e2e;
