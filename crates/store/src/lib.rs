@@ -44,8 +44,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, Transaction};
-use tokio::sync::{Mutex, MutexGuard, watch};
+use sqlx::pool::PoolConnection;
+use sqlx::{AnyConnection, AnyPool};
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 pub use authz::{
     Actor, AuditSource, ProviderAccess, ProviderNeed, SelfAccess, TenantAccess, TenantNeed,
@@ -324,41 +325,69 @@ impl Store {
     }
 
     /// Starts a write transaction.
+    ///
+    /// Cancel-safe: the future may be dropped at any await point (a request
+    /// timing out, a client going away) and so may the returned
+    /// [`WriteTx`]; the connection then rolls back before it goes back to the
+    /// pool, or is closed, and never returns inside a transaction.
     pub(crate) async fn write(&self) -> Result<WriteTx<'_>> {
         let guard = match self.backend {
-            Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+            Backend::Sqlite => Some(Arc::clone(&self.sqlite_writer).lock_owned().await),
             Backend::Postgres => None,
         };
-        let tx = match self.backend {
-            // Take SQLite's write lock up front: a deferred transaction that
-            // read first fails with SQLITE_BUSY_SNAPSHOT when a write outside
-            // the writer lock (heartbeats, renewals) committed in between.
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(WriteTx {
-            tx,
+        let conn = self.pool.acquire().await?;
+        let mut tx = WriteTx {
+            conn: Some(conn),
+            // From here until COMMIT or ROLLBACK has answered, the
+            // connection may be inside a transaction.
+            open: true,
             backend: self.backend,
             changed: false,
             notify: Arc::clone(&self.config_version),
-            _guard: guard,
-        })
+            guard,
+            _store: std::marker::PhantomData,
+        };
+        let begin = match self.backend {
+            // Take SQLite's write lock up front: a deferred transaction that
+            // read first fails with SQLITE_BUSY_SNAPSHOT when a write outside
+            // the writer lock (heartbeats, renewals) committed in between.
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        statement(tx.conn(), begin).await?;
+        Ok(tx)
     }
 }
 
 /// A write transaction. Dropping it without [`WriteTx::commit`] rolls back,
 /// so an error anywhere leaves no half-written record.
+///
+/// The transaction is ours, not sqlx's (`BEGIN`, `COMMIT` and `ROLLBACK` are
+/// sent here): sqlx 0.8 returns a connection to the pool inside a
+/// transaction when `begin` is cancelled between its statement and its
+/// bookkeeping (SQLite: while it checks the transaction state; PostgreSQL:
+/// before the server answered), and the next writer then fails with "database
+/// is locked" or `InvalidSavePointStatement` until restart (issue 19).
 pub(crate) struct WriteTx<'a> {
-    tx: Transaction<'static, sqlx::Any>,
+    /// `None` only after commit or drop.
+    conn: Option<PoolConnection<sqlx::Any>>,
+    /// A `BEGIN` may have been sent and no `COMMIT`/`ROLLBACK` answered.
+    open: bool,
     backend: Backend,
     changed: bool,
     notify: Arc<watch::Sender<u64>>,
-    _guard: Option<MutexGuard<'a, ()>>,
+    /// SQLite's writer lock, held until the transaction has ended.
+    guard: Option<OwnedMutexGuard<()>>,
+    _store: std::marker::PhantomData<&'a Store>,
 }
 
 impl WriteTx<'_> {
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        match self.conn.as_mut() {
+            Some(conn) => conn,
+            // `conn` is taken only by `commit` and `drop`, which consume self.
+            None => unreachable!("write transaction used after it ended"),
+        }
     }
 
     /// Serializes writers of one tenant across control-plane replicas
@@ -367,7 +396,7 @@ impl WriteTx<'_> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
                 .bind(tenant_id)
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.conn())
                 .await?;
         }
         Ok(())
@@ -378,7 +407,7 @@ impl WriteTx<'_> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1)::bigint)")
                 .bind(name)
-                .execute(&mut *self.tx)
+                .execute(self.conn())
                 .await?;
         }
         Ok(())
@@ -394,25 +423,95 @@ impl WriteTx<'_> {
             let version: i64 = sqlx::query_scalar(
                 "UPDATE config_version SET version = version + 1 WHERE id = 1 RETURNING version",
             )
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.conn())
             .await?;
             if self.backend == Backend::Postgres {
                 // Other replicas learn of the change when this commits.
                 sqlx::query("SELECT pg_notify($1, $2)")
                     .bind(replicas::CONFIG_CHANNEL)
                     .bind(version.to_string())
-                    .execute(&mut *self.tx)
+                    .execute(self.conn())
                     .await?;
             }
             Some(u64::try_from(version).unwrap_or(0))
         } else {
             None
         };
-        self.tx.commit().await?;
+        statement(self.conn(), "COMMIT").await?;
+        self.open = false;
         if let Some(version) = version {
             advance(&self.notify, version);
         }
         Ok(())
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if !self.open {
+            return;
+        }
+        // The connection may be inside a transaction: roll it back in a task
+        // of its own (drop cannot wait), keeping SQLite's writer lock until
+        // it has, so the next writer does not run into the open transaction.
+        let mut cleanup = Rollback {
+            conn: Some(conn),
+            clean: false,
+            guard: self.guard.take(),
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    cleanup.run().await;
+                });
+            }
+            // No runtime to roll back on: `Rollback`'s drop closes it.
+            Err(_) => drop(cleanup),
+        }
+    }
+}
+
+/// Runs one statement without parameters (`BEGIN`, `COMMIT`, `ROLLBACK`).
+async fn statement(conn: &mut AnyConnection, sql: &'static str) -> Result<(), sqlx::Error> {
+    sqlx::query(sql).execute(conn).await.map(|_| ())
+}
+
+/// Ends a transaction its owner dropped. Unless `ROLLBACK` succeeded, the
+/// connection is closed instead of returned to the pool (closing rolls back
+/// on both engines), also if this task itself is dropped half-way.
+struct Rollback {
+    conn: Option<PoolConnection<sqlx::Any>>,
+    clean: bool,
+    guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Rollback {
+    async fn run(&mut self) {
+        if let Some(conn) = self.conn.as_mut() {
+            match statement(conn, "ROLLBACK").await {
+                Ok(()) => self.clean = true,
+                Err(error) => {
+                    // Also when it had ended already (cancelled during
+                    // COMMIT, or before BEGIN ran): closing is safe either way.
+                    tracing::debug!(%error, "a dropped write transaction did not roll back; closing its connection");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Rollback {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            if !self.clean {
+                conn.close_on_drop();
+            }
+            drop(conn);
+        }
+        drop(self.guard.take());
     }
 }
 

@@ -15,6 +15,7 @@ mod admission_bench;
 mod api;
 mod backup;
 mod browser;
+mod cancel;
 mod cli;
 mod cli_sticks;
 mod deb;
