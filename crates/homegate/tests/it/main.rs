@@ -17,6 +17,7 @@ mod browser;
 mod cli;
 mod cli_sticks;
 mod e2e;
+mod hardening;
 mod isolation;
 mod manual;
 mod mfa;
