@@ -92,6 +92,16 @@ pub struct TotpCode {
     pub code: String,
 }
 
+/// Proof of the second factor for changing it (`POST /me/totp`, `POST
+/// /me/recovery-codes`): with an authenticator app turned on, its current
+/// code is required; without one, `{}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FreshSecondFactor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
 /// One-time recovery codes, shown once.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RecoveryCodes {

@@ -9,9 +9,9 @@ pub mod pin;
 
 use api_types::audit::{AuditEvent, AuditQuery};
 use api_types::auth::{
-    ApiToken, ChangePassword, CreateToken, IdentityProvider, LoginRequest, LoginResponse, Me,
-    MfaCode, MfaStatus, MfaTicket, RecoveryCodes, SetIdentityProvider, TokenCreated, TotpCode,
-    TotpSetup, WebauthnChallenge, WebauthnFinish,
+    ApiToken, ChangePassword, CreateToken, FreshSecondFactor, IdentityProvider, LoginRequest,
+    LoginResponse, Me, MfaCode, MfaStatus, MfaTicket, RecoveryCodes, SetIdentityProvider,
+    TokenCreated, TotpCode, TotpSetup, WebauthnChallenge, WebauthnFinish,
 };
 use api_types::enrollment::{
     CreateEnrollmentCode, CreatePhone, DeviceConfig, DeviceStatus, EnrollRequest, EnrollResponse,
@@ -358,8 +358,8 @@ impl Client {
         self.get(&["me", "mfa"]).await
     }
 
-    pub async fn totp_start(&self) -> Result<TotpSetup> {
-        self.post(&["me", "totp"], &serde_json::json!({})).await
+    pub async fn totp_start(&self, request: &FreshSecondFactor) -> Result<TotpSetup> {
+        self.post(&["me", "totp"], request).await
     }
 
     pub async fn totp_confirm(&self, request: &TotpCode) -> Result<RecoveryCodes> {
@@ -370,9 +370,8 @@ impl Client {
         self.post_empty(&["me", "totp", "disable"], request).await
     }
 
-    pub async fn new_recovery_codes(&self) -> Result<RecoveryCodes> {
-        self.post(&["me", "recovery-codes"], &serde_json::json!({}))
-            .await
+    pub async fn new_recovery_codes(&self, request: &FreshSecondFactor) -> Result<RecoveryCodes> {
+        self.post(&["me", "recovery-codes"], request).await
     }
 
     pub async fn webauthn_register_start(&self) -> Result<WebauthnChallenge> {

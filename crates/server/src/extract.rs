@@ -93,6 +93,36 @@ impl FromRequestParts<AppState> for AuthenticatedWithOneTimePassword {
     }
 }
 
+/// The caller managing their own account (password, second factors, API
+/// tokens) with a full-scope credential: a tenant-restricted token is
+/// refused here, once for every account endpoint.
+pub struct AccountOwner(pub Actor);
+
+impl FromRequestParts<AppState> for AccountOwner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Authenticated(actor) = Authenticated::from_request_parts(parts, state).await?;
+        actor.full_scope()?;
+        Ok(AccountOwner(actor))
+    }
+}
+
+/// [`AccountOwner`] that may still have to replace a one-time password
+/// (for changing it).
+pub struct AccountOwnerWithOneTimePassword(pub Actor);
+
+impl FromRequestParts<AppState> for AccountOwnerWithOneTimePassword {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let AuthenticatedWithOneTimePassword(actor) =
+            AuthenticatedWithOneTimePassword::from_request_parts(parts, state).await?;
+        actor.full_scope()?;
+        Ok(AccountOwnerWithOneTimePassword(actor))
+    }
+}
+
 /// The bearer secret of the request (for logout).
 pub struct BearerSecret(pub String);
 

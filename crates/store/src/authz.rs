@@ -82,6 +82,21 @@ impl Actor {
         })
     }
 
+    /// Check for managing the caller's own account (password, second
+    /// factors, API tokens): only a full-scope credential may. A token
+    /// restricted to one tenant reaches that tenant's endpoints and nothing
+    /// else, so a leaked automation token cannot take over its owner.
+    pub fn full_scope(&self) -> Result<()> {
+        if self.token_tenant_id.is_some() {
+            return Err(StoreError::Forbidden(
+                "this API token is restricted to one tenant; managing the account (password, \
+                 second factors, API tokens) needs a login or an unrestricted token"
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether the actor can see that tenant exists at all.
     fn sees_tenant(&self, tenant_id: &str) -> bool {
         if let Some(scope) = &self.token_tenant_id

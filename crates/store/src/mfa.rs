@@ -297,18 +297,60 @@ impl Store {
         ))
     }
 
-    /// Starts TOTP setup: a new secret, not yet in force.
-    pub async fn start_totp(&self, actor: &Actor) -> Result<(String, String)> {
+    /// Starts TOTP setup: a new secret, not yet in force. An account with
+    /// TOTP on must prove it with a current `code` (a fresh second factor),
+    /// so a stolen session cannot replace the authenticator app; the start
+    /// is audited either way.
+    pub async fn start_totp(&self, actor: &Actor, code: Option<&str>) -> Result<(String, String)> {
+        let replaces = self.require_fresh_totp(actor, code).await?;
         let secret = Secret::generate().to_base32();
         let url = totp(&secret, &actor.username)?
             .to_url()
             .map_err(|e| StoreError::Conflict(format!("cannot make the TOTP URL: {e}")))?;
+        let mut tx = self.write().await?;
         sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled = 0 WHERE id = $2")
             .bind(&secret)
             .bind(&actor.user_id)
-            .execute(self.pool())
+            .execute(tx.conn())
             .await?;
+        audit::record(
+            &mut tx,
+            &actor.audit_source(),
+            Change {
+                action: "user.mfa.totp.start",
+                target_type: "user",
+                target_id: &actor.user_id,
+                target_name: &actor.username,
+                tenant: None,
+                details: json!({ "replaces_enabled": replaces }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
         Ok((secret, url))
+    }
+
+    /// With TOTP on, `code` must be its current code (used up by this
+    /// check). Returns whether TOTP was on.
+    async fn require_fresh_totp(&self, actor: &Actor, code: Option<&str>) -> Result<bool> {
+        let (enabled, _) = self.second_factors(&actor.user_id).await?;
+        if !enabled {
+            return Ok(false);
+        }
+        let code = code.map(str::trim).filter(|code| !code.is_empty());
+        let Some(code) = code else {
+            return Err(StoreError::invalid(
+                "code",
+                "your authenticator app is on: give its current code to change your second factors",
+            ));
+        };
+        if !self.verify_totp(&actor.user_id, code, true).await? {
+            return Err(StoreError::invalid(
+                "code",
+                "this is not the current code of your authenticator app",
+            ));
+        }
+        Ok(true)
     }
 
     /// Whether `code` is the user's current TOTP code. Each code works once.
@@ -379,7 +421,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        self.regenerate_recovery_codes(actor).await
+        self.replace_recovery_codes(actor).await
     }
 
     pub async fn disable_totp(&self, actor: &Actor, code: &str) -> Result<()> {
@@ -410,7 +452,17 @@ impl Store {
         tx.commit().await
     }
 
-    pub async fn regenerate_recovery_codes(&self, actor: &Actor) -> Result<Vec<String>> {
+    /// New recovery codes; with TOTP on only with its current `code`.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        actor: &Actor,
+        code: Option<&str>,
+    ) -> Result<Vec<String>> {
+        self.require_fresh_totp(actor, code).await?;
+        self.replace_recovery_codes(actor).await
+    }
+
+    async fn replace_recovery_codes(&self, actor: &Actor) -> Result<Vec<String>> {
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
         let mut tx = self.write().await?;
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")

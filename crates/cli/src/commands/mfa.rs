@@ -1,6 +1,6 @@
 //! Second factors of the logged-in user, and tenants' identity providers.
 
-use api_types::auth::{SetIdentityProvider, TotpCode};
+use api_types::auth::{FreshSecondFactor, SetIdentityProvider, TotpCode};
 use clap::Subcommand;
 
 use super::{Context, read_secret};
@@ -10,9 +10,11 @@ use crate::output;
 pub(crate) enum MfaCommand {
     /// Show your second factors.
     Status,
-    /// Set up an authenticator app (TOTP); prints recovery codes once.
+    /// Set up an authenticator app (TOTP); prints recovery codes once. With
+    /// an app already on, asks for its current code first.
     Totp {
-        /// Read the app's code from the first line of stdin.
+        /// Read the app's code from the first line of stdin (with an app
+        /// already on: its current code first, the new app's code second).
         #[arg(long)]
         code_stdin: bool,
     },
@@ -21,8 +23,12 @@ pub(crate) enum MfaCommand {
         #[arg(long)]
         code_stdin: bool,
     },
-    /// New recovery codes; the old ones stop working.
-    RecoveryCodes,
+    /// New recovery codes; the old ones stop working. With an
+    /// authenticator app on, asks for its current code.
+    RecoveryCodes {
+        #[arg(long)]
+        code_stdin: bool,
+    },
 }
 
 pub(crate) async fn run(context: &Context, command: MfaCommand) -> anyhow::Result<()> {
@@ -34,7 +40,8 @@ pub(crate) async fn run(context: &Context, command: MfaCommand) -> anyhow::Resul
             Ok(())
         }
         MfaCommand::Totp { code_stdin } => {
-            let setup = client.totp_start().await?;
+            let proof = fresh_second_factor(&client, code_stdin).await?;
+            let setup = client.totp_start(&proof).await?;
             if !code_stdin {
                 println!("Add this account to your authenticator app:");
                 println!("  {}", setup.otpauth_url);
@@ -51,11 +58,29 @@ pub(crate) async fn run(context: &Context, command: MfaCommand) -> anyhow::Resul
             output::done(context.output, "Authenticator app turned off.");
             Ok(())
         }
-        MfaCommand::RecoveryCodes => {
-            print_recovery(&client.new_recovery_codes().await?.codes);
+        MfaCommand::RecoveryCodes { code_stdin } => {
+            let proof = fresh_second_factor(&client, code_stdin).await?;
+            print_recovery(&client.new_recovery_codes(&proof).await?.codes);
             Ok(())
         }
     }
+}
+
+/// The current code of the authenticator app if one is on (the server
+/// asks for it before the second factors change).
+async fn fresh_second_factor(
+    client: &client::Client,
+    code_stdin: bool,
+) -> anyhow::Result<FreshSecondFactor> {
+    if !client.mfa_status().await?.totp_enabled {
+        return Ok(FreshSecondFactor::default());
+    }
+    let code = read_secret(
+        code_stdin,
+        "HOMEGATE_MFA_CURRENT_CODE",
+        "Current code of your authenticator app: ",
+    )?;
+    Ok(FreshSecondFactor { code: Some(code) })
 }
 
 fn print_recovery(codes: &[String]) {

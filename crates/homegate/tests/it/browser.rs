@@ -541,7 +541,7 @@ async fn web_application_through_the_proxy() {
     let upstream = crate::upstream::start().await;
     let server = crate::web_proxy::proxied_server(Backend::Sqlite, &upstream.url).await;
     let anna = server.login("anna", crate::support::USER_PASSWORD).await;
-    let setup = anna.totp_start().await.unwrap();
+    let setup = anna.totp_start(&Default::default()).await.unwrap();
     anna.totp_confirm(&api_types::auth::TotpCode {
         code: totp_code(&setup.secret, 0),
     })

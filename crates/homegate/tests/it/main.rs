@@ -20,6 +20,7 @@ mod cli;
 mod cli_sticks;
 mod deb;
 mod e2e;
+mod hardening;
 mod isolation;
 mod manual;
 mod mfa;

@@ -48,7 +48,7 @@ async fn password_step(server: &TestServer, username: &str) -> LoginResponse {
 async fn totp_and_recovery_codes(server: &TestServer) {
     server.tenant("lemgo", "10.20.0.0/16").await;
     let anna = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
-    let setup = anna.totp_start().await.unwrap();
+    let setup = anna.totp_start(&Default::default()).await.unwrap();
     assert!(setup.otpauth_url.starts_with("otpauth://totp/"));
     assert!(setup.qr_svg.contains("<svg"));
     let (status, _) = problem_of(
@@ -278,7 +278,7 @@ async fn mfa_before_vpn(server: &TestServer) {
     assert_eq!(mine[0].reason, "mfa_required");
 
     // After a login with a second factor, the device gets in.
-    let setup = carl.totp_start().await.unwrap();
+    let setup = carl.totp_start(&Default::default()).await.unwrap();
     carl.totp_confirm(&TotpCode {
         code: code_at(&setup.secret, 0),
     })

@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 
 use api_types::auth::{
-    ChangePassword, LoginRequest, LoginResponse, Me, MfaChallenge, MfaCode, MfaStatus, MfaTicket,
-    RecoveryCodes, TokenScope, TotpCode, TotpSetup, WebauthnChallenge, WebauthnFinish,
+    ChangePassword, FreshSecondFactor, LoginRequest, LoginResponse, Me, MfaChallenge, MfaCode,
+    MfaStatus, MfaTicket, RecoveryCodes, TokenScope, TotpCode, TotpSetup, WebauthnChallenge,
+    WebauthnFinish,
 };
 use api_types::problem::Problem;
 use axum::Json;
@@ -24,7 +25,8 @@ use webauthn_rs::prelude::{
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
-    ApiJson, ApiPath, AuthenticatedWithOneTimePassword as Authenticated, BearerSecret,
+    AccountOwner, AccountOwnerWithOneTimePassword, ApiJson, ApiPath,
+    AuthenticatedWithOneTimePassword as Authenticated, BearerSecret,
 };
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -433,10 +435,10 @@ async fn me(
 /// Change the own password.
 #[utoipa::path(post, path = "/me/password", tag = "auth",
     request_body = ChangePassword,
-    responses((status = 204), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn change_password(
     State(state): State<AppState>,
-    Authenticated(actor): Authenticated,
+    AccountOwnerWithOneTimePassword(actor): AccountOwnerWithOneTimePassword,
     ApiJson(request): ApiJson<ChangePassword>,
 ) -> ApiResult<StatusCode> {
     state
@@ -448,22 +450,29 @@ async fn change_password(
 
 /// My second factors.
 #[utoipa::path(get, path = "/me/mfa", tag = "auth",
-    responses((status = 200, body = MfaStatus)))]
+    responses((status = 200, body = MfaStatus), (status = 403, body = Problem)))]
 async fn mfa_status(
     State(state): State<AppState>,
-    crate::extract::Authenticated(actor): crate::extract::Authenticated,
+    AccountOwner(actor): AccountOwner,
 ) -> ApiResult<Json<MfaStatus>> {
     Ok(Json(state.store.mfa_status(&actor).await?))
 }
 
-/// Start setting up an authenticator app: a secret to scan or type.
+/// Start setting up an authenticator app: a secret to scan or type. With
+/// an app already on, its current code is required.
 #[utoipa::path(post, path = "/me/totp", tag = "auth",
-    responses((status = 200, body = TotpSetup)))]
+    request_body = FreshSecondFactor,
+    responses((status = 200, body = TotpSetup), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
 async fn totp_start(
     State(state): State<AppState>,
-    crate::extract::Authenticated(actor): crate::extract::Authenticated,
+    AccountOwner(actor): AccountOwner,
+    ApiJson(request): ApiJson<FreshSecondFactor>,
 ) -> ApiResult<Json<TotpSetup>> {
-    let (secret, otpauth_url) = state.store.start_totp(&actor).await?;
+    let (secret, otpauth_url) = state
+        .store
+        .start_totp(&actor, request.code.as_deref())
+        .await?;
     let qr_svg = crate::qr::svg(&otpauth_url).map_err(ApiError::BadRequest)?;
     Ok(Json(TotpSetup {
         secret,
@@ -475,10 +484,11 @@ async fn totp_start(
 /// Confirm the authenticator app with its current code; returns recovery codes (shown once).
 #[utoipa::path(post, path = "/me/totp/confirm", tag = "auth",
     request_body = TotpCode,
-    responses((status = 200, body = RecoveryCodes), (status = 422, body = Problem)))]
+    responses((status = 200, body = RecoveryCodes), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
 async fn totp_confirm(
     State(state): State<AppState>,
-    crate::extract::Authenticated(actor): crate::extract::Authenticated,
+    AccountOwner(actor): AccountOwner,
     ApiJson(request): ApiJson<TotpCode>,
 ) -> ApiResult<Json<RecoveryCodes>> {
     let codes = state.store.confirm_totp(&actor, &request.code).await?;
@@ -488,33 +498,41 @@ async fn totp_confirm(
 /// Turn the authenticator app off (needs its current code).
 #[utoipa::path(post, path = "/me/totp/disable", tag = "auth",
     request_body = TotpCode,
-    responses((status = 204), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn totp_disable(
     State(state): State<AppState>,
-    crate::extract::Authenticated(actor): crate::extract::Authenticated,
+    AccountOwner(actor): AccountOwner,
     ApiJson(request): ApiJson<TotpCode>,
 ) -> ApiResult<StatusCode> {
     state.store.disable_totp(&actor, &request.code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// New recovery codes; the old ones stop working.
+/// New recovery codes; the old ones stop working. With an authenticator
+/// app on, its current code is required.
 #[utoipa::path(post, path = "/me/recovery-codes", tag = "auth",
-    responses((status = 200, body = RecoveryCodes)))]
+    request_body = FreshSecondFactor,
+    responses((status = 200, body = RecoveryCodes), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
 async fn recovery_codes(
     State(state): State<AppState>,
-    crate::extract::Authenticated(actor): crate::extract::Authenticated,
+    AccountOwner(actor): AccountOwner,
+    ApiJson(request): ApiJson<FreshSecondFactor>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    let codes = state.store.regenerate_recovery_codes(&actor).await?;
+    let codes = state
+        .store
+        .regenerate_recovery_codes(&actor, request.code.as_deref())
+        .await?;
     Ok(Json(RecoveryCodes { codes }))
 }
 
 /// Register a security key or passkey: get the browser's options.
 #[utoipa::path(post, path = "/me/webauthn/register/start", tag = "auth",
-    responses((status = 200, body = WebauthnChallenge), (status = 409, body = Problem)))]
+    responses((status = 200, body = WebauthnChallenge), (status = 403, body = Problem),
+        (status = 409, body = Problem)))]
 async fn webauthn_register_start(
     State(state): State<AppState>,
-    crate::extract::Authenticated(actor): crate::extract::Authenticated,
+    AccountOwner(actor): AccountOwner,
 ) -> ApiResult<Json<WebauthnChallenge>> {
     Ok(Json(webauthn_register_begin(&state, &actor).await?))
 }
@@ -522,10 +540,10 @@ async fn webauthn_register_start(
 /// Register a security key or passkey: the browser's answer.
 #[utoipa::path(post, path = "/me/webauthn/register/finish", tag = "auth",
     request_body = WebauthnFinish,
-    responses((status = 204), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn webauthn_register_finish(
     State(state): State<AppState>,
-    crate::extract::Authenticated(actor): crate::extract::Authenticated,
+    AccountOwner(actor): AccountOwner,
     ApiJson(request): ApiJson<WebauthnFinish>,
 ) -> ApiResult<StatusCode> {
     webauthn_register_complete(&state, &actor, request).await?;
@@ -535,10 +553,10 @@ async fn webauthn_register_finish(
 /// Remove a security key or passkey.
 #[utoipa::path(delete, path = "/me/webauthn/{id}", tag = "auth",
     params(("id" = String, Path, description = "Credential id")),
-    responses((status = 204), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn webauthn_delete(
     State(state): State<AppState>,
-    crate::extract::Authenticated(actor): crate::extract::Authenticated,
+    AccountOwner(actor): AccountOwner,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     state.store.delete_webauthn(&actor, &id).await?;

@@ -198,7 +198,7 @@ pub(super) async fn totp_start(
 ) -> ConsoleResult<Response> {
     let actor = ctx.actor()?;
     ctx.check_csrf(&form.csrf)?;
-    let (secret, url) = state.store.start_totp(actor).await?;
+    let (secret, url) = state.store.start_totp(actor, None).await?;
     let page = TotpSetupPage {
         page: ctx.page("totp-setup-title"),
         qr_svg: crate::qr::svg(&url).unwrap_or_default(),

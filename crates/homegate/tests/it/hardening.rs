@@ -1,0 +1,187 @@
+//! Issue 20, hardening: what a penetration test found, each with a test.
+
+use api_types::Role;
+use api_types::audit::AuditQuery;
+use api_types::auth::{CreateToken, FreshSecondFactor, TotpCode};
+use totp_rs::{Algorithm, Builder, Secret};
+
+use crate::both_backends;
+use crate::support::{TestServer, problem_of};
+
+both_backends!(
+    restricted_token_cannot_manage_the_account,
+    changing_totp_needs_a_fresh_code
+);
+
+/// Every account endpoint: `(method, path, body)`.
+const ACCOUNT_ENDPOINTS: &[(&str, &str, &str)] = &[
+    ("GET", "/api/v1/tokens", ""),
+    ("POST", "/api/v1/tokens", r#"{"name":"wider"}"#),
+    ("DELETE", "/api/v1/tokens/TOKEN_ID", ""),
+    (
+        "POST",
+        "/api/v1/me/password",
+        r#"{"current_password":"x","new_password":"a-new-password-12345"}"#,
+    ),
+    ("GET", "/api/v1/me/mfa", ""),
+    ("POST", "/api/v1/me/totp", "{}"),
+    ("POST", "/api/v1/me/totp/confirm", r#"{"code":"123456"}"#),
+    ("POST", "/api/v1/me/totp/disable", r#"{"code":"123456"}"#),
+    ("POST", "/api/v1/me/recovery-codes", "{}"),
+    ("POST", "/api/v1/me/webauthn/register/start", "{}"),
+    (
+        "POST",
+        "/api/v1/me/webauthn/register/finish",
+        r#"{"ticket":"x","credential":{}}"#,
+    ),
+    ("DELETE", "/api/v1/me/webauthn/some-id", ""),
+];
+
+/// Issue 20 item 1: a provider admin's token restricted to one tenant
+/// reaches that tenant, but none of the account's management: every
+/// account endpoint answers 403 problem JSON and changes nothing.
+async fn restricted_token_cannot_manage_the_account(server: &TestServer) {
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    let created = server
+        .admin
+        .create_token(&CreateToken {
+            name: "lemgo automation".into(),
+            tenant: Some("lemgo".into()),
+            expires_in_days: None,
+        })
+        .await
+        .unwrap();
+    let restricted = server.anonymous().with_token(created.secret.clone());
+    // What it is for still works.
+    restricted.get_tenant("lemgo").await.unwrap();
+    restricted.list_users("lemgo").await.unwrap();
+    assert!(restricted.me().await.is_ok(), "who am I stays readable");
+    let before = server.admin.list_tokens().await.unwrap().len();
+
+    let http = reqwest::Client::new();
+    for (method, path, body) in ACCOUNT_ENDPOINTS {
+        let path = path.replace("TOKEN_ID", &created.token.id);
+        let mut request = http
+            .request(method.parse().unwrap(), format!("{}{path}", server.url))
+            .bearer_auth(&created.secret);
+        if !body.is_empty() {
+            request = request
+                .header("content-type", "application/json")
+                .body(*body);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 403, "{method} {path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{method} {path}"
+        );
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(
+            problem["type"], "/docs/problems#forbidden",
+            "{method} {path}"
+        );
+        assert_eq!(problem["status"], 403);
+    }
+
+    // Nothing changed: no new token, the restricted one itself still works,
+    // and the owner's login token is untouched.
+    assert_eq!(server.admin.list_tokens().await.unwrap().len(), before);
+    restricted.get_tenant("lemgo").await.unwrap();
+    assert!(!server.admin.mfa_status().await.unwrap().totp_enabled);
+    // The same endpoints work with the full-scope login.
+    server.admin.list_tokens().await.unwrap();
+    server.admin.revoke_token(&created.token.id).await.unwrap();
+    assert_eq!(problem_of(restricted.get_tenant("lemgo").await).0, 401);
+}
+
+fn code_at(secret: &str, offset_secs: i64) -> String {
+    let totp = Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(Secret::try_from_base32(secret).unwrap())
+        .with_account_name("x")
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    totp.generate(now.checked_add_signed(offset_secs).unwrap())
+        .to_string()
+}
+
+/// Issue 20 item 1: with TOTP on, setting up a new authenticator app or
+/// new recovery codes needs a current code, and both are audited.
+async fn changing_totp_needs_a_fresh_code(server: &TestServer) {
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    let anna = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
+    let setup = anna
+        .totp_start(&FreshSecondFactor::default())
+        .await
+        .unwrap();
+    anna.totp_confirm(&TotpCode {
+        code: code_at(&setup.secret, -30),
+    })
+    .await
+    .unwrap();
+
+    // Without a code, or with a wrong one: refused, TOTP stays on.
+    for code in [None, Some("000000".to_owned())] {
+        let proof = FreshSecondFactor { code };
+        let (status, problem) = problem_of(anna.totp_start(&proof).await);
+        assert_eq!(status, 422, "{problem:?}");
+        assert_eq!(problem.errors[0].field, "code");
+        let (status, problem) = problem_of(anna.new_recovery_codes(&proof).await);
+        assert_eq!(status, 422, "{problem:?}");
+        assert_eq!(problem.errors[0].field, "code");
+    }
+    let status = anna.mfa_status().await.unwrap();
+    assert!(status.totp_enabled);
+    assert_eq!(status.recovery_codes_left, 10);
+
+    // With the current code: new recovery codes, then a new app (codes of
+    // the previous, current and next 30 s step are valid, each once).
+    let codes = anna
+        .new_recovery_codes(&FreshSecondFactor {
+            code: Some(code_at(&setup.secret, 0)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(codes.codes.len(), 10);
+    let (status, _) = problem_of(
+        anna.totp_start(&FreshSecondFactor {
+            code: Some(code_at(&setup.secret, 0)),
+        })
+        .await,
+    );
+    assert_eq!(status, 422, "a used code does not work twice");
+    let renewed = anna
+        .totp_start(&FreshSecondFactor {
+            code: Some(code_at(&setup.secret, 30)),
+        })
+        .await
+        .unwrap();
+    assert_ne!(renewed.secret, setup.secret);
+
+    let events = server
+        .admin
+        .audit(&AuditQuery {
+            action: Some("user.mfa.".into()),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    let starts: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "user.mfa.totp.start")
+        .map(|e| e.details["replaces_enabled"].clone())
+        .collect();
+    assert_eq!(starts, [serde_json::json!(true), serde_json::json!(false)]);
+    let regenerated = events
+        .iter()
+        .filter(|e| e.action == "user.mfa.recovery_codes")
+        .count();
+    assert_eq!(regenerated, 2, "at confirmation and on request");
+}
