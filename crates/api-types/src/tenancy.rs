@@ -452,12 +452,19 @@ pub struct SessionList {
     pub sessions: Vec<Session>,
 }
 
-/// A handshake that was not answered because of the quota.
+/// Handshakes of one device that were not answered, for one reason within
+/// one hour (a refused device retries about 12 times a minute).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Refusal {
     pub id: String,
+    /// The latest refused handshake.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The first refused handshake of this row.
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_at: OffsetDateTime,
+    /// Refused handshakes between `first_at` and `at`.
+    pub count: u32,
     pub device_id: String,
     pub device_name: String,
     pub owner: Option<String>,

@@ -279,7 +279,8 @@ async fn ready(
 pub const STATUS_SAMPLE_EVERY: Duration = Duration::from_secs(5);
 
 /// Work the control plane does by itself while it runs: capacity samples,
-/// status history, and sending the status page's notifications. Several
+/// status history, pruning old refusals, and sending the status page's
+/// notifications. Several
 /// replicas may run it; samples are idempotent per period and deliveries
 /// are claimed.
 pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
@@ -289,6 +290,7 @@ pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
         ));
         let mut status = tokio::time::interval(STATUS_SAMPLE_EVERY);
         let mut deliveries = tokio::time::interval(Duration::from_secs(1));
+        let mut pruning = tokio::time::interval(Duration::from_secs(3600));
         let mut shutting_down = state.shutting_down.subscribe();
         loop {
             tokio::select! {
@@ -300,6 +302,11 @@ pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
                 _ = status.tick() => {
                     if let Err(error) = state.store.record_status_history(store::now_ms()).await {
                         tracing::warn!(%error, "cannot record status history");
+                    }
+                }
+                _ = pruning.tick() => {
+                    if let Err(error) = state.store.prune_refusals(store::now_ms()).await {
+                        tracing::warn!(%error, "cannot prune old refusals");
                     }
                 }
                 _ = deliveries.tick() => {

@@ -410,7 +410,12 @@ impl Store {
 
     /// The gateway a device should use: the least loaded healthy, undrained
     /// gateway of its tenant's region; the one it is in session with stays
-    /// while it is healthy and not drained.
+    /// while it is healthy and not drained. Among equally loaded gateways
+    /// (at onboarding, all of them) each device gets its own pick by
+    /// rendezvous hashing: standard clients, whose configuration names one
+    /// gateway for good, spread evenly over the region instead of all
+    /// landing on the first by name, and a device asking again gets the
+    /// same answer.
     pub async fn assign_gateway(
         &self,
         tenant_id: &str,
@@ -438,10 +443,11 @@ impl Store {
             let load: i64 = row.try_get("load")?;
             let mine: i64 = row.try_get("mine")?;
             let name: String = row.try_get("name")?;
+            let id: String = row.try_get("id")?;
             candidates.push((
                 mine == 0,
                 load,
-                name.clone(),
+                rendezvous_rank(device_id, &id),
                 GatewayEndpoint {
                     name,
                     endpoint: row.try_get("endpoint")?,
@@ -508,7 +514,7 @@ impl Store {
     /// The latest refusal of a device.
     pub async fn last_refusal(&self, device_id: &str) -> Result<Option<Refusal>> {
         let row = sqlx::query(
-            "SELECT r.id, r.at, r.reason, r.message, d.name AS device_name, u.username, g.name AS gateway \
+            "SELECT r.id, r.at, r.first_at, r.count, r.reason, r.message, d.name AS device_name, u.username, g.name AS gateway \
              FROM refusals r JOIN devices d ON d.id = r.device_id LEFT JOIN users u ON u.id = r.user_id \
              LEFT JOIN gateways g ON g.id = r.gateway_id WHERE r.device_id = $1 \
              ORDER BY r.at DESC, r.id DESC LIMIT 1",
@@ -519,9 +525,14 @@ impl Store {
         let Some(row) = row else {
             return Ok(None);
         };
+        let at: i64 = row.try_get("at")?;
+        let first_at: Option<i64> = row.try_get("first_at")?;
+        let count: i64 = row.try_get("count")?;
         Ok(Some(Refusal {
             id: row.try_get("id")?,
-            at: timestamp(row.try_get("at")?),
+            at: timestamp(at),
+            first_at: timestamp(first_at.unwrap_or(at)),
+            count: u32::try_from(count).unwrap_or(u32::MAX),
             device_id: device_id.to_owned(),
             device_name: row.try_get("device_name")?,
             owner: row.try_get("username")?,
@@ -572,4 +583,18 @@ impl Store {
             .await?;
         Ok((device, private_key))
     }
+}
+
+/// A device's preference for a gateway, the same wherever it is computed:
+/// the first 8 bytes of SHA-256 over both ids.
+fn rendezvous_rank(device_id: &str, gateway_id: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(device_id.as_bytes())
+        .chain_update([0])
+        .chain_update(gateway_id.as_bytes())
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
 }

@@ -348,18 +348,18 @@ impl Store {
                     "your organisation requires a login with a second factor (MFA) in the \
                      last {hours} hours before using the VPN: log in to the portal, then try again"
                 );
-                sqlx::query(
-                    "INSERT INTO refusals (id, tenant_id, device_id, user_id, gateway_id, reason, \
-                     message, at) VALUES ($1, $2, $3, $4, $5, 'mfa_required', $6, $7)",
+                record_refusal(
+                    &mut tx,
+                    RefusalFacts {
+                        tenant_id: &tenant_id,
+                        device_id: &device_id,
+                        user_id: user_id.as_deref(),
+                        gateway_id: &gateway.id,
+                        reason: "mfa_required",
+                        message: &message,
+                    },
+                    now,
                 )
-                .bind(new_id())
-                .bind(&tenant_id)
-                .bind(&device_id)
-                .bind(user_id.as_deref())
-                .bind(&gateway.id)
-                .bind(&message)
-                .bind(now)
-                .execute(tx.conn())
                 .await?;
                 tx.commit().await?;
                 return Ok(AdmitOutcome {
@@ -417,19 +417,18 @@ impl Store {
                 }
             }
             Err(refusal) => {
-                sqlx::query(
-                    "INSERT INTO refusals (id, tenant_id, device_id, user_id, gateway_id, reason, \
-                     message, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                record_refusal(
+                    &mut tx,
+                    RefusalFacts {
+                        tenant_id: &tenant_id,
+                        device_id: &device_id,
+                        user_id: user_id.as_deref(),
+                        gateway_id: &gateway.id,
+                        reason: refusal.code(),
+                        message: &refusal.message(),
+                    },
+                    now,
                 )
-                .bind(new_id())
-                .bind(&tenant_id)
-                .bind(&device_id)
-                .bind(user_id.as_deref())
-                .bind(&gateway.id)
-                .bind(refusal.code())
-                .bind(refusal.message())
-                .bind(now)
-                .execute(tx.conn())
                 .await?;
                 AdmitOutcome {
                     admitted: false,
@@ -533,6 +532,62 @@ async fn upsert_holding(
     .bind(expires)
     .execute(tx.conn())
     .await?;
+    Ok(())
+}
+
+/// Refusals are kept this long.
+pub const REFUSAL_RETENTION_MS: i64 = 30 * 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// One refused handshake, as recorded.
+struct RefusalFacts<'a> {
+    tenant_id: &'a str,
+    device_id: &'a str,
+    user_id: Option<&'a str>,
+    gateway_id: &'a str,
+    reason: &'a str,
+    message: &'a str,
+}
+
+/// Records a refusal as one row per device, reason and hour: a refused
+/// device retries its handshake about 12 times a minute, and a row per
+/// retry would grow the table without telling anyone more.
+async fn record_refusal(
+    tx: &mut crate::WriteTx<'_>,
+    facts: RefusalFacts<'_>,
+    now: i64,
+) -> Result<()> {
+    let hour_start = now - now.rem_euclid(HOUR_MS);
+    let counted = sqlx::query(
+        "UPDATE refusals SET count = count + 1, at = $1, message = $2, gateway_id = $3, \
+         user_id = $4 WHERE device_id = $5 AND reason = $6 AND first_at >= $7",
+    )
+    .bind(now)
+    .bind(facts.message)
+    .bind(facts.gateway_id)
+    .bind(facts.user_id)
+    .bind(facts.device_id)
+    .bind(facts.reason)
+    .bind(hour_start)
+    .execute(tx.conn())
+    .await?
+    .rows_affected();
+    if counted == 0 {
+        sqlx::query(
+            "INSERT INTO refusals (id, tenant_id, device_id, user_id, gateway_id, reason, \
+             message, at, first_at, count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1)",
+        )
+        .bind(new_id())
+        .bind(facts.tenant_id)
+        .bind(facts.device_id)
+        .bind(facts.user_id)
+        .bind(facts.gateway_id)
+        .bind(facts.reason)
+        .bind(facts.message)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    }
     Ok(())
 }
 

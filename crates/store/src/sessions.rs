@@ -27,6 +27,8 @@ struct SessionRow {
 struct RefusalRow {
     id: String,
     at: i64,
+    first_at: Option<i64>,
+    count: i64,
     device_id: String,
     device_name: String,
     owner: Option<String>,
@@ -40,6 +42,8 @@ impl From<RefusalRow> for Refusal {
         Refusal {
             id: row.id,
             at: timestamp(row.at),
+            first_at: timestamp(row.first_at.unwrap_or(row.at)),
+            count: u32_or_zero(row.count),
             device_id: row.device_id,
             device_name: row.device_name,
             owner: row.owner,
@@ -50,7 +54,7 @@ impl From<RefusalRow> for Refusal {
     }
 }
 
-const REFUSAL_SELECT: &str = "SELECT r.id, r.at, r.device_id, d.name AS device_name, \
+const REFUSAL_SELECT: &str = "SELECT r.id, r.at, r.first_at, r.count, r.device_id, d.name AS device_name, \
      u.username AS owner, g.name AS gateway, r.reason, r.message FROM refusals r \
      JOIN devices d ON d.id = r.device_id LEFT JOIN users u ON u.id = r.user_id \
      LEFT JOIN gateways g ON g.id = r.gateway_id";
@@ -70,8 +74,32 @@ impl Store {
         .bind(now)
         .fetch_all(self.pool())
         .await?;
+        // A device that failed over holds its seat through the new gateway
+        // while the old one confirms the end: one seat, one row (the
+        // active one, since the seat's first start).
+        let mut seats: Vec<SessionRow> = Vec::with_capacity(rows.len());
+        let mut seat_of: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
+        for row in rows {
+            match seat_of
+                .get(&row.device_id)
+                .and_then(|&at| seats.get_mut(at))
+            {
+                Some(seat) => {
+                    let started_at = seat.started_at.min(row.started_at);
+                    if seat.superseded != 0 && row.superseded == 0 {
+                        *seat = row;
+                    }
+                    seat.started_at = started_at;
+                }
+                None => {
+                    seat_of.insert(row.device_id.clone(), seats.len());
+                    seats.push(row);
+                }
+            }
+        }
         let mut devices = std::collections::BTreeSet::new();
-        let sessions: Vec<Session> = rows
+        let sessions: Vec<Session> = seats
             .into_iter()
             .map(|row| {
                 devices.insert(row.device_id.clone());
@@ -186,10 +214,21 @@ impl Store {
         Ok(rows.into_iter().map(Refusal::from).collect())
     }
 
-    /// Refusals per tenant since `since_ms` (for metrics and the console).
+    /// Forgets refusals older than [`crate::gateway_stream::REFUSAL_RETENTION_MS`].
+    pub async fn prune_refusals(&self, now: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM refusals WHERE at < $1")
+            .bind(now - crate::gateway_stream::REFUSAL_RETENTION_MS)
+            .execute(self.pool())
+            .await?
+            .rows_affected())
+    }
+
+    /// Refused handshakes per tenant whose row was last counted at or after
+    /// `since_ms` (for metrics and the console).
     pub async fn refusal_counts(&self, since_ms: i64) -> Result<Vec<(String, i64)>> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT t.slug, COUNT(*) FROM refusals r JOIN tenants t ON t.id = r.tenant_id \
+            "SELECT t.slug, CAST(SUM(r.count) AS BIGINT) FROM refusals r \
+             JOIN tenants t ON t.id = r.tenant_id \
              WHERE r.at >= $1 GROUP BY t.slug ORDER BY t.slug",
         )
         .bind(since_ms)

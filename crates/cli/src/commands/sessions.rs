@@ -61,12 +61,15 @@ impl Tabular for Session {
 
 impl Tabular for Refusal {
     fn headers() -> &'static [&'static str] {
-        &["time", "device", "owner", "gateway", "reason", "message"]
+        &[
+            "time", "times", "device", "owner", "gateway", "reason", "message",
+        ]
     }
 
     fn row(&self) -> Vec<String> {
         vec![
             output::time(&self.at),
+            self.count.to_string(),
             self.device_name.clone(),
             output::opt(self.owner.as_deref()),
             output::opt(self.gateway.as_deref()),

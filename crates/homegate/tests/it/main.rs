@@ -27,6 +27,7 @@ mod mfa;
 mod oidc_login;
 mod ops;
 mod schema;
+mod seats;
 mod status;
 mod status_incidents;
 mod status_notify;

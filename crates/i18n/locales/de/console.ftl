@@ -99,6 +99,7 @@ session-end = Sitzung beenden
 refusals-heading = Kürzlich abgewiesen
 refusals-none = Keine Verbindung wurde abgewiesen.
 refusal-reason = Grund
+refusal-count = Versuche
 
 users-title = Beschäftigte und Admins
 user-username = Benutzername

@@ -99,6 +99,7 @@ session-end = End session
 refusals-heading = Recently refused
 refusals-none = No connection was refused.
 refusal-reason = Reason
+refusal-count = Attempts
 
 users-title = Employees and admins
 user-username = Username

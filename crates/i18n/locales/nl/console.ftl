@@ -99,6 +99,7 @@ session-end = Sessie beëindigen
 refusals-heading = Onlangs geweigerd
 refusals-none = Er is geen verbinding geweigerd.
 refusal-reason = Reden
+refusal-count = Pogingen
 
 users-title = Medewerkers en beheerders
 user-username = Gebruikersnaam
