@@ -22,6 +22,7 @@ mod isolation;
 mod manual;
 mod mfa;
 mod oidc_login;
+mod scale;
 mod schema;
 mod status;
 mod status_incidents;
