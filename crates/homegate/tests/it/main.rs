@@ -19,6 +19,7 @@ mod cli;
 mod cli_sticks;
 mod e2e;
 mod isolation;
+mod keys;
 mod manual;
 mod mfa;
 mod oidc_login;
