@@ -165,3 +165,49 @@ async fn a_region_of_200000_devices_reaches_its_gateway(server: &TestServer) {
     assert!(config.peers.iter().all(|peer| peer.tenant_id == tenant.id));
     assert_eq!(config.region, "big");
 }
+
+both_backends!(users_created_at_once_all_log_in);
+
+/// Item 4: passwords are hashed before the write transaction, on blocking
+/// threads; users created by many clients at once all get their password.
+async fn users_created_at_once_all_log_in(server: &TestServer) {
+    server.tenant("many", "10.65.0.0/16").await;
+    let mut creations = tokio::task::JoinSet::new();
+    for n in 0..16 {
+        let admin = server.admin.clone();
+        creations.spawn(async move {
+            admin
+                .create_user(
+                    "many",
+                    &api_types::tenancy::CreateUser {
+                        username: format!("many-{n}"),
+                        display_name: None,
+                        email: None,
+                        role: api_types::Role::Employee,
+                        password: (n % 2 == 0).then(|| crate::support::USER_PASSWORD.to_owned()),
+                        language: None,
+                    },
+                )
+                .await
+                .unwrap()
+        });
+    }
+    let created = creations.join_all().await;
+    assert_eq!(created.len(), 16);
+    for user in created {
+        let password = user
+            .initial_password
+            .unwrap_or_else(|| crate::support::USER_PASSWORD.to_owned());
+        let login = server
+            .anonymous()
+            .login(&api_types::auth::LoginRequest {
+                username: user.user.username.clone(),
+                password,
+                token_name: None,
+            })
+            .await
+            .unwrap();
+        assert!(login.token.is_some());
+        assert_eq!(login.user.username, user.user.username);
+    }
+}
