@@ -32,10 +32,14 @@ fn decode_key(text: &str) -> anyhow::Result<[u8; 32]> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .context("a key is not base64")?;
-    bytes
+    let key: [u8; 32] = bytes
         .as_slice()
         .try_into()
-        .map_err(|_| anyhow::anyhow!("a key is not 32 bytes"))
+        .map_err(|_| anyhow::anyhow!("a key is not 32 bytes"))?;
+    if api_types::keys::is_low_order(&key) {
+        anyhow::bail!("a key is a low-order point (such as all zeros), not a WireGuard key");
+    }
+    Ok(key)
 }
 
 async fn resolve(endpoint: &str) -> anyhow::Result<SocketAddr> {

@@ -174,6 +174,7 @@ impl<T: DeviceTransports> Engine<T> {
                         .iter()
                         .map(|k| encode_key(&PublicKey::from(*k)))
                         .collect(),
+                    stream: api_types::gateway::STREAM_VERSION,
                 };
                 self.send(hello);
             }
@@ -306,6 +307,14 @@ impl<T: DeviceTransports> Engine<T> {
                         reason: EndReason::Ended.as_str().into(),
                     });
                 }
+            }
+            // The link hands configurations and deltas on whole
+            // (`Reassembly`); parts never reach the engine.
+            ToGateway::ConfigBegin { .. }
+            | ToGateway::ConfigPeers { .. }
+            | ToGateway::ConfigEnd { .. }
+            | ToGateway::DeltaPart(_) => {
+                tracing::warn!("configuration part outside the link's reassembly; ignored");
             }
         }
     }

@@ -50,11 +50,16 @@ pub fn encode_public(secret: &StaticSecret) -> String {
     base64::engine::general_purpose::STANDARD.encode(PublicKey::from(secret).as_bytes())
 }
 
+/// A peer's public key, unless it is not base64 of 32 bytes or is a point
+/// of small order (no device may have one; the control plane refuses them).
 pub fn decode_public(text: &str) -> Option<PublicKey> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text)
         .ok()?;
     let bytes: [u8; 32] = bytes.as_slice().try_into().ok()?;
+    if api_types::keys::is_low_order(&bytes) {
+        return None;
+    }
     Some(PublicKey::from(bytes))
 }
 
@@ -79,5 +84,11 @@ mod tests {
         );
         let public = decode_public(&encode_public(&first)).unwrap();
         assert_eq!(encode_key(&public), encode_public(&first));
+    }
+
+    #[test]
+    fn low_order_peer_keys_are_refused() {
+        assert!(decode_public("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").is_none());
+        assert!(decode_public("X5yVvKNQjCSx0LFVnIPvWwREXMRYHI6G2CJO3dCfEVc=").is_none());
     }
 }

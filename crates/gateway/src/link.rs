@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use api_types::gateway::{FromGateway, ToGateway};
+use api_types::gateway::{FromGateway, Reassembly, ToGateway};
 use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use url::Url;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -16,6 +17,12 @@ const PING_EVERY: Duration = Duration::from_secs(2);
 /// the path to it) is gone, and the next control plane URL is tried.
 const SILENCE_LIMIT: Duration = Duration::from_secs(6);
 const MAX_BACKOFF: Duration = Duration::from_secs(4);
+/// The largest message taken from the control plane. In stream version 2
+/// (which this gateway announces) no message carries more than
+/// `PEERS_PER_MESSAGE` peers, about 300 KB, whatever the size of the region;
+/// 16 MiB leaves room for the tenants and rules of a configuration's first
+/// message, and bounds what a misbehaving peer can make us buffer.
+const MAX_MESSAGE: usize = 16 * 1024 * 1024;
 
 #[derive(Debug)]
 pub enum LinkEvent {
@@ -82,10 +89,15 @@ async fn connect_and_serve(
     request
         .headers_mut()
         .insert("authorization", format!("Bearer {token}").parse()?);
-    let (socket, _) =
-        tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request))
-            .await
-            .map_err(|_| anyhow::anyhow!("no answer within {CONNECT_TIMEOUT:?}"))??;
+    let limits = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    let (socket, _) = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio_tungstenite::connect_async_with_config(request, Some(limits), false),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("no answer within {CONNECT_TIMEOUT:?}"))??;
     let (mut sink, mut stream) = socket.split();
     let (outbox, mut outgoing) = mpsc::unbounded_channel::<FromGateway>();
     events
@@ -98,6 +110,8 @@ async fn connect_and_serve(
 
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = tokio::time::Instant::now();
+    // A configuration or delta in parts reaches the engine whole.
+    let mut reassembly = Reassembly::default();
     loop {
         tokio::select! {
             message = stream.next() => {
@@ -106,7 +120,11 @@ async fn connect_and_serve(
                     None => return Ok("closed by the control plane".into()),
                     Some(Err(error)) => return Ok(format!("read failed: {error}")),
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<ToGateway>(&text) {
-                        Ok(message) => events.send(LinkEvent::Message(message)).await?,
+                        Ok(message) => match reassembly.push(message) {
+                            Ok(Some(message)) => events.send(LinkEvent::Message(message)).await?,
+                            Ok(None) => {}
+                            Err(error) => return Ok(format!("inconsistent stream: {error}")),
+                        },
                         Err(error) => return Ok(format!("unreadable message: {error}")),
                     },
                     Some(Ok(Message::Close(_))) => return Ok("closed by the control plane".into()),

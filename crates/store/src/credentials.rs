@@ -28,6 +28,22 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(|_| StoreError::PasswordHash)
 }
 
+/// [`hash_password`] on a blocking thread: argon2id takes tens of
+/// milliseconds of CPU, which must neither stall the async runtime nor run
+/// while a write transaction (on SQLite: the one writer lock) is held.
+pub async fn hash_password_blocking(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| StoreError::PasswordHash)?
+}
+
+/// [`verify_password`] on a blocking thread.
+pub async fn verify_password_blocking(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|parsed| {

@@ -107,12 +107,16 @@ impl Store {
         .await?;
         let refused = || StoreError::Unauthenticated("wrong username or password".to_owned());
         let Some(row) = row else {
-            credentials::verify_password(password, credentials::dummy_hash());
+            credentials::verify_password_blocking(
+                password.to_owned(),
+                credentials::dummy_hash().to_owned(),
+            )
+            .await;
             return Err(refused());
         };
         let hash: Option<String> = row.try_get("password_hash")?;
         let hash = hash.unwrap_or_else(|| credentials::dummy_hash().to_owned());
-        if !credentials::verify_password(password, &hash) {
+        if !credentials::verify_password_blocking(password.to_owned(), hash).await {
             return Err(refused());
         }
         let disabled: i64 = row.try_get("disabled")?;

@@ -82,12 +82,44 @@ fn validate_new_user(request: CreateUser) -> Result<NewUser> {
     })
 }
 
+/// A new user with the hash of their password, made before the write
+/// transaction begins.
+struct HashedUser {
+    user: NewUser,
+    hash: String,
+    /// The password generated for a user created without one.
+    generated: Option<String>,
+}
+
+impl NewUser {
+    async fn hash(mut self) -> Result<HashedUser> {
+        let (password, generated) = match self.password.take() {
+            Some(password) => (password, None),
+            None => {
+                let password = credentials::new_password();
+                (password.clone(), Some(password))
+            }
+        };
+        let hash = credentials::hash_password_blocking(password).await?;
+        Ok(HashedUser {
+            user: self,
+            hash,
+            generated,
+        })
+    }
+}
+
 async fn insert_user(
     tx: &mut WriteTx<'_>,
     who: &AuditSource,
     tenant: Option<(&str, &str)>,
-    user: NewUser,
+    hashed: HashedUser,
 ) -> Result<(String, Option<String>)> {
+    let HashedUser {
+        user,
+        hash,
+        generated,
+    } = hashed;
     let taken = sqlx::query("SELECT id FROM users WHERE username = $1")
         .bind(&user.username)
         .fetch_optional(tx.conn())
@@ -98,14 +130,6 @@ async fn insert_user(
             user.username
         )));
     }
-    let (password, generated) = match user.password {
-        Some(password) => (password, None),
-        None => {
-            let password = credentials::new_password();
-            (password.clone(), Some(password))
-        }
-    };
-    let hash = credentials::hash_password(&password)?;
     let id = new_id();
     let now = now_ms();
     sqlx::query(
@@ -196,7 +220,7 @@ impl Store {
                 )),
             });
         }
-        let user = validate_new_user(request)?;
+        let user = validate_new_user(request)?.hash().await?;
         let mut tx = self.write().await?;
         let (id, initial_password) = insert_user(
             &mut tx,
@@ -238,7 +262,7 @@ impl Store {
                 "tenant roles need a tenant: create the user under /tenants/{tenant}/users",
             ));
         }
-        let user = validate_new_user(request)?;
+        let user = validate_new_user(request)?.hash().await?;
         let mut tx = self.write().await?;
         let (id, initial_password) = insert_user(&mut tx, access.audit(), None, user).await?;
         tx.commit().await?;
@@ -377,11 +401,10 @@ impl Store {
     /// Returns the username and the generated password, which the caller
     /// shows once; only its hash is stored.
     pub async fn bootstrap_admin(&self) -> Result<Option<(String, String)>> {
-        let mut tx = self.write().await?;
-        tx.lock_global("bootstrap").await?;
-        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(tx.conn())
-            .await?;
+        let count = "SELECT COUNT(*) FROM users";
+        // Checked again in the transaction; this spares the hash on every
+        // start but the first.
+        let users: i64 = sqlx::query_scalar(count).fetch_one(self.pool()).await?;
         if users > 0 {
             return Ok(None);
         }
@@ -392,7 +415,15 @@ impl Store {
             role: Role::ProviderAdmin,
             password: None,
             language: None,
-        };
+        }
+        .hash()
+        .await?;
+        let mut tx = self.write().await?;
+        tx.lock_global("bootstrap").await?;
+        let users: i64 = sqlx::query_scalar(count).fetch_one(tx.conn()).await?;
+        if users > 0 {
+            return Ok(None);
+        }
         let (_, password) =
             insert_user(&mut tx, &AuditSource::system("bootstrap"), None, user).await?;
         tx.commit().await?;
@@ -406,7 +437,9 @@ impl Store {
                 .fetch_optional(self.pool())
                 .await?
                 .flatten();
-        if !credentials::verify_password(current, hash.as_deref().unwrap_or("")) {
+        if !credentials::verify_password_blocking(current.to_owned(), hash.unwrap_or_default())
+            .await
+        {
             return Err(StoreError::invalid(
                 "current_password",
                 "the current password is wrong",
@@ -418,7 +451,7 @@ impl Store {
                 Violation::new("new_password", "must differ from the current password").into(),
             );
         }
-        let hash = credentials::hash_password(new)?;
+        let hash = credentials::hash_password_blocking(new.to_owned()).await?;
         let mut tx = self.write().await?;
         sqlx::query(
             "UPDATE users SET password_hash = $1, must_change_password = 0, updated_at = $2 \

@@ -279,12 +279,23 @@ pub fn format_port_ranges(ranges: &[PortRange]) -> Vec<String> {
     ranges.iter().map(PortRange::to_string).collect()
 }
 
-/// A WireGuard public key: base64 of 32 bytes.
+/// A WireGuard public key: base64 of 32 bytes, and not a point of small
+/// order (such as all zeros), with which any key exchange gives the same
+/// secret whatever the private keys.
 pub fn public_key(field: &str, input: &str) -> Result<String, Violation> {
     let value = input.trim();
-    match base64::engine::general_purpose::STANDARD.decode(value) {
-        Ok(bytes) if bytes.len() == 32 => Ok(value.to_owned()),
-        _ => Err(Violation::new(
+    let decoded = base64::engine::general_purpose::STANDARD.decode(value);
+    match decoded
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+    {
+        Some(key) if api_types::keys::is_low_order(&key) => Err(Violation::new(
+            field,
+            "is a low-order point (such as all zeros), not a WireGuard public key; \
+             generate the key with `wg genkey | wg pubkey`",
+        )),
+        Some(_) => Ok(value.to_owned()),
+        None => Err(Violation::new(
             field,
             "is not a WireGuard public key (base64 of 32 bytes, as `wg pubkey` prints)",
         )),

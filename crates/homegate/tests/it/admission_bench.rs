@@ -57,6 +57,7 @@ impl Gateway {
                 endpoint: None,
                 version: 0,
                 sessions: vec![],
+                stream: api_types::gateway::STREAM_VERSION,
             })
             .unwrap();
         let mut gateway = Gateway {

@@ -12,7 +12,9 @@ pub use hub::Hub;
 use std::sync::Arc;
 use std::time::Duration;
 
-use api_types::gateway::{FromGateway, GatewayConfig, ToGateway};
+use api_types::gateway::{
+    FromGateway, GatewayConfig, PEERS_PER_MESSAGE, STREAM_VERSION, ToGateway,
+};
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
@@ -29,6 +31,13 @@ const SILENCE_LIMIT: Duration = Duration::from_secs(6);
 /// device assignment and failover go by (`GATEWAY_HEALTHY_MS`).
 const PING_EVERY: Duration = Duration::from_millis(store::enrollment::GATEWAY_SEEN_EVERY_MS);
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest message a gateway may send. Its reports list every session
+/// and its counters (about 200 bytes each): 64 MiB holds 300,000 sessions,
+/// more than one gateway serves.
+const MAX_FROM_GATEWAY: usize = 64 * 1024 * 1024;
+/// What a gateway of stream version 1 accepts in one message (tungstenite's
+/// default): a larger configuration can only reach it in version 2.
+const VERSION_1_LIMIT: usize = 16 * 1024 * 1024;
 
 pub async fn stream(
     State(state): State<AppState>,
@@ -44,7 +53,7 @@ pub async fn stream(
         })?;
     let gateway = state.store.authenticate_gateway(token.trim()).await?;
     Ok(upgrade
-        .max_message_size(64 * 1024 * 1024)
+        .max_message_size(MAX_FROM_GATEWAY)
         .on_upgrade(move |socket| async move {
             let name = gateway.name.clone();
             if let Err(error) = serve(state, gateway, socket).await {
@@ -74,6 +83,50 @@ async fn send(socket: &mut WebSocket, message: &ToGateway) -> Result<(), StreamE
         serde_json::to_string(message).map_err(|e| StreamError::BadMessage(e.to_string()))?;
     socket.send(Message::Text(text.into())).await?;
     Ok(())
+}
+
+/// Sends a whole configuration the way the gateway's stream version reads it.
+async fn send_config(
+    socket: &mut WebSocket,
+    config: &GatewayConfig,
+    stream: u32,
+    gateway: &str,
+) -> Result<(), StreamError> {
+    if stream >= 2 {
+        for message in config.to_messages(PEERS_PER_MESSAGE) {
+            send(socket, &message).await?;
+        }
+        return Ok(());
+    }
+    let message = ToGateway::Config(config.clone());
+    let text =
+        serde_json::to_string(&message).map_err(|e| StreamError::BadMessage(e.to_string()))?;
+    if text.len() > VERSION_1_LIMIT {
+        tracing::warn!(
+            gateway,
+            bytes = text.len(),
+            peers = config.peers.len(),
+            "configuration too large for this gateway's stream version 1; update the gateway"
+        );
+    }
+    socket.send(Message::Text(text.into())).await?;
+    Ok(())
+}
+
+/// Sends a delta the way the gateway's stream version reads it.
+async fn send_delta(
+    socket: &mut WebSocket,
+    delta: api_types::gateway::ConfigDelta,
+    stream: u32,
+) -> Result<(), StreamError> {
+    if stream >= 2 {
+        for message in delta.into_messages(PEERS_PER_MESSAGE) {
+            send(socket, &message).await?;
+        }
+        Ok(())
+    } else {
+        send(socket, &ToGateway::Delta(delta)).await
+    }
 }
 
 async fn receive(socket: &mut WebSocket) -> Result<Option<FromGateway>, StreamError> {
@@ -107,6 +160,7 @@ async fn serve(
         endpoint,
         sessions,
         version: gateway_version,
+        stream,
         ..
     } = hello
     else {
@@ -136,12 +190,15 @@ async fn serve(
     // Seen before the snapshot is read: a change committed while it is read
     // wakes the loop below (a delta, empty at worst) instead of being lost.
     versions.borrow_and_update();
+    // Answer in the newest version both ends speak.
+    let stream = stream.min(STREAM_VERSION);
     let mut current: GatewayConfig = state.store.gateway_config(&gateway).await?;
-    send(&mut socket, &ToGateway::Config(current.clone())).await?;
+    send_config(&mut socket, &current, stream, &gateway.name).await?;
     tracing::info!(
         gateway = %gateway.name,
         version = current.version,
         gateway_version,
+        stream,
         peers = current.peers.len(),
         "gateway connected"
     );
@@ -193,7 +250,7 @@ async fn serve(
                         // the version it applied, and a gateway that stays
                         // behind looks stale to operators and tests alike.
                         if (!delta.is_empty() || delta.version != delta.from_version)
-                            && let Err(error) = send(&mut socket, &ToGateway::Delta(delta)).await
+                            && let Err(error) = send_delta(&mut socket, delta, stream).await
                         {
                             break Err(error);
                         }

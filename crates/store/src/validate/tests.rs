@@ -43,6 +43,17 @@ fn ports() {
 fn keys_and_endpoints() {
     assert!(public_key("k", "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=").is_ok());
     assert!(public_key("k", "abc").is_err());
+    // Low-order points: all zeros, 1, an order-8 point, and p + 1 with the
+    // top bit set (X25519 ignores it).
+    for low in [
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA=",
+        "7v////////////////////////////////////////8=",
+    ] {
+        let error = public_key("k", low).unwrap_err();
+        assert!(error.message.contains("low-order"), "{low}: {error:?}");
+    }
     assert!(endpoint("e", "vpn.example.org:51820").is_ok());
     assert!(endpoint("e", "[fd00::1]:51820").is_ok());
     assert!(endpoint("e", "vpn.example.org").is_err());
@@ -81,4 +92,31 @@ fn web_upstreams_are_plain_http_urls() {
     ] {
         assert!(web_upstream("u", bad).is_err(), "{bad} accepted");
     }
+}
+
+#[test]
+fn refused_keys_give_no_contributory_key_exchange() {
+    use base64::Engine as _;
+    let secret = x25519_dalek::StaticSecret::random();
+    for low in [
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA=",
+        "X5yVvKNQjCSx0LFVnIPvWwREXMRYHI6G2CJO3dCfEVc=",
+        "7P///////////////////////////////////////38=",
+        "7f///////////////////////////////////////38=",
+        "7v///////////////////////////////////////38=",
+    ] {
+        assert!(public_key("k", low).is_err(), "{low}");
+        let bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
+            .decode(low)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(bytes));
+        assert!(!shared.was_contributory(), "{low}");
+    }
+    let honest = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::random());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(honest.as_bytes());
+    assert!(public_key("k", &encoded).is_ok());
 }
