@@ -3,7 +3,9 @@
 //! fail over. A change made on one replica reaches a gateway connected to
 //! the other (LISTEN/NOTIFY); killing a replica (SIGKILL) loses no committed
 //! change, leaves no gateway without a control plane for long, and does not
-//! interrupt traffic. Times and the traffic gap are printed.
+//! interrupt traffic. Times and the traffic gap are printed. Replicas and
+//! gateways start as the Debian package starts them (issue 25, item 5): the
+//! units' command lines with the packaged configuration filled in.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -69,6 +71,62 @@ async fn new_group(admin: &Client, name: &str) {
         .unwrap();
 }
 
+fn deploy_file(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/debian")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// The packaged `/etc/homegate/homegate.toml` with what the HA recipe in
+/// docs/operations.md sets: a data folder of the replica's own, the shared
+/// PostgreSQL database, its public URL and every replica's URL.
+fn packaged_config(
+    dir: &std::path::Path,
+    database: &str,
+    public_url: &str,
+    urls: &[String],
+) -> String {
+    let packaged = deploy_file("homegate.toml");
+    let data_dir = format!("data_dir = {:?}", dir.display().to_string());
+    let mut config = packaged.replace("data_dir = \"/var/lib/homegate\"", &data_dir);
+    assert!(
+        config.contains(&data_dir),
+        "the packaged config sets data_dir"
+    );
+    for key in ["listen", "public_url", "database", "control_plane_urls"] {
+        assert!(
+            packaged.contains(&format!("#{key} = ")),
+            "the packaged config documents {key}"
+        );
+    }
+    config.push_str(&format!(
+        "\nlisten = \"127.0.0.1:0\"\npublic_url = {public_url:?}\ndatabase = {database:?}\n\
+         control_plane_urls = {urls:?}\n"
+    ));
+    let path = dir.join("homegate.toml");
+    std::fs::write(&path, config).unwrap();
+    path.display().to_string()
+}
+
+/// `homegate.service`'s command line after `serve`, with the config moved.
+fn packaged_serve_args(config: &str) -> Vec<String> {
+    let unit = deploy_file("homegate.service");
+    let exec_start = unit
+        .lines()
+        .find_map(|line| line.strip_prefix("ExecStart="))
+        .expect("the control plane unit has an ExecStart");
+    let words: Vec<&str> = exec_start.split_whitespace().collect();
+    assert_eq!(words[..2], ["/usr/bin/homegate", "serve"], "{exec_start}");
+    words[2..]
+        .iter()
+        .map(|word| match *word {
+            "/etc/homegate/homegate.toml" => config.to_owned(),
+            other => (*other).to_owned(),
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs root: network namespaces and TUN (cargo xtask test runs it)"]
 async fn replica_kill_on_postgres() {
@@ -87,20 +145,9 @@ async fn replica_kill_on_postgres() {
         lab.address("net", "br0", &format!("{ip}/24"));
         let dir = work.path().join(format!("replica{i}"));
         std::fs::create_dir_all(&dir).unwrap();
-        let data_dir = dir.display().to_string();
-        let mut args = vec![
-            "--listen",
-            "127.0.0.1:0",
-            "--database",
-            &server.database_url,
-            "--public-url",
-            &urls[i],
-            "--data-dir",
-            &data_dir,
-        ];
-        for url in &urls {
-            args.extend(["--control-plane-url", url.as_str()]);
-        }
+        let config = packaged_config(&dir, &server.database_url, &urls[i], &urls);
+        let args = packaged_serve_args(&config);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let replica = blocking(|| ServeProcess::start(&dir, &args, false));
         let local: SocketAddr = replica.url.trim_start_matches("http://").parse().unwrap();
         relays.push(relay(
@@ -137,7 +184,7 @@ async fn replica_kill_on_postgres() {
         } else {
             urls.iter().rev().cloned().collect()
         };
-        blocking(|| lab.start_gateway_with(g, &created.token, &order));
+        blocking(|| lab.start_packaged_gateway(g, &created.token, &order));
     }
     blocking(|| lab.start_apps(&[ECHO]));
     let anna = lemgo_in_south_with_anna(&server).await;

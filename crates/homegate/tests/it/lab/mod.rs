@@ -338,6 +338,49 @@ impl Lab {
         self.spawn(&role, "gateway", &args, Some(&log))
     }
 
+    /// Starts `g{index}` the way the Debian package does: the command line
+    /// of `deploy/debian/homegate-gateway.service` (binary and state folder
+    /// moved into the lab), with the settings of its packaged
+    /// `gateway.env` filled in. Returns its pid.
+    pub fn start_packaged_gateway(&self, index: usize, token: &str, urls: &[String]) -> u32 {
+        let role = format!("g{index}");
+        let log = self.dir.path().join(format!("{role}.log"));
+        let state = self.gateway_state(index).display().to_string();
+        let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/debian");
+        let unit = std::fs::read_to_string(deploy.join("homegate-gateway.service")).unwrap();
+        let exec_start = unit
+            .lines()
+            .find_map(|line| line.strip_prefix("ExecStart="))
+            .expect("the gateway unit has an ExecStart");
+        let settings = [
+            ("HOMEGATE_CONTROL_PLANE", urls.join(",")),
+            ("HOMEGATE_GATEWAY_TOKEN", token.to_owned()),
+            ("HOMEGATE_ENDPOINT", format!("198.18.0.{index}:51820")),
+            ("HOMEGATE_METRICS_LISTEN", "127.0.0.1:9586".to_owned()),
+        ];
+        let packaged = std::fs::read_to_string(deploy.join("gateway.env")).unwrap();
+        let mut environment = vec!["RUST_LOG=info,gotatun=warn".to_owned()];
+        for (name, value) in &settings {
+            assert!(
+                packaged.contains(&format!("{name}=")),
+                "gateway.env documents {name}"
+            );
+            environment.push(format!("{name}={value}"));
+        }
+        let command_line: Vec<String> = exec_start
+            .split_whitespace()
+            .map(|word| match word {
+                "/usr/bin/homegate" => env!("CARGO_BIN_EXE_homegate").to_owned(),
+                "/var/lib/homegate-gateway" => state.clone(),
+                other => other.to_owned(),
+            })
+            .collect();
+        let mut args = vec!["env"];
+        args.extend(environment.iter().map(String::as_str));
+        args.extend(command_line.iter().map(String::as_str));
+        self.spawn(&role, "gateway", &args, Some(&log))
+    }
+
     pub fn gateway_log(&self, index: usize) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("g{index}.log"))).unwrap_or_default()
     }
