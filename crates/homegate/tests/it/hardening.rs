@@ -6,7 +6,7 @@ use api_types::auth::{CreateToken, FreshSecondFactor, TotpCode};
 use totp_rs::{Algorithm, Builder, Secret};
 
 use crate::both_backends;
-use crate::support::{TestServer, problem_of};
+use crate::support::{Backend, TestServer, problem_of};
 
 both_backends!(
     restricted_token_cannot_manage_the_account,
@@ -184,4 +184,111 @@ async fn changing_totp_needs_a_fresh_code(server: &TestServer) {
         .filter(|e| e.action == "user.mfa.recovery_codes")
         .count();
     assert_eq!(regenerated, 2, "at confirmation and on request");
+}
+
+/// A minimal OpenID Connect discovery endpoint that counts its fetches.
+async fn counting_issuer() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let fetches = std::sync::Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let document = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    });
+    let counter = std::sync::Arc::clone(&fetches);
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let document = document.clone();
+                async move { axum::Json(document) }
+            }),
+        )
+        .route(
+            "/jwks",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({ "keys": [] })) }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (issuer, fetches)
+}
+
+/// Issue 20 item 2: an OIDC issuer must be https unless the provider runs
+/// in development mode; anonymous calls of the login start fetch the
+/// issuer's discovery document once, not on every call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_issuer_on_sqlite() {
+    oidc_issuer(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_issuer_on_postgres() {
+    oidc_issuer(Backend::Postgres).await;
+}
+
+async fn oidc_issuer(backend: Backend) {
+    let mut server = TestServer::start(backend).await;
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    let (issuer, fetches) = counting_issuer().await;
+    let request = api_types::auth::SetIdentityProvider {
+        issuer: issuer.clone(),
+        client_id: "homegate".into(),
+        client_secret: "a-client-secret".into(),
+        username_claim: None,
+        counts_as_mfa: false,
+        auto_provision: false,
+    };
+    let (status, problem) = problem_of(server.admin.set_identity_provider("lemgo", &request).await);
+    assert_eq!(status, 422);
+    assert_eq!(problem.errors[0].field, "issuer");
+    assert!(
+        problem.errors[0]
+            .message
+            .starts_with("oidc_issuer_not_https"),
+        "{problem:?}"
+    );
+
+    server
+        .configure(|settings| settings.outbound_policy.oidc_http = true)
+        .await;
+    server
+        .admin
+        .set_identity_provider("lemgo", &request)
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = format!("{}/auth/oidc/lemgo/start", server.url);
+    let calls = (0..20).map(|_| async {
+        let response = http.get(&start).send().await.unwrap();
+        assert_eq!(response.status(), 303);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            location.starts_with(&format!("{issuer}/auth?")),
+            "{location}"
+        );
+    });
+    futures::future::join_all(calls).await;
+    assert_eq!(
+        fetches.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one discovery for twenty concurrent anonymous starts"
+    );
+
+    // Development mode off again: the saved http issuer is not used.
+    server.configure(|_| {}).await;
+    let response = http.get(&start).send().await.unwrap();
+    assert_eq!(response.status(), 409);
+    assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+    server.stop().await;
 }
