@@ -10,7 +10,8 @@ use crate::support::{Backend, TestServer, problem_of};
 
 both_backends!(
     restricted_token_cannot_manage_the_account,
-    changing_totp_needs_a_fresh_code
+    changing_totp_needs_a_fresh_code,
+    password_change_ends_other_logins
 );
 
 /// Every account endpoint: `(method, path, body)`.
@@ -291,4 +292,123 @@ async fn oidc_issuer(backend: Backend) {
     assert_eq!(response.status(), 409);
     assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
     server.stop().await;
+}
+
+/// The CSRF token of a console form.
+fn csrf_of(page: &str) -> &str {
+    let needle = "name=\"csrf\" value=\"";
+    let start = page.find(needle).unwrap() + needle.len();
+    &page[start..start + page[start..].find('"').unwrap()]
+}
+
+/// Logs `username` in through the console's login form; returns the
+/// browser (its cookie jar holds the session).
+async fn console_login(server: &TestServer, username: &str, password: &str) -> reqwest::Client {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser
+        .get(format!("{}/login", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let response = browser
+        .post(format!("{}/login", server.url))
+        .form(&[
+            ("csrf", csrf),
+            ("username", username),
+            ("password", password),
+            ("next", "/portal"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/portal");
+    browser
+}
+
+/// Issue 20 item 8: a password change ends the user's other logins
+/// (browser sessions and login tokens, e.g. of the one-time password) and
+/// keeps the one it was made with, and API tokens made on purpose.
+async fn password_change_ends_other_logins(server: &TestServer) {
+    use api_types::auth::{ChangePassword, CreateToken};
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    let current = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
+    let other = server.login("anna", crate::support::USER_PASSWORD).await;
+    let browser = console_login(server, "anna", crate::support::USER_PASSWORD).await;
+    let portal = format!("{}/portal", server.url);
+    assert_eq!(browser.get(&portal).send().await.unwrap().status(), 200);
+    let script = current
+        .create_token(&CreateToken {
+            name: "script".into(),
+            tenant: None,
+            expires_in_days: Some(30),
+        })
+        .await
+        .unwrap();
+    let script = server.anonymous().with_token(script.secret);
+
+    current
+        .change_password(&ChangePassword {
+            current_password: crate::support::USER_PASSWORD.into(),
+            new_password: "a-brand-new-password-7".into(),
+        })
+        .await
+        .unwrap();
+    current.me().await.unwrap();
+    script.me().await.unwrap();
+    assert_eq!(problem_of(other.me().await).0, 401, "other login token");
+    let after = browser.get(&portal).send().await.unwrap();
+    assert_eq!(after.status(), 303, "the browser session ended");
+    assert!(
+        after.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"),
+        "{after:?}"
+    );
+
+    // The console's own password form keeps its session and ends the API
+    // login.
+    let browser = console_login(server, "anna", "a-brand-new-password-7").await;
+    let page = browser
+        .get(format!("{}/password", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    let csrf = csrf_of(&page);
+    let changed = browser
+        .post(format!("{}/password", server.url))
+        .form(&[
+            ("csrf", csrf),
+            ("current", "a-brand-new-password-7"),
+            ("new", "yet-another-password-8"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 303);
+    assert_eq!(browser.get(&portal).send().await.unwrap().status(), 200);
+    assert_eq!(problem_of(current.me().await).0, 401);
+    script.me().await.unwrap();
+
+    let events = server
+        .admin
+        .audit(&AuditQuery {
+            action: Some("user.password.change".into()),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events[0].details["other_logins_ended"], 1);
+    assert_eq!(events[1].details["other_logins_ended"], 2);
 }
