@@ -151,7 +151,7 @@ def main():
     args = parser.parse_args()
 
     upstream_port, nginx_port = free_port(), free_port()
-    with homegate_server("homegate-bench-proxy-", serve_args=["--proxy-domain", DOMAIN]) as (work, url, homegate):
+    with homegate_server("homegate-bench-proxy-", serve_args=["--proxy-domain", DOMAIN, "--upstream-allow", "127.0.0.0/8"]) as (work, url, homegate):
         port = urllib.parse.urlsplit(url).port
         homegate("tenants", "create", "--slug", "bench", "--name", "Benchmark", "--pool", "10.77.0.0/16")
         homegate("users", "create", "--tenant", "bench", "--username", "employee", "--role", "employee",

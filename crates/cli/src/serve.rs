@@ -99,6 +99,19 @@ pub(crate) struct ServeArgs {
         value_delimiter = ','
     )]
     control_plane_urls: Vec<String>,
+    /// Network a web application's upstream may lie in although it is
+    /// loopback, link-local or otherwise refused (repeat, or comma-separated
+    /// in the environment), e.g. 127.0.0.0/8 for applications on this host.
+    #[arg(
+        long = "upstream-allow",
+        env = "HOMEGATE_UPSTREAM_ALLOW",
+        value_delimiter = ','
+    )]
+    upstream_allow: Vec<String>,
+    /// Allow tenants' OpenID Connect issuers over plain http:// (development
+    /// and tests only).
+    #[arg(long, env = "HOMEGATE_OIDC_DEVELOPMENT")]
+    oidc_development: bool,
 }
 
 /// How the control plane serves TLS.
@@ -130,6 +143,8 @@ struct FileConfig {
     proxy_max_body_mib: Option<u64>,
     proxy_upstream_timeout_secs: Option<u64>,
     control_plane_urls: Option<Vec<String>>,
+    upstream_allow: Option<Vec<String>>,
+    oidc_development: Option<bool>,
 }
 
 /// The effective configuration.
@@ -148,6 +163,8 @@ pub(crate) struct ServeConfig {
     pub status_cache_secs: u64,
     pub proxy: Option<server::proxy::ProxySettings>,
     pub control_plane_urls: Vec<String>,
+    /// `own` is filled in once the listener is bound.
+    pub outbound: store::outbound::OutboundPolicy,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -160,6 +177,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("seat_lease_secs", &self.seat_lease_secs)
             .field("tls", &self.tls)
             .field("smtp", &self.smtp)
+            .field("outbound", &self.outbound)
             .finish()
     }
 }
@@ -324,7 +342,19 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let upstream_allow = if args.upstream_allow.is_empty() {
+        file.upstream_allow.unwrap_or_default()
+    } else {
+        args.upstream_allow
+    };
+    let outbound = store::outbound::OutboundPolicy {
+        allow: store::outbound::OutboundPolicy::parse_allow(&upstream_allow)
+            .map_err(|e| UsageError(format!("--upstream-allow: {e}")))?,
+        own: Vec::new(),
+        oidc_http: args.oidc_development || file.oidc_development.unwrap_or(false),
+    };
     Ok(ServeConfig {
+        outbound,
         listen,
         data_dir,
         database,
@@ -467,6 +497,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
             admission_deadline: server::ADMISSION_DEADLINE,
             proxy: config.proxy.clone(),
             control_plane_urls: config.control_plane_urls.clone(),
+            outbound_policy: store::outbound::OutboundPolicy {
+                own: own_addresses(addr),
+                ..config.outbound.clone()
+            },
         },
     );
     let background = server::spawn_background(state.clone());
@@ -484,6 +518,32 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("control plane stopped");
     Ok(())
+}
+
+/// The addresses this process answers on: the bound one, or with an
+/// unspecified address (0.0.0.0, ::) every interface's.
+fn own_addresses(bound: SocketAddr) -> Vec<SocketAddr> {
+    if !bound.ip().is_unspecified() {
+        return vec![bound];
+    }
+    let mut own = vec![bound];
+    match nix::ifaddrs::getifaddrs() {
+        Ok(interfaces) => {
+            for interface in interfaces {
+                let Some(address) = interface.address else {
+                    continue;
+                };
+                let ip = match (address.as_sockaddr_in(), address.as_sockaddr_in6()) {
+                    (Some(v4), _) => std::net::IpAddr::V4(v4.ip()),
+                    (None, Some(v6)) => std::net::IpAddr::V6(v6.ip()),
+                    (None, None) => continue,
+                };
+                own.push(SocketAddr::new(ip, bound.port()));
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot list this host's addresses"),
+    }
+    own
 }
 
 fn println_banner_pin(pin: &str) {
@@ -567,7 +627,26 @@ mod tests {
             proxy_max_body_mib: None,
             proxy_upstream_timeout_secs: None,
             control_plane_urls: Vec::new(),
+            upstream_allow: Vec::new(),
+            oidc_development: false,
         }
+    }
+
+    #[test]
+    fn outbound_rules_are_checked_at_start() {
+        let config = resolve(args()).unwrap();
+        assert!(config.outbound.allow.is_empty());
+        assert!(!config.outbound.oidc_http);
+        let mut allowed = args();
+        allowed.upstream_allow = vec!["127.0.0.0/8".into(), "::1".into()];
+        allowed.oidc_development = true;
+        let config = resolve(allowed).unwrap();
+        assert_eq!(config.outbound.allow.len(), 2);
+        assert!(config.outbound.oidc_http);
+        let mut bad = args();
+        bad.upstream_allow = vec!["localhost".into()];
+        let error = resolve(bad).unwrap_err();
+        assert!(error.downcast_ref::<UsageError>().is_some());
     }
 
     #[test]

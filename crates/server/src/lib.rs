@@ -65,6 +65,9 @@ pub struct Settings {
     /// Every replica's URL, for devices to fail over between; empty means
     /// `public_url` alone.
     pub control_plane_urls: Vec<String>,
+    /// Which addresses web applications' upstreams may have (SSRF guard,
+    /// `--upstream-allow`), checked when saved and when the proxy connects.
+    pub outbound_policy: store::outbound::OutboundPolicy,
 }
 
 impl Settings {
@@ -89,6 +92,7 @@ impl Settings {
             admission_deadline: ADMISSION_DEADLINE,
             proxy: None,
             control_plane_urls: Vec::new(),
+            outbound_policy: store::outbound::OutboundPolicy::default(),
         }
     }
 
@@ -150,13 +154,16 @@ pub struct AppState {
     /// dies, comes back, or is drained, and wakes the devices' configuration
     /// long polls (`gateway::spawn_health_watch`).
     pub assignable_gateways: Arc<tokio::sync::watch::Sender<Vec<String>>>,
+    /// Identity providers' discovery documents, fetched once per TTL.
+    pub oidc_discovery: Arc<oidc::DiscoveryCache>,
 }
 
 impl AppState {
     pub fn new(store: Store, settings: Settings) -> AppState {
         let (_, openapi) = api::router();
+        let outbound_policy = Arc::new(settings.outbound_policy.clone());
         AppState {
-            store,
+            store: store.with_outbound_policy(settings.outbound_policy.clone()),
             login_limiter: Arc::new(LoginLimiter::default()),
             enroll_limiter: Arc::new(ratelimit::AddressLimiter::new(
                 20,
@@ -181,8 +188,9 @@ impl AppState {
                 .unwrap_or_default(),
             page_cache: Arc::new(console::PageCache::new(settings.status_page_cache)),
             assignable_gateways: Arc::new(tokio::sync::watch::Sender::new(Vec::new())),
+            oidc_discovery: Arc::default(),
             proxy: settings.proxy.as_ref().and_then(|proxy| {
-                proxy::Proxy::new(proxy, &settings.public_url)
+                proxy::Proxy::new(proxy, &settings.public_url, outbound_policy)
                     .inspect_err(|error| tracing::error!(%error, "the web access proxy is off"))
                     .ok()
                     .map(Arc::new)

@@ -3,7 +3,9 @@
 //! state and nonce; `/auth/oidc/callback` exchanges the code, verifies the ID
 //! token and opens a console session (cookie).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -44,6 +46,59 @@ fn provider_error(what: &str, error: impl std::fmt::Display) -> ApiError {
     StoreError::Conflict(format!("{what}: {error}")).into()
 }
 
+/// How long a fetched discovery document is used.
+pub const DISCOVERY_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+/// How long a failed discovery is remembered (so anonymous calls to the
+/// start page cannot make the server fetch again and again).
+pub const DISCOVERY_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
+
+struct Discovered {
+    at: std::time::Instant,
+    result: Result<CoreProviderMetadata, String>,
+}
+
+/// Identity providers' discovery documents (with their keys), fetched once
+/// per issuer and [`DISCOVERY_TTL`]: concurrent logins wait for the one
+/// fetch in flight instead of starting their own.
+#[derive(Default)]
+pub struct DiscoveryCache {
+    issuers: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Discovered>>>>>,
+}
+
+impl DiscoveryCache {
+    async fn get(
+        &self,
+        issuer: &str,
+        http: &reqwest::Client,
+    ) -> Result<CoreProviderMetadata, String> {
+        let slot = {
+            let mut issuers = self.issuers.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(issuers.entry(issuer.to_owned()).or_default())
+        };
+        let mut slot = slot.lock().await;
+        if let Some(discovered) = slot.as_ref() {
+            let ttl = match discovered.result {
+                Ok(_) => DISCOVERY_TTL,
+                Err(_) => DISCOVERY_RETRY,
+            };
+            if discovered.at.elapsed() < ttl {
+                return discovered.result.clone();
+            }
+        }
+        let result = match IssuerUrl::new(issuer.to_owned()) {
+            Ok(url) => CoreProviderMetadata::discover_async(url, http)
+                .await
+                .map_err(|e| format!("cannot reach the identity provider: {e}")),
+            Err(e) => Err(format!("the identity provider's issuer is not a URL: {e}")),
+        };
+        *slot = Some(Discovered {
+            at: std::time::Instant::now(),
+            result: result.clone(),
+        });
+        result
+    }
+}
+
 async fn client(
     state: &AppState,
     config: &IdpConfig,
@@ -58,12 +113,18 @@ async fn client(
     >,
     reqwest::Client,
 )> {
+    // Saved before the provider turned development mode off: still refused.
+    state
+        .store
+        .outbound_policy()
+        .check_issuer("issuer", &config.issuer)
+        .map_err(|violation| provider_error("the identity provider", violation.message))?;
     let http = http_client()?;
-    let issuer = IssuerUrl::new(config.issuer.clone())
-        .map_err(|e| provider_error("the identity provider's issuer is not a URL", e))?;
-    let metadata = CoreProviderMetadata::discover_async(issuer, &http)
+    let metadata = state
+        .oidc_discovery
+        .get(&config.issuer, &http)
         .await
-        .map_err(|e| provider_error("cannot reach the identity provider", e))?;
+        .map_err(|e| provider_error("the identity provider is not usable", e))?;
     let redirect = RedirectUrl::new(redirect_uri(state))
         .map_err(|e| provider_error("the public URL is not a URL", e))?;
     let client = CoreClient::from_provider_metadata(

@@ -126,6 +126,8 @@ impl Store {
         ))?;
         check_ports_fit_protocol(request.protocol, &ports)?;
         check_name_fits_web(&name, &web_upstream)?;
+        self.outbound_policy
+            .check_url("web_upstream", &web_upstream)?;
         let ports_text = validate::format_port_ranges(&ports).join(",");
 
         let mut tx = self.write().await?;
@@ -202,6 +204,10 @@ impl Store {
             None => existing.web_upstream.clone().unwrap_or_default(),
         };
         check_name_fits_web(&existing.name, &web_upstream)?;
+        if request.web_upstream.is_some() {
+            self.outbound_policy
+                .check_url("web_upstream", &web_upstream)?;
+        }
 
         let mut tx = self.write().await?;
         sqlx::query(

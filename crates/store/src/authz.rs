@@ -20,6 +20,9 @@ pub struct Actor {
     pub home_tenant_id: Option<String>,
     /// The tenant the caller's API token is restricted to, if any.
     pub token_tenant_id: Option<String>,
+    /// The token or browser session of this request (kept when the caller
+    /// changes their password, which ends their other logins).
+    pub token_id: Option<String>,
     /// Network address of the request.
     pub source: Option<String>,
     /// The user logged in with a one-time password and must replace it

@@ -50,8 +50,8 @@ impl Store {
             .trim()
             .to_owned();
         let mut violations = Vec::new();
-        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
-            violations.push(Violation::new("issuer", "must be an http(s) URL"));
+        if let Err(violation) = self.outbound_policy().check_issuer("issuer", &issuer) {
+            violations.push(violation);
         }
         if !USERNAME_CLAIMS.contains(&claim.as_str()) {
             violations.push(Violation::new(

@@ -175,7 +175,7 @@ impl Store {
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, tenant_scope_id, created_at, \
-             expires_at, kind, mfa_at) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8)",
+             expires_at, kind, mfa_at, login) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, 1)",
         )
         .bind(new_id())
         .bind(user_id)

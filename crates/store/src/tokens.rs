@@ -97,6 +97,7 @@ impl Store {
             }
         }
         Ok(Actor {
+            token_id: Some(row.token_id),
             user_id: row.user_id,
             username: row.username,
             role: Role::parse(&row.role).unwrap_or(Role::Employee),

@@ -462,6 +462,19 @@ impl Store {
         .bind(&actor.user_id)
         .execute(tx.conn())
         .await?;
+        // Whoever else is logged in with the old password is logged out
+        // (browser sessions, login tokens — and with them proxy sessions);
+        // this login and API tokens made on purpose stay.
+        let ended = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND login = 1 \
+             AND revoked_at IS NULL AND id <> $3",
+        )
+        .bind(now_ms())
+        .bind(&actor.user_id)
+        .bind(actor.token_id.as_deref().unwrap_or(""))
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
         audit::record(
             &mut tx,
             &actor.audit_source(),
@@ -471,7 +484,7 @@ impl Store {
                 target_id: &actor.user_id,
                 target_name: &actor.username,
                 tenant: None,
-                details: json!({}),
+                details: json!({ "other_logins_ended": ended }),
             },
         )
         .await?;

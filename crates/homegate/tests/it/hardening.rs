@@ -6,11 +6,12 @@ use api_types::auth::{CreateToken, FreshSecondFactor, TotpCode};
 use totp_rs::{Algorithm, Builder, Secret};
 
 use crate::both_backends;
-use crate::support::{TestServer, problem_of};
+use crate::support::{Backend, TestServer, problem_of};
 
 both_backends!(
     restricted_token_cannot_manage_the_account,
-    changing_totp_needs_a_fresh_code
+    changing_totp_needs_a_fresh_code,
+    password_change_ends_other_logins
 );
 
 /// Every account endpoint: `(method, path, body)`.
@@ -184,4 +185,230 @@ async fn changing_totp_needs_a_fresh_code(server: &TestServer) {
         .filter(|e| e.action == "user.mfa.recovery_codes")
         .count();
     assert_eq!(regenerated, 2, "at confirmation and on request");
+}
+
+/// A minimal OpenID Connect discovery endpoint that counts its fetches.
+async fn counting_issuer() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let fetches = std::sync::Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let document = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/auth"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    });
+    let counter = std::sync::Arc::clone(&fetches);
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let document = document.clone();
+                async move { axum::Json(document) }
+            }),
+        )
+        .route(
+            "/jwks",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({ "keys": [] })) }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (issuer, fetches)
+}
+
+/// Issue 20 item 2: an OIDC issuer must be https unless the provider runs
+/// in development mode; anonymous calls of the login start fetch the
+/// issuer's discovery document once, not on every call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_issuer_on_sqlite() {
+    oidc_issuer(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_issuer_on_postgres() {
+    oidc_issuer(Backend::Postgres).await;
+}
+
+async fn oidc_issuer(backend: Backend) {
+    let mut server = TestServer::start(backend).await;
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    let (issuer, fetches) = counting_issuer().await;
+    let request = api_types::auth::SetIdentityProvider {
+        issuer: issuer.clone(),
+        client_id: "homegate".into(),
+        client_secret: "a-client-secret".into(),
+        username_claim: None,
+        counts_as_mfa: false,
+        auto_provision: false,
+    };
+    let (status, problem) = problem_of(server.admin.set_identity_provider("lemgo", &request).await);
+    assert_eq!(status, 422);
+    assert_eq!(problem.errors[0].field, "issuer");
+    assert!(
+        problem.errors[0]
+            .message
+            .starts_with("oidc_issuer_not_https"),
+        "{problem:?}"
+    );
+
+    server
+        .configure(|settings| settings.outbound_policy.oidc_http = true)
+        .await;
+    server
+        .admin
+        .set_identity_provider("lemgo", &request)
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = format!("{}/auth/oidc/lemgo/start", server.url);
+    let calls = (0..20).map(|_| async {
+        let response = http.get(&start).send().await.unwrap();
+        assert_eq!(response.status(), 303);
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            location.starts_with(&format!("{issuer}/auth?")),
+            "{location}"
+        );
+    });
+    futures::future::join_all(calls).await;
+    assert_eq!(
+        fetches.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one discovery for twenty concurrent anonymous starts"
+    );
+
+    // Development mode off again: the saved http issuer is not used.
+    server.configure(|_| {}).await;
+    let response = http.get(&start).send().await.unwrap();
+    assert_eq!(response.status(), 409);
+    assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+    server.stop().await;
+}
+
+/// The CSRF token of a console form.
+fn csrf_of(page: &str) -> &str {
+    let needle = "name=\"csrf\" value=\"";
+    let start = page.find(needle).unwrap() + needle.len();
+    &page[start..start + page[start..].find('"').unwrap()]
+}
+
+/// Logs `username` in through the console's login form; returns the
+/// browser (its cookie jar holds the session).
+async fn console_login(server: &TestServer, username: &str, password: &str) -> reqwest::Client {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser
+        .get(format!("{}/login", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let response = browser
+        .post(format!("{}/login", server.url))
+        .form(&[
+            ("csrf", csrf),
+            ("username", username),
+            ("password", password),
+            ("next", "/portal"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/portal");
+    browser
+}
+
+/// Issue 20 item 8: a password change ends the user's other logins
+/// (browser sessions and login tokens, e.g. of the one-time password) and
+/// keeps the one it was made with, and API tokens made on purpose.
+async fn password_change_ends_other_logins(server: &TestServer) {
+    use api_types::auth::{ChangePassword, CreateToken};
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    let current = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
+    let other = server.login("anna", crate::support::USER_PASSWORD).await;
+    let browser = console_login(server, "anna", crate::support::USER_PASSWORD).await;
+    let portal = format!("{}/portal", server.url);
+    assert_eq!(browser.get(&portal).send().await.unwrap().status(), 200);
+    let script = current
+        .create_token(&CreateToken {
+            name: "script".into(),
+            tenant: None,
+            expires_in_days: Some(30),
+        })
+        .await
+        .unwrap();
+    let script = server.anonymous().with_token(script.secret);
+
+    current
+        .change_password(&ChangePassword {
+            current_password: crate::support::USER_PASSWORD.into(),
+            new_password: "a-brand-new-password-7".into(),
+        })
+        .await
+        .unwrap();
+    current.me().await.unwrap();
+    script.me().await.unwrap();
+    assert_eq!(problem_of(other.me().await).0, 401, "other login token");
+    let after = browser.get(&portal).send().await.unwrap();
+    assert_eq!(after.status(), 303, "the browser session ended");
+    assert!(
+        after.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"),
+        "{after:?}"
+    );
+
+    // The console's own password form keeps its session and ends the API
+    // login.
+    let browser = console_login(server, "anna", "a-brand-new-password-7").await;
+    let page = browser
+        .get(format!("{}/password", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    let csrf = csrf_of(&page);
+    let changed = browser
+        .post(format!("{}/password", server.url))
+        .form(&[
+            ("csrf", csrf),
+            ("current", "a-brand-new-password-7"),
+            ("new", "yet-another-password-8"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 303);
+    assert_eq!(browser.get(&portal).send().await.unwrap().status(), 200);
+    assert_eq!(problem_of(current.me().await).0, 401);
+    script.me().await.unwrap();
+
+    let events = server
+        .admin
+        .audit(&AuditQuery {
+            action: Some("user.password.change".into()),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events[0].details["other_logins_ended"], 1);
+    assert_eq!(events[1].details["other_logins_ended"], 2);
 }

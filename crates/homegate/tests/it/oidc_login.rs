@@ -9,10 +9,29 @@ use api_types::Role;
 use api_types::auth::SetIdentityProvider;
 use api_types::tenancy::SetPolicy;
 
-use crate::both_backends;
-use crate::support::{TestServer, problem_of};
+use crate::support::{Backend, TestServer, problem_of};
 
-both_backends!(oidc_login_opens_a_console_session);
+// The test's identity provider speaks plain http on loopback: a
+// development setup (`serve --oidc-development`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_login_on_sqlite() {
+    let mut server = TestServer::start(Backend::Sqlite).await;
+    server
+        .configure(|settings| settings.outbound_policy.oidc_http = true)
+        .await;
+    oidc_login_opens_a_console_session(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_login_on_postgres() {
+    let mut server = TestServer::start(Backend::Postgres).await;
+    server
+        .configure(|settings| settings.outbound_policy.oidc_http = true)
+        .await;
+    oidc_login_opens_a_console_session(&server).await;
+    server.stop().await;
+}
 
 const CLIENT_ID: &str = "homegate-lemgo";
 const CLIENT_SECRET: &str = "a-client-secret-for-tests";

@@ -31,16 +31,26 @@ async fn web_access_on_postgres() {
     web_access(Backend::Postgres).await;
 }
 
-/// A server with the proxy on `*.apps.test`, a tenant with a web
-/// application served by `upstream`, and its group `office` with anna.
+/// Proxy settings of the tests: `*.apps.test`; with `allow_loopback`, the
+/// provider allows upstreams on 127.0.0.0/8 (the tests' applications run on
+/// loopback, which the proxy refuses by default).
+pub fn proxy_settings(settings: &mut server::Settings, allow_loopback: bool) {
+    let mut proxy = server::proxy::ProxySettings::new(DOMAIN);
+    proxy.max_body_bytes = MAX_BODY;
+    settings.proxy = Some(proxy);
+    if allow_loopback {
+        settings.outbound_policy.allow =
+            store::outbound::OutboundPolicy::parse_allow(&["127.0.0.0/8".to_owned()]).unwrap();
+    }
+}
+
+/// A server with the proxy on `*.apps.test` (upstreams on loopback
+/// allowed), a tenant with a web application served by `upstream`, and its
+/// group `office` with anna.
 pub async fn proxied_server(backend: Backend, upstream: &str) -> TestServer {
     let mut server = TestServer::start(backend).await;
     server
-        .configure(|settings| {
-            let mut proxy = server::proxy::ProxySettings::new(DOMAIN);
-            proxy.max_body_bytes = MAX_BODY;
-            settings.proxy = Some(proxy);
-        })
+        .configure(|settings| proxy_settings(settings, true))
         .await;
     let admin = &server.admin;
     server.tenant("lemgo", "10.20.0.0/16").await;
@@ -512,6 +522,146 @@ async fn web_access(backend: Backend) {
         )
         .await;
     assert_eq!(unknown.status(), 404);
+}
+
+/// Issue 20 item 2: an upstream the control plane would reach itself
+/// (loopback, link-local, unspecified, multicast) is refused when saved —
+/// through the API and the CLI, on both databases — and again when the
+/// proxy connects, after DNS resolution, once the provider's allowance is
+/// gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_ssrf_on_sqlite() {
+    upstream_ssrf(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_ssrf_on_postgres() {
+    upstream_ssrf(Backend::Postgres).await;
+}
+
+async fn upstream_ssrf(backend: Backend) {
+    let upstream = upstream::start().await;
+    let port = url::Url::parse(&upstream.url).unwrap().port().unwrap();
+    let mut server = proxied_server(backend, &upstream.url).await;
+    let web = Web::new(&server);
+    let (cookie, _login) = web.sign_in(&server, "anna").await;
+    assert_eq!(
+        web.get(&web.app("/echo"), Some(&cookie)).await.status(),
+        200
+    );
+
+    // Without the provider's allowance: nothing is saved, and the proxy
+    // refuses the application saved before.
+    server
+        .configure(|settings| proxy_settings(settings, false))
+        .await;
+    let before = upstream
+        .connections
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let response = web.get(&web.app("/echo"), Some(&cookie)).await;
+    assert_eq!(response.status(), 502, "literal 127.0.0.1 at connect time");
+    assert_eq!(
+        upstream
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        before
+    );
+    let admin = &server.admin;
+    for (target, code) in [
+        (format!("http://127.0.0.1:{port}/"), "upstream_loopback"),
+        ("http://169.254.169.254/".to_owned(), "upstream_link_local"),
+        ("http://[::1]:22/".to_owned(), "upstream_loopback"),
+        ("http://[fe80::1]/".to_owned(), "upstream_link_local"),
+        ("http://0.0.0.0:8080/".to_owned(), "upstream_unspecified"),
+        ("http://224.0.0.1/".to_owned(), "upstream_multicast"),
+        (format!("http://localhost:{port}/"), "upstream_loopback"),
+    ] {
+        let (status, problem) = problem_of(
+            admin
+                .create_application(
+                    "lemgo",
+                    &CreateApplication {
+                        name: "intern".into(),
+                        description: None,
+                        cidr: "198.18.10.9/32".into(),
+                        protocol: Protocol::Tcp,
+                        ports: vec![],
+                        web_upstream: Some(target.clone()),
+                    },
+                )
+                .await,
+        );
+        assert_eq!(status, 422, "{target}");
+        assert_eq!(problem.errors[0].field, "web_upstream");
+        assert!(problem.errors[0].message.starts_with(code), "{problem:?}");
+        let (status, _) = problem_of(
+            admin
+                .update_application(
+                    "lemgo",
+                    "akten",
+                    &api_types::tenancy::UpdateApplication {
+                        web_upstream: Some(target.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await,
+        );
+        assert_eq!(status, 422, "{target}");
+    }
+    assert_eq!(admin.list_applications("lemgo").await.unwrap().len(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    crate::cli_sticks::login(dir.path(), &server);
+    let error = fails(
+        dir.path(),
+        &[
+            "applications",
+            "update",
+            "--tenant",
+            "lemgo",
+            "akten",
+            "--web-upstream",
+            "http://169.254.169.254/latest/meta-data",
+        ],
+    );
+    assert!(error.contains("upstream_link_local"), "{error}");
+
+    // A name is checked after resolution: saved while allowed, refused when
+    // the proxy connects without the allowance.
+    server
+        .configure(|settings| proxy_settings(settings, true))
+        .await;
+    server
+        .admin
+        .update_application(
+            "lemgo",
+            "akten",
+            &api_types::tenancy::UpdateApplication {
+                web_upstream: Some(format!("http://localhost:{port}/")),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        web.get(&web.app("/echo"), Some(&cookie)).await.status(),
+        200
+    );
+    server
+        .configure(|settings| proxy_settings(settings, false))
+        .await;
+    let connected = upstream
+        .connections
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let response = web.get(&web.app("/echo"), Some(&cookie)).await;
+    assert_eq!(response.status(), 502, "localhost resolves to loopback");
+    assert_eq!(
+        upstream
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        connected,
+        "the refused upstream never saw a connection"
+    );
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@
 pub mod assertion;
 mod directory;
 pub mod grants;
+mod guard;
 mod portal;
 pub mod route;
 mod upstream;
@@ -68,10 +69,8 @@ impl ProxySettings {
     }
 }
 
-type UpstreamClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    Body,
->;
+type UpstreamClient =
+    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<guard::GuardedConnector>, Body>;
 
 pub struct Proxy {
     pub domain: ProxyDomain,
@@ -88,11 +87,12 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn new(settings: &ProxySettings, public_url: &str) -> Result<Proxy, String> {
-        let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_secs(5)));
+    pub fn new(
+        settings: &ProxySettings,
+        public_url: &str,
+        policy: Arc<store::outbound::OutboundPolicy>,
+    ) -> Result<Proxy, String> {
+        let http = guard::GuardedConnector::new(policy);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_webpki_roots()
             .https_or_http()
@@ -569,14 +569,14 @@ async fn forward(
                 .request(upstream_request)
                 .await
                 .map(|response| (response, None))
-                .map_err(|error| (upstream::body_too_large(&error), error.to_string()))
+                .map_err(|error| (upstream::body_too_large(&error), error_chain(&error)))
         } else {
             proxy
                 .upstreams
                 .send(upstream_request)
                 .await
                 .map(|(response, in_use)| (response, Some(in_use)))
-                .map_err(|error| (upstream::body_too_large(&error), error.to_string()))
+                .map_err(|error| (upstream::body_too_large(&error), error_chain(&error)))
         }
     };
     let (upstream, connection) = match tokio::time::timeout(proxy.upstream_timeout, sending).await {
@@ -589,6 +589,7 @@ async fn forward(
             );
         }
         Ok(Err((false, error))) => {
+            // A refused address (SSRF guard) is logged with its code.
             tracing::warn!(app = %app.application, tenant = %app.tenant, %error, "upstream failed");
             return message_page(
                 StatusCode::BAD_GATEWAY,
@@ -840,4 +841,17 @@ pub fn spawn_sweeper(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
             tokio::time::sleep(grants::SWEEP_AT_MOST_EVERY).await;
         }
     }))
+}
+
+/// An error with its causes, for the log (hyper's client hides the cause,
+/// e.g. a refusal by the upstream policy, behind "client error (Connect)").
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

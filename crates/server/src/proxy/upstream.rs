@@ -18,7 +18,6 @@ use axum::http::{HeaderValue, Request, Response, Uri, header};
 use hyper::body::Incoming;
 use hyper::client::conn::http1;
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
 use tower::ServiceExt;
 
@@ -63,7 +62,7 @@ struct Idle {
 }
 
 pub(super) struct Upstreams {
-    connector: HttpsConnector<HttpConnector>,
+    connector: HttpsConnector<super::guard::GuardedConnector>,
     idle: Mutex<HashMap<String, Vec<Idle>>>,
 }
 
@@ -106,7 +105,7 @@ impl InUse {
 }
 
 impl Upstreams {
-    pub(super) fn new(connector: HttpsConnector<HttpConnector>) -> Upstreams {
+    pub(super) fn new(connector: HttpsConnector<super::guard::GuardedConnector>) -> Upstreams {
         Upstreams {
             connector,
             idle: Mutex::new(HashMap::new()),

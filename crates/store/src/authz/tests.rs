@@ -9,6 +9,7 @@ fn actor(role: Role, home: Option<&str>, token: Option<&str>) -> Actor {
         role,
         home_tenant_id: home.map(str::to_owned),
         token_tenant_id: token.map(str::to_owned),
+        token_id: None,
         source: None,
         password_change_required: false,
     }
