@@ -58,6 +58,7 @@ async fn cancelled_writes_leave_the_database_writable(server: &TestServer) {
         token_tenant_id: None,
         source: None,
         password_change_required: false,
+        token_id: None,
     };
     let access = server
         .store
