@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod infra;
 pub mod manual;
 pub mod problem;
+pub mod public_url;
 pub mod status;
 pub mod sticks;
 pub mod tenancy;
