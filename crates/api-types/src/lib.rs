@@ -15,6 +15,7 @@ pub mod infra;
 pub mod keys;
 pub mod manual;
 pub mod problem;
+pub mod public_url;
 pub mod status;
 pub mod sticks;
 pub mod tenancy;

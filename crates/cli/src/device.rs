@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::UsageError;
 use crate::output::OutputFormat;
+use crate::output::outln;
 
 #[derive(Debug, Args)]
 pub(crate) struct DeviceDir {
@@ -41,19 +42,36 @@ pub(crate) struct EnrollArgs {
     /// A name for this device, e.g. "Anna's laptop".
     #[arg(long)]
     name: Option<String>,
+    /// Allow plain http to a control plane on another machine (the code
+    /// and the device token cross the network unencrypted).
+    #[arg(long)]
+    insecure_http: bool,
     #[command(flatten)]
     dir: DeviceDir,
 }
 
 pub(crate) async fn enroll(output: OutputFormat, args: EnrollArgs) -> anyhow::Result<()> {
     let files = args.dir.files()?;
+    let plain_http = if args.insecure_http {
+        device_agent::PlainHttp::Allow
+    } else {
+        device_agent::PlainHttp::Refuse
+    };
     let file = match (&args.bundle, &args.url, &args.code) {
         (Some(bundle), _, _) => {
             let bundle = device_agent::bundle::read(bundle)?;
-            device_agent::enroll_bundle(&files, &bundle, args.name).await?
+            device_agent::enroll_bundle(&files, &bundle, args.name, plain_http).await?
         }
         (None, Some(url), Some(code)) => {
-            device_agent::enroll(&files, url, code, args.name, Some(DeviceKind::Laptop)).await?
+            device_agent::enroll(
+                &files,
+                url,
+                code,
+                args.name,
+                Some(DeviceKind::Laptop),
+                plain_http,
+            )
+            .await?
         }
         _ => {
             return Err(UsageError(
@@ -65,10 +83,10 @@ pub(crate) async fn enroll(output: OutputFormat, args: EnrollArgs) -> anyhow::Re
         }
     };
     match output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&file.config)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&file.config)?),
         OutputFormat::Table => {
-            println!("Enrolled: {}", device_agent::describe(&file.config));
-            println!("Bring the tunnel up with: sudo homegate up");
+            outln!("Enrolled: {}", device_agent::describe(&file.config));
+            outln!("Bring the tunnel up with: sudo homegate up");
         }
     }
     Ok(())
@@ -129,7 +147,7 @@ pub(crate) async fn up(args: UpArgs) -> anyhow::Result<()> {
             );
         }
         if files.read_status().is_some_and(|s| s.state != "stopped") {
-            println!(
+            outln!(
                 "Tunnel {} up via {} (process {}). `homegate status` shows the connection.",
                 args.interface,
                 file.config
@@ -156,7 +174,7 @@ pub(crate) struct DownArgs {
 pub(crate) async fn down(args: DownArgs) -> anyhow::Result<()> {
     let files = args.dir.files()?;
     let Some(pid) = files.running_pid() else {
-        println!("The tunnel is not up.");
+        outln!("The tunnel is not up.");
         return Ok(());
     };
     let pid_t = nix::unistd::Pid::from_raw(i32::try_from(pid).context("bad pid")?);
@@ -164,7 +182,7 @@ pub(crate) async fn down(args: DownArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot stop the tunnel process {pid}"))?;
     for _ in 0..100 {
         if files.running_pid().is_none() {
-            println!("Tunnel down.");
+            outln!("Tunnel down.");
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -205,16 +223,16 @@ pub(crate) async fn status(output: OutputFormat, args: StatusArgs) -> anyhow::Re
         control_plane_error,
     };
     match output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Table => print_status(&report),
     }
     Ok(())
 }
 
 fn print_status(report: &StatusReport) {
-    println!("Device:   {}", device_agent::describe(&report.device));
+    outln!("Device:   {}", device_agent::describe(&report.device));
     match &report.tunnel {
-        Some(tunnel) => println!(
+        Some(tunnel) => outln!(
             "Tunnel:   {} on {} via {} ({}), last handshake {}, {} bytes received, {} sent",
             tunnel.state,
             tunnel.interface,
@@ -226,27 +244,27 @@ fn print_status(report: &StatusReport) {
             tunnel.rx_bytes,
             tunnel.tx_bytes
         ),
-        None => println!("Tunnel:   down (`sudo homegate up` brings it up)"),
+        None => outln!("Tunnel:   down (`sudo homegate up` brings it up)"),
     }
     match (&report.control_plane, &report.control_plane_error) {
         (Some(status), _) => {
             match &status.session {
-                Some(session) => println!(
+                Some(session) => outln!(
                     "Session:  active on gateway {} since {}",
                     session.gateway,
                     crate::output::time(&session.started_at)
                 ),
-                None => println!("Session:  none"),
+                None => outln!("Session:  none"),
             }
             if let Some(refusal) = &status.last_refusal {
-                println!(
+                outln!(
                     "Refused:  {} ({})",
                     refusal.message,
                     crate::output::time(&refusal.at)
                 );
             }
         }
-        (None, Some(error)) => println!("Control plane: unreachable ({error})"),
+        (None, Some(error)) => outln!("Control plane: unreachable ({error})"),
         (None, None) => {}
     }
 }
@@ -264,7 +282,7 @@ pub(crate) async fn export_config(args: ExportArgs) -> anyhow::Result<()> {
     let files = args.dir.files()?;
     let _ = device_agent::refresh(&files).await;
     device_agent::export_config(&files, &args.out)?;
-    println!(
+    outln!(
         "Wrote {}; use it with `wg-quick up {}` or import it into a WireGuard app.",
         args.out.display(),
         args.out.display()

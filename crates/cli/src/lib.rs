@@ -16,7 +16,7 @@ mod serve;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{FromArgMatches as _, Parser, Subcommand};
 
 use crate::output::OutputFormat;
 
@@ -144,8 +144,7 @@ enum Command {
 
 /// Entry point of the `homegate` binary.
 pub fn main() -> ExitCode {
-    use clap::{CommandFactory as _, FromArgMatches as _};
-    let parsed = Cli::command()
+    let parsed = command()
         .try_get_matches()
         .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (cli, matches)));
     let cli = match parsed {
@@ -159,10 +158,9 @@ pub fn main() -> ExitCode {
             cli
         }
         Err(error) if error.use_stderr() => {
-            // One line: the cause, and where to read more.
-            let text = error.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("{first} (see --help)");
+            // clap's whole message: what is missing or wrong, the allowed
+            // values, "did you mean", and the usage line.
+            let _ = error.print();
             return ExitCode::from(EXIT_USAGE);
         }
         Err(help_or_version) => {
@@ -190,6 +188,22 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The command tree as `--help` shows it: environment variables are named
+/// without their values (`[env: HOMEGATE_SERVER]`, not `…=]` or a secret).
+pub fn command() -> clap::Command {
+    fn tidy(command: clap::Command) -> clap::Command {
+        let command = command.mut_args(|arg| arg.hide_env_values(true));
+        let names: Vec<String> = command
+            .get_subcommands()
+            .map(|sub| sub.get_name().to_owned())
+            .collect();
+        names
+            .iter()
+            .fold(command, |command, name| command.mut_subcommand(name, tidy))
+    }
+    tidy(<Cli as clap::CommandFactory>::command())
 }
 
 /// An error in how homegate was invoked or configured.
@@ -265,5 +279,40 @@ mod tests {
     fn the_command_line_is_well_formed() {
         use clap::CommandFactory as _;
         super::Cli::command().debug_assert();
+    }
+
+    /// Every flag of every subcommand says what it is for.
+    #[test]
+    fn every_flag_has_a_help_line() {
+        fn missing(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" || arg.is_hide_set() || arg.get_long().is_none()
+                {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    out.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                missing(sub, &format!("{path} {}", sub.get_name()), out);
+            }
+        }
+        let mut out = Vec::new();
+        missing(&super::command(), "homegate", &mut out);
+        assert!(out.is_empty(), "without help: {out:#?}");
+    }
+
+    #[test]
+    fn help_names_environment_variables_without_values() {
+        let mut command = super::command();
+        let help = command
+            .find_subcommand_mut("serve")
+            .unwrap()
+            .render_help()
+            .to_string();
+        assert!(help.contains("[env: HOMEGATE_PUBLIC_URL]"), "{help}");
+        assert!(!help.contains("=]"), "{help}");
     }
 }

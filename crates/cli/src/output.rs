@@ -5,6 +5,34 @@ use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+/// `println!` that ends the process quietly when stdout is closed
+/// (`homegate devices list | head -1`) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use outln;
+
+/// Writes one line to stdout; a closed pipe ends the process with success,
+/// as the reader has all it wanted.
+pub(crate) fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"))
+        && error.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
+/// A role as it is typed on the command line (`tenant-admin`).
+pub(crate) fn role(role: api_types::Role) -> String {
+    role.as_str().replace('_', "-")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum OutputFormat {
     Table,
@@ -19,10 +47,10 @@ pub(crate) trait Tabular: Serialize {
 
 pub(crate) fn list<T: Tabular>(format: OutputFormat, items: &[T]) -> anyhow::Result<()> {
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(items)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(items)?),
         OutputFormat::Table => {
             if items.is_empty() {
-                println!("(none)");
+                outln!("(none)");
                 return Ok(());
             }
             let mut table = new_table();
@@ -30,7 +58,7 @@ pub(crate) fn list<T: Tabular>(format: OutputFormat, items: &[T]) -> anyhow::Res
             for item in items {
                 table.add_row(item.row());
             }
-            println!("{table}");
+            outln!("{table}");
         }
     }
     Ok(())
@@ -39,13 +67,13 @@ pub(crate) fn list<T: Tabular>(format: OutputFormat, items: &[T]) -> anyhow::Res
 /// One record, as a two-column field/value table.
 pub(crate) fn one<T: Tabular>(format: OutputFormat, item: &T) -> anyhow::Result<()> {
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(item)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(item)?),
         OutputFormat::Table => {
             let mut table = new_table();
             for (header, value) in T::headers().iter().zip(item.row()) {
                 table.add_row(vec![(*header).to_owned(), value]);
             }
-            println!("{table}");
+            outln!("{table}");
         }
     }
     Ok(())
@@ -60,10 +88,10 @@ pub(crate) fn with_secret<W: Serialize, T: Tabular>(
     secret_line: &str,
 ) -> anyhow::Result<()> {
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(whole)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(whole)?),
         OutputFormat::Table => {
             one(format, record)?;
-            println!("{secret_line}");
+            outln!("{secret_line}");
         }
     }
     Ok(())
@@ -72,8 +100,8 @@ pub(crate) fn with_secret<W: Serialize, T: Tabular>(
 /// A plain message in table mode, a JSON object in JSON mode.
 pub(crate) fn done(format: OutputFormat, message: &str) {
     match format {
-        OutputFormat::Json => println!("{}", serde_json::json!({ "ok": true, "message": message })),
-        OutputFormat::Table => println!("{message}"),
+        OutputFormat::Json => outln!("{}", serde_json::json!({ "ok": true, "message": message })),
+        OutputFormat::Table => outln!("{message}"),
     }
 }
 

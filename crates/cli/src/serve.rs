@@ -566,6 +566,7 @@ fn print_banner(
         url = public_url,
         data = store::redact_url(&config.database),
     );
+    banner.push_str(&public_url_banner(public_url, config.public_url.is_some()));
     if let Some((username, password)) = bootstrap {
         banner.push_str(&format!(
             "\nFirst start: created the provider admin. This password is shown only once:\n  \
@@ -580,6 +581,35 @@ fn print_banner(
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(banner.as_bytes());
     let _ = stdout.flush();
+}
+
+/// What the banner says about the public URL: what it is, where it goes,
+/// how to set it, and a warning when employees could not use it.
+fn public_url_banner(public_url: &str, configured: bool) -> String {
+    use api_types::public_url::{UrlConcern, concern};
+    let origin = if configured {
+        "configured"
+    } else {
+        "not configured, derived from the listen address"
+    };
+    let mut text = format!(
+        "  Public URL: {public_url} ({origin}); stick bundles, letters, manuals and enrollment \
+         hints carry it. Set it with --public-url, HOMEGATE_PUBLIC_URL or public_url in the \
+         configuration file.\n"
+    );
+    match concern(public_url) {
+        Some(UrlConcern::Loopback) => text.push_str(
+            "  WARNING: the public URL is a loopback address: no employee's device can reach \
+             it. Fine for a trial on this machine only.\n",
+        ),
+        Some(UrlConcern::PlainHttp) => text.push_str(
+            "  WARNING: the public URL is plain http: tokens and passwords cross the network \
+             unencrypted, and devices refuse it unless enrolled with --insecure-http. Use \
+             https (--tls-cert/--tls-key, or a TLS proxy in front).\n",
+        ),
+        None => {}
+    }
+    text
 }
 
 pub(crate) async fn shutdown_signal() {

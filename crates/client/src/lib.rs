@@ -409,6 +409,11 @@ impl Client {
             .await
     }
 
+    /// The control plane's public URL and certificate pin.
+    pub async fn server_info(&self) -> Result<api_types::public_url::ServerInfo> {
+        self.get(&["server"]).await
+    }
+
     pub async fn me(&self) -> Result<Me> {
         self.get(&["me"]).await
     }

@@ -31,6 +31,31 @@ pub fn generate_keys() -> (String, String) {
     (encode(&secret.to_bytes()), encode(public.as_bytes()))
 }
 
+/// Whether plain http to a control plane on another machine is allowed
+/// (`--insecure-http`): the enrollment code and the device token would
+/// cross the network unencrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlainHttp {
+    Refuse,
+    Allow,
+}
+
+/// Refuses a plain-http control plane that is not on this machine, unless
+/// allowed.
+pub fn check_transport(server: &str, plain_http: PlainHttp) -> anyhow::Result<()> {
+    let plain = server
+        .split_once("://")
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("http"));
+    if plain && plain_http == PlainHttp::Refuse && !api_types::public_url::is_loopback(server) {
+        bail!(
+            "refusing plain http to {server}: the enrollment code and this device's token would \
+             cross the network unencrypted; ask for the https address, or pass --insecure-http \
+             if this network is trusted"
+        );
+    }
+    Ok(())
+}
+
 /// Enrolls this device with a one-time code and stores its configuration.
 pub async fn enroll(
     files: &DeviceFiles,
@@ -38,8 +63,9 @@ pub async fn enroll(
     code: &str,
     name: Option<String>,
     kind: Option<DeviceKind>,
+    plain_http: PlainHttp,
 ) -> anyhow::Result<DeviceFile> {
-    enroll_pinned(files, server, None, code, name, kind).await
+    enroll_pinned(files, server, None, code, name, kind, plain_http).await
 }
 
 async fn enroll_pinned(
@@ -49,7 +75,9 @@ async fn enroll_pinned(
     code: &str,
     name: Option<String>,
     kind: Option<DeviceKind>,
+    plain_http: PlainHttp,
 ) -> anyhow::Result<DeviceFile> {
+    check_transport(server, plain_http)?;
     if files.load()?.is_some() {
         bail!(
             "this device is already enrolled ({}); run `homegate down` and delete it to enroll again",
@@ -83,6 +111,7 @@ pub async fn enroll_bundle(
     files: &DeviceFiles,
     bundle: &bundle::Bundle,
     name: Option<String>,
+    plain_http: PlainHttp,
 ) -> anyhow::Result<DeviceFile> {
     enroll_pinned(
         files,
@@ -91,6 +120,7 @@ pub async fn enroll_bundle(
         &bundle.token,
         name,
         Some(DeviceKind::Stick),
+        plain_http,
     )
     .await
 }

@@ -64,6 +64,19 @@ impl Tr {
             .unwrap_or_else(|| key.to_owned())
     }
 
+    /// The message `key` with a number `count` (for its plural form) and
+    /// string arguments.
+    pub fn count(&self, key: &str, count: i64, args: &[(&str, &str)]) -> String {
+        let mut map: HashMap<Cow<'static, str>, FluentValue<'_>> = args
+            .iter()
+            .map(|(name, value)| (Cow::Owned((*name).to_owned()), FluentValue::from(*value)))
+            .collect();
+        map.insert(Cow::Borrowed("count"), FluentValue::from(count));
+        LOCALES
+            .try_lookup_with_args(&langid(self.language), key, &map)
+            .unwrap_or_else(|| key.to_owned())
+    }
+
     /// The message `key` with string arguments.
     pub fn args(&self, key: &str, args: &[(&str, &str)]) -> String {
         let map: HashMap<Cow<'static, str>, FluentValue<'_>> = args

@@ -98,27 +98,21 @@ pub fn document(input: &ManualInput<'_>) -> Document {
         b.push(para(tr.t("manual-apps-none")));
     } else {
         b.push(para(tr.t1("manual-apps-intro", "tenant", tenant)));
+        // Employees know applications by name and purpose; networks and
+        // ports are the IT department's business.
         for app in input.applications {
             b.push(Block::Subheading(app.name.clone()));
-            if !app.description.trim().is_empty() {
-                b.push(para(app.description.clone()));
-            }
-            let ports = if app.ports.is_empty() {
-                tr.t("manual-app-all-ports")
+            b.push(para(if app.description.trim().is_empty() {
+                tr.t("manual-app-no-description")
             } else {
-                app.ports.join(", ")
-            };
-            let mut fields = vec![
-                (tr.t("manual-app-address"), app.cidr.clone()),
-                (
-                    tr.t("manual-app-ports"),
-                    format!("{ports} ({})", app.protocol.as_str().to_uppercase()),
-                ),
-            ];
+                app.description.trim().to_owned()
+            }));
             if let Some(url) = &app.web_url {
-                fields.push((tr.t("manual-app-browser"), url.clone()));
+                b.push(Block::Fields(vec![(
+                    tr.t("manual-app-browser"),
+                    url.clone(),
+                )]));
             }
-            b.push(Block::Fields(fields));
             b.push(para(tr.t("manual-app-vpn")));
             if app.web_url.is_some() {
                 b.push(para(tr.t("manual-app-browser-hint")));
@@ -193,11 +187,6 @@ pub fn document(input: &ManualInput<'_>) -> Document {
     b.push(para(tr.t("manual-status")));
     b.push(qr_with_link(&status, 80.0, tr.t("manual-qr-status")));
 
-    for section in &input.settings.sections {
-        b.push(Block::Heading(section.title.clone()));
-        b.extend(markdown::blocks(&section.markdown));
-    }
-
     b.push(Block::Heading(tr.t("manual-support-heading")));
     let s = input.settings;
     let contacts: Vec<(String, String)> = [
@@ -215,6 +204,13 @@ pub fn document(input: &ManualInput<'_>) -> Document {
     } else {
         b.push(para(tr.t("manual-support")));
         b.push(Block::Fields(contacts));
+    }
+
+    // The municipality's own sections come last, after "Help"
+    // (docs/manual.md).
+    for section in &input.settings.sections {
+        b.push(Block::Heading(section.title.clone()));
+        b.extend(markdown::blocks(&section.markdown));
     }
     doc
 }

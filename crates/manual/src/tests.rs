@@ -111,7 +111,7 @@ fn pdf_in_each_language_names_the_applications_and_the_portal() {
             contents,
             "Fileserver Rathaus",
             "Einwohnermeldewesen",
-            "198.18.10.0/24",
+            "Shared drives",
             "https://homegate.provider.example/portal",
             "https://homegate.provider.example/status/lemgo",
             "it@lemgo.example",
@@ -130,6 +130,17 @@ fn pdf_in_each_language_names_the_applications_and_the_portal() {
             "{language:?}: an untranslated key: {text}"
         );
         assert!(text.contains("50"), "the quota is stated");
+        // Applications by name and purpose, not networks.
+        for network in ["198.18.10.0/24", "198.18.11.5/32", "8000-8100"] {
+            assert!(!text.contains(network), "{language:?}: {network} shown");
+        }
+        // The own section comes after "Help", as docs/manual.md says.
+        let help = ["Hilfe", "Hulp", "Help"][language as usize];
+        let last_help = text.rfind(help).unwrap();
+        assert!(
+            text.rfind("Hausregeln").unwrap() > last_help,
+            "{language:?}: own section before {help}"
+        );
         // A real multi-page document with page numbers.
         assert!(text.matches('\u{c}').count() >= 3, "{language:?}: pages");
     }

@@ -519,7 +519,10 @@ fn words(spans: &[Span], size: f32, max: f32) -> Vec<Word<'_>> {
                 });
             }
         }
-        if !span.text.trim().is_empty() {
+        if span.text.trim().is_empty() {
+            // A span of only spaces separates its neighbours.
+            previous_ended_with_space |= !span.text.is_empty();
+        } else {
             previous_ended_with_space = span.text.ends_with(char::is_whitespace);
         }
     }
@@ -623,6 +626,20 @@ mod tests {
             let last = line.last().unwrap();
             assert!(last.x + width(last.style, BODY, &last.text) <= CONTENT_WIDTH + 0.01);
         }
+    }
+
+    #[test]
+    fn a_space_span_separates_a_label_from_a_link() {
+        let spans = [
+            Span::plain("Scan or open:"),
+            Span::plain(" "),
+            Span::link("https://x.example/portal", "https://x.example/portal"),
+        ];
+        let lines = wrap(&spans, BODY, CONTENT_WIDTH);
+        let texts: Vec<&str> = lines[0].iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, ["Scan or open:", "https://x.example/portal"]);
+        let label_end = width(Style::Regular, BODY, "Scan or open:");
+        assert!(lines[0][1].x >= label_end + width(Style::Regular, BODY, " ") - 0.01);
     }
 
     #[test]

@@ -57,6 +57,15 @@ impl ApiError {
                     make(status, "conflict", "Conflict", Some(message.clone())),
                 )
             }
+            ApiError::Store(StoreError::Unworkable(why)) => {
+                let status = StatusCode::CONFLICT;
+                let detail =
+                    i18n::Tr::new(api_types::Language::En).t(&format!("unworkable-{}", why.code()));
+                (
+                    status,
+                    make(status, why.code(), "Would not work", Some(detail)),
+                )
+            }
             ApiError::Store(StoreError::Invalid(violations)) => {
                 let status = StatusCode::UNPROCESSABLE_ENTITY;
                 let count = violations.len();

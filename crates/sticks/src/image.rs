@@ -7,7 +7,6 @@
 //! non-zero sectors with the stick's bundle dropped in, written sparsely:
 //! a 34 MiB image costs a few kilobytes of writes.
 
-use std::fs::File;
 use std::io::{self, Cursor, Write as _};
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
@@ -44,6 +43,42 @@ pub struct StickFiles<'a> {
     pub readme_name: &'a str,
     pub readme: &'a str,
     pub volume_id: u32,
+    /// The files' dates on the stick: when the batch was made (UTC).
+    pub created_at: time::OffsetDateTime,
+}
+
+/// fatfs asks a `TimeProvider` for file dates; without one they are
+/// 1980-00-00. This one answers the batch's time.
+#[derive(Debug)]
+struct BatchTime(fatfs::DateTime);
+
+impl fatfs::TimeProvider for BatchTime {
+    fn get_current_date(&self) -> fatfs::Date {
+        self.0.date
+    }
+
+    fn get_current_date_time(&self) -> fatfs::DateTime {
+        self.0
+    }
+}
+
+fn dos_time(at: time::OffsetDateTime) -> fatfs::DateTime {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    // FAT dates run from 1980 to 2107.
+    let year = u16::try_from(at.year().clamp(1980, 2107)).unwrap_or(1980);
+    fatfs::DateTime {
+        date: fatfs::Date {
+            year,
+            month: u16::from(u8::from(at.month())),
+            day: u16::from(at.day()),
+        },
+        time: fatfs::Time {
+            hour: u16::from(at.hour()),
+            min: u16::from(at.minute()),
+            sec: u16::from(at.second()),
+            millis: at.millisecond(),
+        },
+    }
 }
 
 fn other(message: impl Into<String>) -> io::Error {
@@ -66,7 +101,14 @@ impl ImageTemplate {
         // A marker no real bundle contains, to find where the file's data landed.
         let marker: Vec<u8> = (0..BUNDLE_BYTES).map(|i| b"#HGBUNDLE"[i % 9]).collect();
         {
-            let fs = fatfs::FileSystem::new(&mut partition, fatfs::FsOptions::new())?;
+            // fatfs wants the provider for 'static: one small value per
+            // batch (a template is built once per batch).
+            let clock: &'static BatchTime =
+                Box::leak(Box::new(BatchTime(dos_time(files.created_at))));
+            let fs = fatfs::FileSystem::new(
+                &mut partition,
+                fatfs::FsOptions::new().time_provider(clock),
+            )?;
             {
                 let root = fs.root_dir();
                 let mut bundle = root.create_file(api_types::sticks::Bundle::FILE_NAME)?;
@@ -125,7 +167,7 @@ impl ImageTemplate {
         }
         let mut padded = [b' '; BUNDLE_BYTES];
         padded[..bundle.len()].copy_from_slice(bundle);
-        let file = File::create(path)?;
+        let file = crate::create_private(path)?;
         let mut hasher = Sha256::new();
         let mut position = 0u64;
         for (index, extent) in self.extents.iter().enumerate() {
@@ -196,6 +238,8 @@ mod tests {
             readme_name: "READ-ME.TXT",
             readme: "hello\nstick\n",
             volume_id: 0x1234_5678,
+            // 2025-11-24 16:00:00 UTC
+            created_at: time::OffsetDateTime::from_unix_timestamp(1_764_000_000).unwrap(),
         })
         .unwrap()
     }
@@ -231,6 +275,18 @@ mod tests {
             .read_to_string(&mut readme)
             .unwrap();
         assert_eq!(readme, "hello\r\nstick\r\n");
+        // Files are dated when the batch was made, not 1980-00-00.
+        for entry in fs.root_dir().iter() {
+            let entry = entry.unwrap();
+            let expected = fatfs::Date {
+                year: 2025,
+                month: 11,
+                day: 24,
+            };
+            assert_eq!(entry.modified().date, expected, "{}", entry.file_name());
+            assert_eq!(entry.created().date, expected, "{}", entry.file_name());
+            assert_eq!(entry.modified().time.hour, 16, "{}", entry.file_name());
+        }
 
         let blocks = std::os::unix::fs::MetadataExt::blocks(&std::fs::metadata(&path).unwrap());
         assert!(

@@ -18,9 +18,10 @@
 
 pub mod image;
 pub mod letter;
-mod manifest;
+pub mod manifest;
 pub mod recipients;
 
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,6 +32,7 @@ use i18n::Tr;
 
 use crate::image::{ImageTemplate, StickFiles};
 use crate::letter::LetterContext;
+use crate::manifest::Separator;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -149,10 +151,21 @@ pub fn generate_until(
     progress: &(dyn Fn(usize, usize) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Report, Error> {
+    generate_with(issued, out, Separator::Comma, progress, cancel)
+}
+
+/// [`generate_until`] with the manifest's field separator.
+pub fn generate_with(
+    issued: &StickBatchIssued,
+    out: &Path,
+    separator: Separator,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Report, Error> {
     check_output(out)?;
     let staging = staging_dir(out, &issued.batch.id);
     let _ = std::fs::remove_dir_all(&staging);
-    let result = write_all(issued, &staging, progress, cancel).and_then(|report| {
+    let result = write_all(issued, &staging, separator, progress, cancel).and_then(|report| {
         // An empty folder the operator made is replaced by the complete one.
         if out.is_dir() {
             std::fs::remove_dir(out).map_err(|e| io_error(out, e))?;
@@ -169,13 +182,20 @@ pub fn generate_until(
 fn write_all(
     issued: &StickBatchIssued,
     staging: &Path,
+    separator: Separator,
     progress: &(dyn Fn(usize, usize) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Report, Error> {
     let started = Instant::now();
+    // Bundles and images hold live enrollment tokens: the folders are the
+    // technician's alone (0700), like every file in them (0600).
     for dir in ["", "letters", "images", "bundles"] {
         let path = staging.join(dir);
-        std::fs::create_dir_all(&path).map_err(|e| io_error(&path, e))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&path)
+            .map_err(|e| io_error(&path, e))?;
     }
     let tr = Tr::new(issued.batch.language);
     let template_started = Instant::now();
@@ -191,6 +211,7 @@ fn write_all(
         readme_name: &readme_name,
         readme: &readme,
         volume_id: volume_id(&issued.batch.id),
+        created_at: issued.batch.created_at,
     })
     .map_err(|e| io_error(staging, e))?;
     let template_time = template_started.elapsed();
@@ -203,7 +224,9 @@ fn write_all(
         token_expires_at: issued.batch.token_expires_at,
         today: time::OffsetDateTime::now_utc(),
     };
-    let total = issued.sticks.len() + 1;
+    // Progress counts sticks (20/20 for 20); the merged letters PDF is
+    // written beside them and is done when the last one is.
+    let total = issued.sticks.len();
     let done = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
@@ -233,9 +256,8 @@ fn write_all(
                     source,
                 })
                 .and_then(|bytes| write_file(&path, &bytes));
-            match result {
-                Ok(()) => progress(done.fetch_add(1, Ordering::SeqCst) + 1, total),
-                Err(error) => record_error(error),
+            if let Err(error) = result {
+                record_error(error);
             }
             lock(&totals).merged_letters += began.elapsed();
         });
@@ -287,7 +309,8 @@ fn write_all(
         .map(Option::unwrap_or_default)
         .collect();
     let path = staging.join("manifest.csv");
-    let manifest = manifest::render(issued, &checksums).map_err(|e| io_error(&path, e))?;
+    let manifest =
+        manifest::render(issued, &checksums, separator).map_err(|e| io_error(&path, e))?;
     write_file(&path, &manifest)?;
     let mut report = totals
         .into_inner()
@@ -327,9 +350,19 @@ pub fn bundle_for(issued: &StickBatchIssued, stick: &StickCredential) -> Bundle 
     }
 }
 
+/// A new file only its owner may read (mode 0600).
+pub(crate) fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write as _;
-    let mut file = std::fs::File::create(path).map_err(|e| io_error(path, e))?;
+    let mut file = create_private(path).map_err(|e| io_error(path, e))?;
     file.write_all(bytes).map_err(|e| io_error(path, e))?;
     file.sync_all().map_err(|e| io_error(path, e))
 }

@@ -17,9 +17,30 @@ pub(crate) const HEADER: [&str; 11] = [
     "bundle",
 ];
 
-/// `checksums[i]` is the SHA-256 of stick `i`'s image.
-pub(crate) fn render(issued: &StickBatchIssued, checksums: &[String]) -> std::io::Result<Vec<u8>> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+/// What separates the manifest's fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Separator {
+    #[default]
+    Comma,
+    /// What Excel expects where the decimal mark is a comma (German,
+    /// Dutch).
+    Semicolon,
+}
+
+/// `checksums[i]` is the SHA-256 of stick `i`'s image. UTF-8 with a byte
+/// order mark, so spreadsheet programs show umlauts right.
+pub(crate) fn render(
+    issued: &StickBatchIssued,
+    checksums: &[String],
+    separator: Separator,
+) -> std::io::Result<Vec<u8>> {
+    let delimiter = match separator {
+        Separator::Comma => b',',
+        Separator::Semicolon => b';',
+    };
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_writer("\u{feff}".as_bytes().to_vec());
     writer.write_record(HEADER)?;
     let expires = issued
         .batch

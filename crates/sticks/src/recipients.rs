@@ -2,8 +2,9 @@
 //!
 //! Recognised columns (any order, case-insensitive): `name` (required),
 //! `street`, `postcode`, `city`, `address` (extra lines, `|`-separated),
-//! `email`, `username`. Unknown columns are refused so a typo does not
-//! silently leave letters without an address.
+//! `email`, `username`. Other columns (an HR export has many) are ignored
+//! and named in [`ParsedCsv::ignored`], so a typo can be seen. Every bad row
+//! is reported at once, by its line in the file.
 
 use api_types::sticks::Recipient;
 
@@ -24,7 +25,34 @@ const KNOWN: [&str; 7] = [
     "name", "street", "postcode", "city", "address", "email", "username",
 ];
 
-pub fn parse_csv(text: &str) -> Result<Vec<Recipient>, Vec<CsvProblem>> {
+/// The recipients of a file, each with its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedCsv {
+    pub recipients: Vec<Recipient>,
+    /// The line of each recipient in the file (1 is the header).
+    pub lines: Vec<u64>,
+    /// Columns of the header that are not among the known ones, as written.
+    pub ignored: Vec<String>,
+}
+
+/// The recipients of a file, or every problem in it.
+pub fn parse_csv(text: &str) -> Result<ParsedCsv, Vec<CsvProblem>> {
+    let (parsed, problems) = parse_csv_all(text);
+    if problems.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The good rows of a file and the problems of the others, so that checks
+/// of the good rows (usernames) can be reported together with them.
+pub fn parse_csv_all(text: &str) -> (ParsedCsv, Vec<CsvProblem>) {
+    let empty = ParsedCsv {
+        recipients: Vec::new(),
+        lines: Vec::new(),
+        ignored: Vec::new(),
+    };
     let text = text.trim_start_matches('\u{feff}');
     let delimiter = if text
         .lines()
@@ -39,45 +67,43 @@ pub fn parse_csv(text: &str) -> Result<Vec<Recipient>, Vec<CsvProblem>> {
         .delimiter(delimiter)
         .flexible(false)
         .from_reader(text.as_bytes());
-    let headers: Vec<String> = match reader.headers() {
-        Ok(headers) => headers
-            .iter()
-            .map(|h| h.trim().to_ascii_lowercase())
-            .collect(),
+    let written: Vec<String> = match reader.headers() {
+        Ok(headers) => headers.iter().map(|h| h.trim().to_owned()).collect(),
         Err(e) => {
-            return Err(vec![CsvProblem {
-                line: 1,
-                message: e.to_string(),
-            }]);
+            return (
+                empty,
+                vec![CsvProblem {
+                    line: 1,
+                    message: e.to_string(),
+                }],
+            );
         }
     };
-    let unknown: Vec<&String> = headers
+    let headers: Vec<String> = written.iter().map(|h| h.to_ascii_lowercase()).collect();
+    let ignored: Vec<String> = written
         .iter()
-        .filter(|h| !KNOWN.contains(&h.as_str()))
+        .zip(&headers)
+        .filter(|(_, lower)| !KNOWN.contains(&lower.as_str()))
+        .map(|(written, _)| written.clone())
         .collect();
-    if !unknown.is_empty() || !headers.iter().any(|h| h == "name") {
-        return Err(vec![CsvProblem {
-            line: 1,
-            message: format!(
-                "the header must name the columns (name required; known: {}){}",
-                KNOWN.join(", "),
-                if unknown.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "; unknown: {}",
-                        unknown
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                }
-            ),
-        }]);
+    if !headers.iter().any(|h| h == "name") {
+        let message = format!(
+            "the header has no name column (known columns: {}){}",
+            KNOWN.join(", "),
+            if ignored.is_empty() {
+                String::new()
+            } else {
+                format!("; not known: {}", ignored.join(", "))
+            }
+        );
+        return (
+            ParsedCsv { ignored, ..empty },
+            vec![CsvProblem { line: 1, message }],
+        );
     }
     let column = |name: &str| headers.iter().position(|h| h == name);
     let mut recipients = Vec::new();
+    let mut lines = Vec::new();
     let mut problems = Vec::new();
     for (index, record) in reader.records().enumerate() {
         let line = record
@@ -136,6 +162,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Recipient>, Vec<CsvProblem>> {
             continue;
         }
         let username = Some(field("username")).filter(|u| !u.is_empty());
+        lines.push(line);
         recipients.push(Recipient {
             name,
             address,
@@ -143,11 +170,14 @@ pub fn parse_csv(text: &str) -> Result<Vec<Recipient>, Vec<CsvProblem>> {
             username,
         });
     }
-    if problems.is_empty() {
-        Ok(recipients)
-    } else {
-        Err(problems)
-    }
+    (
+        ParsedCsv {
+            recipients,
+            lines,
+            ignored,
+        },
+        problems,
+    )
 }
 
 #[cfg(test)]
@@ -157,7 +187,9 @@ mod tests {
     #[test]
     fn columns_in_any_order_with_address_lines() {
         let text = "Email,Name,Street,Postcode,City\nerika@example.org,Erika Mustermann,Hauptstraße 1,12345,Musterstadt\n,Jan Jansen,,,\n";
-        let recipients = parse_csv(text).unwrap();
+        let parsed = parse_csv(text).unwrap();
+        assert_eq!(parsed.lines, [2, 3]);
+        let recipients = parsed.recipients;
         assert_eq!(recipients.len(), 2);
         assert_eq!(
             recipients[0].address,
@@ -169,7 +201,9 @@ mod tests {
 
     #[test]
     fn semicolons_from_spreadsheets_work() {
-        let recipients = parse_csv("\u{feff}name;username\nPiet;piet\n").unwrap();
+        let recipients = parse_csv("\u{feff}name;username\nPiet;piet\n")
+            .unwrap()
+            .recipients;
         assert_eq!(recipients[0].username.as_deref(), Some("piet"));
     }
 
@@ -181,11 +215,22 @@ mod tests {
     }
 
     #[test]
-    fn unknown_columns_and_missing_names_are_refused() {
+    fn unknown_columns_are_ignored_and_named() {
+        let parsed =
+            parse_csv("Personalnummer,Name,Kostenstelle,Email\n4711,Erika,KST 12,erika@x\n")
+                .unwrap();
+        assert_eq!(parsed.ignored, ["Personalnummer", "Kostenstelle"]);
+        assert_eq!(parsed.recipients[0].name, "Erika");
+        assert_eq!(parsed.recipients[0].email, "erika@x");
+    }
+
+    #[test]
+    fn a_missing_name_column_is_refused_naming_what_was_not_known() {
+        let problems = parse_csv("nmae,email\nA,a@x\n").unwrap_err();
+        assert_eq!(problems[0].line, 1);
         assert!(
-            parse_csv("nmae,email\nA,a@x\n").unwrap_err()[0]
-                .message
-                .contains("unknown: nmae")
+            problems[0].message.contains("not known: nmae"),
+            "{problems:?}"
         );
         assert!(parse_csv("email\na@x\n").is_err());
     }

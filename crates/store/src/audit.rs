@@ -114,6 +114,12 @@ impl Store {
                 let access = self
                     .tenant_access(actor, &home, crate::TenantNeed::Manage)
                     .await?;
+                // Another tenant is as unknown as one that does not exist.
+                if let Some(tenant) = &query.tenant
+                    && tenant != access.tenant_slug()
+                {
+                    return Err(StoreError::not_found("tenant", tenant));
+                }
                 Some(access.tenant_id().to_owned())
             }
         };
@@ -185,6 +191,23 @@ impl Store {
             };
         }
         let rows = statement.fetch_all(self.pool()).await?;
+        // A tenant filter that names no tenant, now or in the log, is a
+        // typo: say so instead of answering with nothing.
+        if rows.is_empty()
+            && let Some(tenant) = &query.tenant
+            && actor.provider(crate::ProviderNeed::Staff).is_ok()
+        {
+            let known: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM tenants WHERE slug = $1) \
+                 + (SELECT COUNT(*) FROM audit_log WHERE tenant_slug = $1)",
+            )
+            .bind(tenant)
+            .fetch_one(self.pool())
+            .await?;
+            if known == 0 {
+                return Err(StoreError::not_found("tenant", tenant));
+            }
+        }
         Ok(rows.into_iter().map(AuditEvent::from).collect())
     }
 }

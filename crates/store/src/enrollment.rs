@@ -12,7 +12,7 @@ use crate::convert::{opt_timestamp, timestamp};
 use crate::credentials;
 use crate::devices::reserve_addresses;
 use crate::validate;
-use crate::{Result, Store, StoreError, new_id, now_ms};
+use crate::{Result, Store, StoreError, Unworkable, new_id, now_ms};
 
 pub const DEFAULT_CODE_HOURS: u32 = 24;
 pub const MAX_CODE_HOURS: u32 = 720;
@@ -561,6 +561,37 @@ impl Store {
         self.revoke_device(me.tenant(), &found.id).await
     }
 
+    /// Refuses when a configuration for `user_id` would not work now: no
+    /// gateway of the tenant's region takes devices, or the user reaches no
+    /// application (its `AllowedIPs` would be empty).
+    pub async fn check_workable(&self, tenant_id: &str, user_id: &str) -> Result<()> {
+        let gateways: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM gateways g JOIN tenants t ON t.id = $1 \
+             WHERE (t.region_id IS NULL OR g.region_id = t.region_id) AND {}",
+            assignable("$2")
+        ))
+        .bind(tenant_id)
+        .bind(now_ms() - GATEWAY_HEALTHY_MS)
+        .fetch_one(self.pool())
+        .await?;
+        if gateways == 0 {
+            return Err(StoreError::Unworkable(Unworkable::NoGatewayOnline));
+        }
+        let applications: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM applications a JOIN access_rules r ON r.application_id = a.id \
+             JOIN group_members m ON m.group_id = r.group_id \
+             WHERE a.tenant_id = $1 AND m.user_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(user_id)
+        .fetch_one(self.pool())
+        .await?;
+        if applications == 0 {
+            return Err(StoreError::Unworkable(Unworkable::NoApplications));
+        }
+        Ok(())
+    }
+
     /// Registers a device whose key pair was made here (a phone without
     /// homegate). Returns the device and its private key, which is not kept.
     pub async fn create_phone_device(
@@ -569,6 +600,8 @@ impl Store {
         owner: &str,
         name: &str,
     ) -> Result<(Device, String)> {
+        let user = self.get_tenant_user(access, owner).await?;
+        self.check_workable(access.tenant_id(), &user.id).await?;
         let (private_key, public_key) = credentials::new_wireguard_key_pair();
         let device = self
             .create_device(

@@ -121,6 +121,28 @@ pub enum StoreError {
     SchemaBehind { found: i64, known: i64 },
     #[error("password hashing failed")]
     PasswordHash,
+    /// What was asked for would not work for the employee who receives it.
+    #[error("{}", .0.code())]
+    Unworkable(Unworkable),
+}
+
+/// Why a configuration would not work if it were handed out now. A code:
+/// the words people read are Fluent messages `unworkable-<code>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unworkable {
+    /// No healthy, undrained gateway serves the tenant's region.
+    NoGatewayOnline,
+    /// The employee reaches no application (no rule for any of their groups).
+    NoApplications,
+}
+
+impl Unworkable {
+    pub fn code(self) -> &'static str {
+        match self {
+            Unworkable::NoGatewayOnline => "no-gateway-online",
+            Unworkable::NoApplications => "no-applications",
+        }
+    }
 }
 
 impl StoreError {

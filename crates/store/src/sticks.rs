@@ -19,7 +19,7 @@ use crate::authz::TenantAccess;
 use crate::convert::{opt_timestamp, timestamp, u32_or_zero};
 use crate::credentials;
 use crate::devices::reserve_addresses;
-use crate::{Result, Store, StoreError, WriteTx, new_id, now_ms};
+use crate::{Result, Store, StoreError, Violation, WriteTx, new_id, now_ms};
 
 /// Rows per multi-row INSERT: well below SQLite's and PostgreSQL's limits
 /// on bound parameters.
@@ -215,21 +215,29 @@ impl Store {
             ),
             _ => None,
         };
-        // Owners named in the list must be employees of this tenant.
+        // Owners named in the list must be employees of this tenant; every
+        // unknown one is reported at once (`recipients[N]` counts from 1).
         let mut owners: Vec<Option<String>> = Vec::with_capacity(request.recipients.len());
+        let mut unknown = Vec::new();
         for (index, recipient) in request.recipients.iter().enumerate() {
             owners.push(match recipient.username.as_deref().map(str::trim) {
                 Some(username) if !username.is_empty() => {
-                    let user = self.get_tenant_user(access, username).await.map_err(|_| {
-                        StoreError::invalid(
-                            &format!("recipients[{}].username", index + 1),
-                            format!("no employee '{username}' in this tenant"),
-                        )
-                    })?;
-                    Some(user.id)
+                    match self.get_tenant_user(access, username).await {
+                        Ok(user) => Some(user.id),
+                        Err(_) => {
+                            unknown.push(Violation::new(
+                                &format!("recipients[{}].username", index + 1),
+                                format!("no employee '{username}' in this tenant"),
+                            ));
+                            None
+                        }
+                    }
                 }
                 _ => None,
             });
+        }
+        if !unknown.is_empty() {
+            return Err(StoreError::Invalid(unknown));
         }
 
         let now = now_ms();

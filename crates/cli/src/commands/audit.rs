@@ -5,6 +5,7 @@ use api_types::audit::{AuditEvent, AuditQuery};
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::Context;
+use crate::output::outln;
 use crate::output::{self, Tabular};
 
 #[derive(Debug, Subcommand)]
@@ -21,6 +22,7 @@ pub(crate) enum AuditCommand {
     Export {
         #[command(flatten)]
         filters: Filters,
+        /// Output file format.
         #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
         format: ExportFormat,
         /// Write to this file instead of stdout.
@@ -37,8 +39,10 @@ pub(crate) enum ExportFormat {
 
 #[derive(Debug, Args)]
 pub(crate) struct Filters {
+    /// Tenant slug or id.
     #[arg(long)]
     tenant: Option<String>,
+    /// Only changes by this username.
     #[arg(long)]
     actor: Option<String>,
     /// An action, or a prefix ending in '.', e.g. tenant.
@@ -47,6 +51,7 @@ pub(crate) struct Filters {
     /// RFC 3339 time, e.g. 2026-11-23T00:00:00Z
     #[arg(long)]
     since: Option<String>,
+    /// RFC 3339 time (exclusive), e.g. 2026-11-24T00:00:00Z
     #[arg(long)]
     until: Option<String>,
 }
@@ -108,7 +113,7 @@ pub(crate) async fn run(context: &Context, command: AuditCommand) -> anyhow::Res
                         &format!("Audit log written to {}.", path.display()),
                     );
                 }
-                None => print!("{body}"),
+                None => outln!("{}", body.trim_end_matches('\n')),
             }
             Ok(())
         }

@@ -5,12 +5,14 @@ use client::Client;
 use super::{Context, read_secret};
 use crate::UsageError;
 use crate::credentials::{self, StoredLogin};
+use crate::output::outln;
 use crate::output::{self, Tabular};
 
 #[derive(Debug, Args)]
 pub(crate) struct LoginArgs {
     /// The control plane, e.g. http://127.0.0.1:8080
     url: String,
+    /// The login name.
     #[arg(long, short = 'u')]
     username: String,
     /// Read the password from the first line of stdin (and a second-factor
@@ -69,12 +71,12 @@ pub(crate) async fn login(context: &Context, args: LoginArgs) -> anyhow::Result<
             "Logged in to {} as {} ({}). Token stored in {}.",
             args.url,
             response.user.username,
-            response.user.role.as_str(),
+            output::role(response.user.role),
             path.display()
         ),
     );
     if response.password_change_required {
-        println!("Your password is a one-time password. Set your own now with: homegate password");
+        outln!("Your password is a one-time password. Set your own now with: homegate password");
     }
     Ok(())
 }
@@ -93,7 +95,7 @@ pub(crate) async fn whoami(context: &Context) -> anyhow::Result<()> {
     let me = context.client()?.me().await?;
     output::one(context.output, &me.user)?;
     if let TokenScope::Tenant { tenant } = me.token_scope {
-        println!("(this token is restricted to tenant {tenant})");
+        outln!("(this token is restricted to tenant {tenant})");
     }
     Ok(())
 }
@@ -112,6 +114,13 @@ pub(crate) async fn password(context: &Context, args: PasswordArgs) -> anyhow::R
         "HOMEGATE_NEW_PASSWORD",
         "New password (12+ characters): ",
     )?;
+    let typed = !args.stdin
+        && std::env::var("HOMEGATE_NEW_PASSWORD").map_or(true, |value| value.is_empty());
+    if typed && read_secret(false, "", "New password again: ")? != new {
+        return Err(
+            UsageError("the two new passwords differ; nothing was changed".to_owned()).into(),
+        );
+    }
     context
         .client()?
         .change_password(&ChangePassword {
@@ -133,6 +142,7 @@ pub(crate) enum TokensCommand {
         /// Restrict the token to one tenant.
         #[arg(long)]
         tenant: Option<String>,
+        /// Days until the token expires.
         #[arg(long)]
         expires_in_days: Option<u32>,
     },

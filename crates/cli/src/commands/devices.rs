@@ -7,19 +7,23 @@ use crate::output::{self, Tabular};
 #[derive(Debug, Subcommand)]
 pub(crate) enum DevicesCommand {
     List {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
     },
     Show {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         device: String,
     },
     /// Register a device by the public key it generated.
     Create {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         name: String,
+        /// The device's WireGuard public key (base64).
         #[arg(long)]
         public_key: String,
         /// Username of the employee it belongs to.
@@ -31,6 +35,7 @@ pub(crate) enum DevicesCommand {
     },
     /// Revoke a device for good (lost, stolen, replaced).
     Revoke {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         device: String,

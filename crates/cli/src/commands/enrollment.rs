@@ -9,14 +9,17 @@ use clap::Subcommand;
 
 use super::Context;
 use crate::UsageError;
+use crate::output::outln;
 use crate::output::{self, OutputFormat, Tabular};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum CodesCommand {
     /// Make a one-time code: for yourself, or (tenant admins) for --user.
     Create {
+        /// Tenant slug or id.
         #[arg(long, requires = "user")]
         tenant: Option<String>,
+        /// Username or id of the employee.
         #[arg(long, requires = "tenant")]
         user: Option<String>,
         /// Hours until it expires (default 24).
@@ -25,6 +28,7 @@ pub(crate) enum CodesCommand {
     },
     /// Codes of a tenant (without the codes themselves).
     List {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
     },
@@ -64,12 +68,16 @@ pub(crate) async fn run_codes(context: &Context, command: CodesCommand) -> anyho
                 }
                 _ => client.create_my_enrollment_code(&request).await?,
             };
+            // The address the device is given is the public one, not the
+            // one this CLI happens to use.
+            let server = client.server_info().await?;
+            super::warn_public_url(&server.public_url, "the enrollment hint");
             let line = format!(
                 "Enrollment code (shown only now, valid until {}): {}\nOn the device: homegate \
                  enroll {} --code {}",
                 output::time(&created.code.expires_at),
                 created.secret,
-                client.base_url().as_str().trim_end_matches('/'),
+                server.public_url,
                 created.secret
             );
             output::with_secret(context.output, &created, &created.code, &line)
@@ -90,6 +98,7 @@ pub(crate) enum PhonesCommand {
         /// For another employee (tenant admins), with --user.
         #[arg(long, requires = "user")]
         tenant: Option<String>,
+        /// Username or id of the employee.
         #[arg(long, requires = "tenant")]
         user: Option<String>,
         /// Write the wg-quick file here (mode 0600).
@@ -134,6 +143,11 @@ pub(crate) async fn run_phones(context: &Context, command: PhonesCommand) -> any
                 }
                 _ => client.create_my_phone(&request).await?,
             };
+            let server = client.server_info().await?;
+            super::warn_public_url(
+                &server.public_url,
+                "the portal where the employee manages this phone",
+            );
             if let Some(path) = &conf {
                 write_private(path, phone.wg_quick.as_bytes())?;
             }
@@ -150,13 +164,13 @@ pub(crate) async fn run_phones(context: &Context, command: PhonesCommand) -> any
                 write_private(path, &bytes)?;
             }
             match context.output {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&phone)?),
+                OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&phone)?),
                 OutputFormat::Table => {
                     output::one(context.output, &phone.device)?;
                     if conf.is_none() && qr.is_none() {
-                        println!("{}", phone.wg_quick);
+                        outln!("{}", phone.wg_quick);
                     }
-                    println!(
+                    outln!(
                         "Scan the QR code with the WireGuard app now: this configuration holds the \
                          phone's private key and is not stored anywhere."
                     );

@@ -12,28 +12,34 @@ use crate::output::{self, Tabular};
 #[derive(Debug, Subcommand)]
 pub(crate) enum GroupsCommand {
     List {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
     },
     Show {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         group: String,
     },
     Create {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         name: String,
+        /// A short description people read.
         #[arg(long)]
         description: Option<String>,
     },
     Delete {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         group: String,
     },
     /// Add a user to a group.
     AddMember {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         group: String,
@@ -41,6 +47,7 @@ pub(crate) enum GroupsCommand {
     },
     /// Remove a user from a group.
     RemoveMember {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         group: String,
@@ -109,10 +116,12 @@ pub(crate) async fn run(context: &Context, command: GroupsCommand) -> anyhow::Re
 #[derive(Debug, Subcommand)]
 pub(crate) enum ApplicationsCommand {
     List {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
     },
     Show {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         application: String,
@@ -120,6 +129,7 @@ pub(crate) enum ApplicationsCommand {
     Create(CreateApplicationArgs),
     Update(UpdateApplicationArgs),
     Delete {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         application: String,
@@ -128,6 +138,7 @@ pub(crate) enum ApplicationsCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct CreateApplicationArgs {
+    /// Tenant slug or id.
     #[arg(long)]
     tenant: String,
     name: String,
@@ -140,6 +151,7 @@ pub(crate) struct CreateApplicationArgs {
     /// Ports and ranges, e.g. 443,8000-8100 (tcp/udp only; default all).
     #[arg(long, value_delimiter = ',')]
     ports: Vec<String>,
+    /// A short description people read.
     #[arg(long)]
     description: Option<String>,
     /// Publish in browsers through the access proxy: the application's web
@@ -150,15 +162,20 @@ pub(crate) struct CreateApplicationArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct UpdateApplicationArgs {
+    /// Tenant slug or id.
     #[arg(long)]
     tenant: String,
     application: String,
+    /// The network of the application, e.g. 198.18.10.0/24.
     #[arg(long)]
     cidr: Option<String>,
+    /// tcp, udp or any.
     #[arg(long, value_parser = parse_protocol)]
     protocol: Option<Protocol>,
+    /// Ports or ranges, comma-separated, e.g. 445,8000-8100 (default: all).
     #[arg(long, value_delimiter = ',')]
     ports: Option<Vec<String>>,
+    /// A short description people read.
     #[arg(long)]
     description: Option<String>,
     /// Publish in browsers through the access proxy (its upstream URL);
@@ -269,19 +286,24 @@ pub(crate) async fn run_applications(
 #[derive(Debug, Subcommand)]
 pub(crate) enum RulesCommand {
     List {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
     },
     /// Allow a group to reach an application.
     Create {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
+        /// Group name or id.
         #[arg(long)]
         group: String,
+        /// Application name or id.
         #[arg(long)]
         application: String,
     },
     Delete {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         id: String,

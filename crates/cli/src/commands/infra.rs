@@ -13,6 +13,7 @@ pub(crate) enum RegionsCommand {
     List,
     Create {
         name: String,
+        /// A short description people read.
         #[arg(long)]
         description: Option<String>,
     },
@@ -60,6 +61,7 @@ pub(crate) enum GatewaysCommand {
     /// Add a gateway; prints the token to start it with.
     Add {
         name: String,
+        /// Region name or id.
         #[arg(long)]
         region: String,
         /// host:port where devices reach it (the gateway can also report it).

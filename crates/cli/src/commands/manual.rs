@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::Context;
 use crate::UsageError;
+use crate::output::outln;
 use crate::output::{self, OutputFormat};
 
 #[derive(Debug, Args)]
@@ -16,11 +17,13 @@ use crate::output::{self, OutputFormat};
 pub(crate) struct ManualArgs {
     #[command(subcommand)]
     command: Option<ManualCommand>,
+    /// Tenant slug or id.
     #[arg(long)]
     tenant: Option<String>,
     /// de, nl or en (default: the tenant's language).
     #[arg(long, value_parser = super::tenants::parse_language)]
     language: Option<Language>,
+    /// Output file format.
     #[arg(long, value_enum, default_value_t = Format::Pdf)]
     format: Format,
     /// File to write.
@@ -38,19 +41,25 @@ enum Format {
 enum ManualCommand {
     /// Show the support contacts and own sections.
     Show {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
     },
     /// Set support contacts; add or replace own sections from Markdown files.
     Set {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
+        /// Who helps employees, e.g. the IT service desk.
         #[arg(long)]
         support_name: Option<String>,
+        /// E-mail address of the support.
         #[arg(long)]
         support_email: Option<String>,
+        /// Phone number of the support.
         #[arg(long)]
         support_phone: Option<String>,
+        /// When the support can be reached.
         #[arg(long)]
         support_hours: Option<String>,
         /// `TITLE=FILE.md`: adds the section, or replaces the one with that
@@ -87,6 +96,8 @@ pub(crate) async fn run(context: &Context, args: ManualArgs) -> anyhow::Result<(
                 .await?;
             std::fs::write(&out, &bytes)
                 .with_context(|| format!("cannot write {}", out.display()))?;
+            let server = client.server_info().await?;
+            super::warn_public_url(&server.public_url, "the manual");
             output::done(
                 context.output,
                 &format!(
@@ -143,14 +154,14 @@ pub(crate) async fn run(context: &Context, args: ManualArgs) -> anyhow::Result<(
 
 fn print_settings(format: OutputFormat, settings: &ManualSettings) -> anyhow::Result<()> {
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(settings)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(settings)?),
         OutputFormat::Table => {
-            println!("Contact: {}", settings.support_name);
-            println!("E-mail:  {}", settings.support_email);
-            println!("Phone:   {}", settings.support_phone);
-            println!("Hours:   {}", settings.support_hours);
+            outln!("Contact: {}", settings.support_name);
+            outln!("E-mail:  {}", settings.support_email);
+            outln!("Phone:   {}", settings.support_phone);
+            outln!("Hours:   {}", settings.support_hours);
             for section in &settings.sections {
-                println!(
+                outln!(
                     "Section: {} ({} characters)",
                     section.title,
                     section.markdown.chars().count()

@@ -5,6 +5,7 @@ use clap::Subcommand;
 
 use super::{Context, read_secret};
 use crate::output;
+use crate::output::outln;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum MfaCommand {
@@ -20,6 +21,7 @@ pub(crate) enum MfaCommand {
     },
     /// Turn the authenticator app off.
     DisableTotp {
+        /// Read the code from stdin instead of asking.
         #[arg(long)]
         code_stdin: bool,
     },
@@ -36,16 +38,16 @@ pub(crate) async fn run(context: &Context, command: MfaCommand) -> anyhow::Resul
     match command {
         MfaCommand::Status => {
             let status = client.mfa_status().await?;
-            println!("{}", serde_json::to_string_pretty(&status)?);
+            outln!("{}", serde_json::to_string_pretty(&status)?);
             Ok(())
         }
         MfaCommand::Totp { code_stdin } => {
             let proof = fresh_second_factor(&client, code_stdin).await?;
             let setup = client.totp_start(&proof).await?;
             if !code_stdin {
-                println!("Add this account to your authenticator app:");
-                println!("  {}", setup.otpauth_url);
-                println!("  (or type the secret {})", setup.secret);
+                outln!("Add this account to your authenticator app:");
+                outln!("  {}", setup.otpauth_url);
+                outln!("  (or type the secret {})", setup.secret);
             }
             let code = read_secret(code_stdin, "HOMEGATE_MFA_CODE", "Code shown by the app: ")?;
             let recovery = client.totp_confirm(&TotpCode { code }).await?;
@@ -84,9 +86,9 @@ async fn fresh_second_factor(
 }
 
 fn print_recovery(codes: &[String]) {
-    println!("Recovery codes (each works once; keep them somewhere safe, shown only now):");
+    outln!("Recovery codes (each works once; keep them somewhere safe, shown only now):");
     for code in codes {
-        println!("  {code}");
+        outln!("  {code}");
     }
 }
 
@@ -94,17 +96,22 @@ fn print_recovery(codes: &[String]) {
 pub(crate) enum IdpCommand {
     /// Show a tenant's OpenID Connect provider.
     Show {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
     },
     /// Set a tenant's OpenID Connect provider (client secret from stdin or HOMEGATE_CLIENT_SECRET).
     Set {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
+        /// The identity provider's issuer URL.
         #[arg(long)]
         issuer: String,
+        /// The client id registered at the identity provider.
         #[arg(long)]
         client_id: String,
+        /// Read the client secret from stdin instead of asking.
         #[arg(long)]
         client_secret_stdin: bool,
         /// email, preferred_username or sub.
@@ -119,6 +126,7 @@ pub(crate) enum IdpCommand {
     },
     /// Remove a tenant's identity provider.
     Delete {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
     },
@@ -129,8 +137,8 @@ pub(crate) async fn run_idp(context: &Context, command: IdpCommand) -> anyhow::R
     match command {
         IdpCommand::Show { tenant } => {
             match client.get_identity_provider(&tenant).await? {
-                Some(idp) => println!("{}", serde_json::to_string_pretty(&idp)?),
-                None => println!("No identity provider: employees log in with a password."),
+                Some(idp) => outln!("{}", serde_json::to_string_pretty(&idp)?),
+                None => outln!("No identity provider: employees log in with a password."),
             }
             Ok(())
         }
@@ -161,8 +169,8 @@ pub(crate) async fn run_idp(context: &Context, command: IdpCommand) -> anyhow::R
                     },
                 )
                 .await?;
-            println!("{}", serde_json::to_string_pretty(&idp)?);
-            println!(
+            outln!("{}", serde_json::to_string_pretty(&idp)?);
+            outln!(
                 "Register this redirect URI at the provider: {}",
                 idp.redirect_uri
             );

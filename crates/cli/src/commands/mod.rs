@@ -57,6 +57,19 @@ impl Context {
     }
 }
 
+/// The tenant a command works on: `given`, or else the caller's own tenant
+/// when they belong to one (a tenant admin has exactly one). `None` for
+/// provider staff, whose commands without --tenant mean the provider.
+pub(crate) async fn tenant_or_own(
+    client: &Client,
+    given: Option<String>,
+) -> anyhow::Result<Option<String>> {
+    if given.is_some() {
+        return Ok(given);
+    }
+    Ok(client.me().await?.user.tenant)
+}
+
 /// Reads one secret: a line from stdin when asked to, else the environment
 /// variable, else a prompt on the terminal.
 pub(crate) fn read_secret(from_stdin: bool, env_var: &str, prompt: &str) -> anyhow::Result<String> {
@@ -80,4 +93,26 @@ pub(crate) fn read_secret(from_stdin: bool, env_var: &str, prompt: &str) -> anyh
         "no password given: use --password-stdin, set {env_var}, or run in a terminal"
     ))
     .into())
+}
+
+/// Warns loudly on stderr when `public_url`, which is about to reach
+/// employees (`what`), is a loopback address or plain http. Warns rather
+/// than refuses, so a trial on one machine still works; the words say what
+/// goes wrong and how to set the URL.
+pub(crate) fn warn_public_url(public_url: &str, what: &str) {
+    use api_types::public_url::{UrlConcern, concern};
+    let problem = match concern(public_url) {
+        None => return,
+        Some(UrlConcern::Loopback) => "is a loopback address: no employee's device can reach it",
+        Some(UrlConcern::PlainHttp) => {
+            "is plain http: enrollment tokens and passwords would cross the network \
+             unencrypted, and devices refuse it unless enrolled with --insecure-http"
+        }
+    };
+    eprintln!(
+        "WARNING: {what} carries the control plane's public URL {public_url}, which {problem}.\n\
+         WARNING: start the control plane with the address employees reach, e.g. `homegate serve \
+         --public-url https://homegate.example.org` (or HOMEGATE_PUBLIC_URL, or public_url in \
+         its configuration file), then make it again."
+    );
 }

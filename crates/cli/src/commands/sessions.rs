@@ -5,25 +5,30 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use super::Context;
+use crate::output::outln;
 use crate::output::{self, OutputFormat, Tabular};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum SessionsCommand {
     /// Devices connected now, against the tenant's quota.
     List {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
     },
     /// End a device's session now (it may reconnect if a seat is free).
     End {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         device: String,
     },
     /// Handshakes refused for the quota, newest first.
     Refusals {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
+        /// At most this many, newest first.
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
@@ -90,7 +95,7 @@ struct Summary<'a> {
 fn print_list(format: OutputFormat, list: &SessionList) -> anyhow::Result<()> {
     match format {
         OutputFormat::Json => {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&Summary {
                     in_use: list.in_use,
@@ -102,7 +107,7 @@ fn print_list(format: OutputFormat, list: &SessionList) -> anyhow::Result<()> {
             Ok(())
         }
         OutputFormat::Table => {
-            println!(
+            outln!(
                 "{} of {} seats in use",
                 list.in_use,
                 output::limit(list.max_sessions)

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use time::OffsetDateTime;
 
 use super::Context;
+use crate::output::outln;
 use crate::output::{self, Tabular};
 
 /// Texts in up to three languages; at least one is needed.
@@ -97,6 +98,7 @@ pub(crate) enum ComponentsCommand {
         /// What the page shows.
         #[arg(long)]
         title: String,
+        /// A short description people read.
         #[arg(long)]
         description: Option<String>,
         /// The group the page shows it in, e.g. "Collaboration".
@@ -105,16 +107,20 @@ pub(crate) enum ComponentsCommand {
         /// Municipality it concerns (repeat); none concerns everyone.
         #[arg(long = "tenant")]
         tenants: Vec<String>,
+        /// Order on the status page (lower first).
         #[arg(long)]
         position: Option<i64>,
     },
     /// Change a component.
     Update {
         component: String,
+        /// The title people read.
         #[arg(long)]
         title: Option<String>,
+        /// A short description people read.
         #[arg(long)]
         description: Option<String>,
+        /// Group name or id.
         #[arg(long)]
         group: Option<String>,
         /// Municipality it concerns (repeat); replaces the list.
@@ -123,6 +129,7 @@ pub(crate) enum ComponentsCommand {
         /// It concerns every municipality.
         #[arg(long)]
         all_tenants: bool,
+        /// Order on the status page (lower first).
         #[arg(long)]
         position: Option<i64>,
     },
@@ -259,6 +266,7 @@ pub(crate) async fn run_components(
 pub(crate) enum IncidentsCommand {
     /// Open incidents and maintenance (all with --all).
     List {
+        /// Show all, not only the open ones.
         #[arg(long)]
         all: bool,
     },
@@ -288,6 +296,7 @@ pub(crate) enum IncidentsCommand {
         state: IncidentState,
         #[command(flatten)]
         message: MessageArgs,
+        /// none, minor, major or critical.
         #[arg(long, value_parser = impact)]
         impact: Option<Impact>,
     },
@@ -423,7 +432,7 @@ pub(crate) async fn run_incidents(
 
 fn show_incident(format: output::OutputFormat, incident: &Incident) -> anyhow::Result<()> {
     match format {
-        output::OutputFormat::Json => println!("{}", serde_json::to_string_pretty(incident)?),
+        output::OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(incident)?),
         output::OutputFormat::Table => {
             output::one(format, incident)?;
             for update in &incident.updates {
@@ -431,7 +440,7 @@ fn show_incident(format: output::OutputFormat, incident: &Incident) -> anyhow::R
                     .message
                     .pick(api_types::Language::En)
                     .map_or("", |(text, _)| text);
-                println!(
+                outln!(
                     "{}  {}: {}",
                     output::time(&update.created_at),
                     update.state.as_str(),

@@ -31,6 +31,7 @@ pub(crate) enum SticksCommand {
     Batch(BatchCommand),
     /// Sticks of a tenant.
     List {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         /// Only this batch.
@@ -39,12 +40,14 @@ pub(crate) enum SticksCommand {
     },
     /// One stick by its id (ST-…).
     Show {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         stick: String,
     },
     /// Mark a batch (its prepared sticks) or one stick (ST-…) as shipped.
     Ship {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         /// Batch id, or a stick id (ST-…).
@@ -53,6 +56,7 @@ pub(crate) enum SticksCommand {
     /// Revoke a lost stick (ST-…), or every stick of a batch: they leave
     /// all gateways at once and their tokens can never be used.
     Revoke {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         /// Batch id, or a stick id (ST-…).
@@ -64,6 +68,7 @@ pub(crate) enum SticksCommand {
 pub(crate) enum BatchCommand {
     /// Prepare N sticks: disk images, letters and a shipping manifest in --out.
     Create {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         /// Number of sticks (default: one per employee in --employees).
@@ -86,26 +91,40 @@ pub(crate) enum BatchCommand {
         /// Folder for the batch; must not exist yet or be empty.
         #[arg(long)]
         out: PathBuf,
+        /// Field separator of manifest.csv: comma, or semicolon for Excel
+        /// with a German or Dutch locale.
+        #[arg(long, value_enum, default_value_t = ManifestSeparator::Comma)]
+        manifest_separator: ManifestSeparator,
     },
+    /// Batches of a tenant, newest first.
     List {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
+        /// All columns (group, stick states, language, token expiry).
+        #[arg(long)]
+        wide: bool,
     },
+    /// One batch with all its columns.
     Show {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         batch: String,
     },
     /// Write the files of a batch that was interrupted, with new tokens.
     Resume {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         batch: String,
+        /// File to write.
         #[arg(long)]
         out: PathBuf,
     },
     /// Drop a batch whose files were never completed (devices and tokens).
     Cancel {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         batch: String,
@@ -115,11 +134,53 @@ pub(crate) enum BatchCommand {
     },
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ManifestSeparator {
+    Comma,
+    Semicolon,
+}
+
+impl ManifestSeparator {
+    fn of(self) -> sticks::manifest::Separator {
+        match self {
+            ManifestSeparator::Comma => sticks::manifest::Separator::Comma,
+            ManifestSeparator::Semicolon => sticks::manifest::Separator::Semicolon,
+        }
+    }
+}
+
 fn parse_language(text: &str) -> Result<Language, String> {
     Language::parse(text).ok_or_else(|| format!("'{text}' is not one of de, nl, en"))
 }
 
+/// A batch with every column (`sticks batch list --wide`, `show`).
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+struct WideBatch(StickBatch);
+
+/// The columns a terminal has room for: the id whole (it is copied into
+/// other commands), then what a technician looks at.
 impl Tabular for StickBatch {
+    fn headers() -> &'static [&'static str] {
+        &["id", "state", "sticks", "enrolled", "created"]
+    }
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.id.clone(),
+            self.state.as_str().to_owned(),
+            self.count.to_string(),
+            self.sticks.enrolled.to_string(),
+            output::time(&self.created_at)
+                .split('T')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        ]
+    }
+}
+
+impl Tabular for WideBatch {
     fn headers() -> &'static [&'static str] {
         &[
             "id",
@@ -138,17 +199,17 @@ impl Tabular for StickBatch {
 
     fn row(&self) -> Vec<String> {
         vec![
-            self.id.clone(),
-            self.state.as_str().to_owned(),
-            self.count.to_string(),
-            output::opt(self.group.as_deref()),
-            self.sticks.prepared.to_string(),
-            self.sticks.shipped.to_string(),
-            self.sticks.enrolled.to_string(),
-            self.sticks.revoked.to_string(),
-            self.language.code().to_owned(),
-            output::time(&self.created_at),
-            output::time(&self.token_expires_at),
+            self.0.id.clone(),
+            self.0.state.as_str().to_owned(),
+            self.0.count.to_string(),
+            output::opt(self.0.group.as_deref()),
+            self.0.sticks.prepared.to_string(),
+            self.0.sticks.shipped.to_string(),
+            self.0.sticks.enrolled.to_string(),
+            self.0.sticks.revoked.to_string(),
+            self.0.language.code().to_owned(),
+            output::time(&self.0.created_at),
+            output::time(&self.0.token_expires_at),
         ]
     }
 }
@@ -237,11 +298,15 @@ async fn run_batch(
             valid_days,
             group,
             out,
+            manifest_separator,
         } => {
             sticks::preflight(&out).map_err(|e| UsageError(e.to_string()))?;
-            let recipients = match &employees {
-                Some(path) => read_employees(path)?,
-                None => Vec::new(),
+            let (recipients, lines) = match &employees {
+                Some(path) => {
+                    let parsed = read_employees(client, &tenant, path).await?;
+                    (parsed.recipients, parsed.lines)
+                }
+                None => (Vec::new(), Vec::new()),
             };
             if count.is_none() && recipients.is_empty() {
                 return Err(UsageError("give --count or --employees".to_owned()).into());
@@ -253,12 +318,24 @@ async fn run_batch(
                 valid_days,
                 group,
             };
-            say(&format!(
-                "Preparing {} sticks for {tenant} in the control plane…",
-                count.map_or(request.recipients.len(), |c| c as usize)
+            let separator = manifest_separator.of();
+            let sticks = count.map_or(request.recipients.len(), |c| c as usize);
+            say(&tr().count(
+                "cli-sticks-preparing",
+                self::count(sticks),
+                &[("tenant", &tenant)],
             ));
-            let issued = client.create_stick_batch(&tenant, &request).await?;
-            write_batch(context, client, &tenant, issued, &out).await
+            let issued = match client.create_stick_batch(&tenant, &request).await {
+                Ok(issued) => issued,
+                Err(error) => {
+                    let file = employees.as_ref().map(|p| p.display().to_string());
+                    return Err(match (file, problems_by_line(&error, &lines)) {
+                        (Some(file), Some(problems)) => csv_problems(&file, problems),
+                        _ => error.into(),
+                    });
+                }
+            };
+            write_batch(context, client, &tenant, issued, &out, separator).await
         }
         BatchCommand::Resume { tenant, batch, out } => {
             sticks::preflight(&out).map_err(|e| UsageError(e.to_string()))?;
@@ -270,9 +347,10 @@ async fn run_batch(
                 .into());
             }
             let _ = sticks::discard_staging(&out, &existing.id);
+            let separator = sticks::manifest::Separator::Comma;
             say("Issuing new tokens for the interrupted batch (the old ones stop working)…");
             let issued = client.reissue_stick_batch(&tenant, &batch).await?;
-            write_batch(context, client, &tenant, issued, &out).await
+            write_batch(context, client, &tenant, issued, &out, separator).await
         }
         BatchCommand::Cancel { tenant, batch, out } => {
             let cancelled = client.cancel_stick_batch(&tenant, &batch).await?;
@@ -283,42 +361,115 @@ async fn run_batch(
             }
             output::done(
                 context.output,
-                &format!(
-                    "cancelled batch {}: its {} sticks and tokens are gone",
-                    cancelled.id, cancelled.count
+                &tr().count(
+                    "cli-sticks-cancelled",
+                    i64::from(cancelled.count),
+                    &[("batch", &cancelled.id)],
                 ),
             );
             Ok(())
         }
-        BatchCommand::List { tenant } => {
-            output::list(context.output, &client.list_stick_batches(&tenant).await?)
+        BatchCommand::List { tenant, wide } => {
+            let batches = client.list_stick_batches(&tenant).await?;
+            if wide {
+                let wide: Vec<WideBatch> = batches.into_iter().map(WideBatch).collect();
+                output::list(context.output, &wide)
+            } else {
+                output::list(context.output, &batches)
+            }
         }
         BatchCommand::Show { tenant, batch } => output::one(
             context.output,
-            &client.get_stick_batch(&tenant, &batch).await?,
+            &WideBatch(client.get_stick_batch(&tenant, &batch).await?),
         ),
     }
 }
 
-fn read_employees(path: &Path) -> anyhow::Result<Vec<api_types::sticks::Recipient>> {
+/// The employee list of `path`. Every problem is reported at once, by its
+/// line: the file's own, and usernames the tenant does not have (checked
+/// here when the caller may list the tenant's users). Columns homegate does
+/// not use are ignored and named.
+async fn read_employees(
+    client: &Client,
+    tenant: &str,
+    path: &Path,
+) -> anyhow::Result<sticks::recipients::ParsedCsv> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
-    sticks::recipients::parse_csv(&text).map_err(|problems| {
-        let shown: Vec<String> = problems.iter().take(5).map(ToString::to_string).collect();
-        let more = problems.len().saturating_sub(5);
-        UsageError(format!(
-            "{} has {} problem(s): {}{}",
-            path.display(),
-            problems.len(),
-            shown.join("; "),
-            if more > 0 {
-                format!("; and {more} more")
-            } else {
-                String::new()
+    let file = path.display().to_string();
+    let (parsed, mut problems) = sticks::recipients::parse_csv_all(&text);
+    if !parsed.ignored.is_empty() {
+        say(&tr().count(
+            "cli-csv-ignored",
+            count(parsed.ignored.len()),
+            &[("file", &file), ("columns", &parsed.ignored.join(", "))],
+        ));
+    }
+    let named = parsed.recipients.iter().any(|r| r.username.is_some());
+    if named && let Ok(users) = client.list_users(tenant).await {
+        for (recipient, line) in parsed.recipients.iter().zip(&parsed.lines) {
+            if let Some(username) = recipient.username.as_deref()
+                && !users
+                    .iter()
+                    .any(|u| u.username == username || u.id == username)
+            {
+                problems.push(sticks::recipients::CsvProblem {
+                    line: *line,
+                    message: format!("no employee '{username}' in {tenant}"),
+                });
             }
-        ))
-        .into()
-    })
+        }
+    }
+    if problems.is_empty() {
+        return Ok(parsed);
+    }
+    Err(csv_problems(&file, problems))
+}
+
+/// All problems of a file in one usage error, in the order of its lines.
+fn csv_problems(file: &str, mut problems: Vec<sticks::recipients::CsvProblem>) -> anyhow::Error {
+    problems.sort_by_key(|p| p.line);
+    let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    UsageError(tr().count(
+        "cli-csv-problems",
+        count(problems.len()),
+        &[("file", file), ("problems", &shown.join("; "))],
+    ))
+    .into()
+}
+
+/// Problems the control plane found in the list (`recipients[N].…`, N from
+/// 1), by the line of the file they came from.
+fn problems_by_line(
+    error: &client::ClientError,
+    lines: &[u64],
+) -> Option<Vec<sticks::recipients::CsvProblem>> {
+    let client::ClientError::Api { problem, .. } = error else {
+        return None;
+    };
+    let problems: Vec<sticks::recipients::CsvProblem> = problem
+        .errors
+        .iter()
+        .filter_map(|error| {
+            let rest = error.field.strip_prefix("recipients[")?;
+            let (index, _) = rest.split_once(']')?;
+            let index: usize = index.parse().ok()?;
+            Some(sticks::recipients::CsvProblem {
+                line: *lines.get(index.checked_sub(1)?)?,
+                message: error.message.clone(),
+            })
+        })
+        .collect();
+    (!problems.is_empty() && problems.len() == problem.errors.len()).then_some(problems)
+}
+
+/// The CLI's texts: English, with Fluent's plural rules.
+fn tr() -> i18n::Tr {
+    i18n::Tr::new(Language::En)
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 fn say(message: &str) {
@@ -333,9 +484,14 @@ async fn write_batch(
     tenant: &str,
     issued: StickBatchIssued,
     out: &Path,
+    separator: sticks::manifest::Separator,
 ) -> anyhow::Result<()> {
+    super::warn_public_url(
+        &issued.control_plane,
+        "every stick's bundle and letter of this batch",
+    );
     let batch_id = issued.batch.id.clone();
-    let total = issued.sticks.len() as u64 + 1;
+    let total = issued.sticks.len() as u64;
     let bar = progress_bar(total);
     let cancel = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -344,8 +500,13 @@ async fn write_batch(
         let cancel = Arc::clone(&cancel);
         let out = out.to_owned();
         tokio::task::spawn_blocking(move || {
-            let report =
-                sticks::generate_until(&issued, &out, &|done, _| bar.report(done), &cancel);
+            let report = sticks::generate_with(
+                &issued,
+                &out,
+                separator,
+                &|done, _| bar.report(done),
+                &cancel,
+            );
             (issued, report)
         })
     };
@@ -372,12 +533,20 @@ async fn write_batch(
                 )
             })?;
             let seconds = started.elapsed().as_secs_f64();
-            say(&format!(
-                "Wrote {} sticks to {} in {seconds:.1} s ({:.1} ms per stick): images/, letters/, \
-                 letters.pdf, bundles/, manifest.csv",
-                issued.sticks.len(),
-                out.display(),
-                seconds * 1000.0 / issued.sticks.len().max(1) as f64
+            say(&tr().count(
+                "cli-sticks-wrote",
+                count(issued.sticks.len()),
+                &[
+                    ("out", &out.display().to_string()),
+                    ("seconds", &format!("{seconds:.1}")),
+                    (
+                        "per_stick",
+                        &format!(
+                            "{:.1}",
+                            seconds * 1000.0 / issued.sticks.len().max(1) as f64
+                        ),
+                    ),
+                ],
             ));
             say(&format!(
                 "Print letters.pdf, write the images to the sticks, then: homegate sticks ship --tenant {tenant} {batch_id}"

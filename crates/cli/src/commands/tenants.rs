@@ -20,6 +20,7 @@ pub(crate) enum TenantsCommand {
     /// client switch to that region's gateways, keeping their seats.
     Move {
         tenant: String,
+        /// Region name or id.
         #[arg(long)]
         region: String,
     },
@@ -46,10 +47,13 @@ pub(crate) struct CreateArgs {
     /// Default language: de, nl or en.
     #[arg(long, value_parser = parse_language)]
     language: Option<Language>,
+    /// Region name or id.
     #[arg(long)]
     region: Option<String>,
+    /// Devices connected at the same time (default: unlimited).
     #[arg(long)]
     max_sessions: Option<u32>,
+    /// Devices in total (default: unlimited).
     #[arg(long)]
     max_devices: Option<u32>,
 }
@@ -57,10 +61,13 @@ pub(crate) struct CreateArgs {
 #[derive(Debug, Args)]
 pub(crate) struct UpdateArgs {
     tenant: String,
+    /// The display name, e.g. "Alte Hansestadt Lemgo".
     #[arg(long)]
     name: Option<String>,
+    /// de, nl or en.
     #[arg(long, value_parser = parse_language)]
     language: Option<Language>,
+    /// Region name or id.
     #[arg(long, conflicts_with = "no_region")]
     region: Option<String>,
     /// Unassign the region.
@@ -253,6 +260,7 @@ pub(crate) enum PolicyCommand {
         /// The group that may use the priority seats.
         #[arg(long, conflicts_with = "no_priority_group")]
         priority_group: Option<String>,
+        /// Remove the priority group.
         #[arg(long)]
         no_priority_group: bool,
         /// End a session after this many seconds without traffic.
@@ -261,6 +269,7 @@ pub(crate) enum PolicyCommand {
         /// Require an MFA login within this many hours before a VPN session.
         #[arg(long, conflicts_with = "no_mfa_before_vpn")]
         mfa_before_vpn_hours: Option<u32>,
+        /// No second factor needed before the VPN.
         #[arg(long)]
         no_mfa_before_vpn: bool,
     },

@@ -9,8 +9,10 @@ use crate::output::{self, Tabular};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum UsersCommand {
-    /// List a tenant's users, or provider staff without --tenant.
+    /// List a tenant's users, or provider staff without --tenant (tenant
+    /// admins: their own tenant's).
     List {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: Option<String>,
     },
@@ -18,6 +20,7 @@ pub(crate) enum UsersCommand {
     Create(CreateArgs),
     /// Show a user of a tenant.
     Show {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         user: String,
@@ -26,18 +29,21 @@ pub(crate) enum UsersCommand {
     Update(UpdateArgs),
     /// Disable a user: they cannot log in and their tokens are revoked.
     Disable {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         user: String,
     },
     /// Enable a disabled user.
     Enable {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         user: String,
     },
     /// Delete a user of a tenant.
     Delete {
+        /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
         user: String,
@@ -46,18 +52,23 @@ pub(crate) enum UsersCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct CreateArgs {
-    /// The tenant; omit for provider staff.
+    /// The tenant (tenant admins: their own by default); omit for provider
+    /// staff.
     #[arg(long)]
     tenant: Option<String>,
+    /// The login name.
     #[arg(long)]
     username: String,
     /// provider-admin, provider-operator, tenant-admin or employee.
     #[arg(long, value_parser = parse_role)]
     role: Role,
+    /// The name people see.
     #[arg(long)]
     display_name: Option<String>,
+    /// E-mail address.
     #[arg(long)]
     email: Option<String>,
+    /// de, nl or en.
     #[arg(long, value_parser = parse_language)]
     language: Option<Language>,
     /// Read the initial password from the first line of stdin.
@@ -67,15 +78,20 @@ pub(crate) struct CreateArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct UpdateArgs {
+    /// Tenant slug or id.
     #[arg(long)]
     tenant: String,
     user: String,
+    /// The name people see.
     #[arg(long)]
     display_name: Option<String>,
+    /// E-mail address.
     #[arg(long)]
     email: Option<String>,
+    /// provider-admin, provider-operator, tenant-admin or employee.
     #[arg(long, value_parser = parse_role)]
     role: Option<Role>,
+    /// de, nl or en.
     #[arg(long, value_parser = parse_language)]
     language: Option<Language>,
 }
@@ -97,7 +113,7 @@ impl Tabular for User {
         vec![
             self.username.clone(),
             self.display_name.clone(),
-            self.role.as_str().to_owned(),
+            output::role(self.role),
             output::opt(self.tenant.as_deref()),
             self.email.clone(),
             if self.disabled { "yes" } else { "no" }.to_owned(),
@@ -111,7 +127,7 @@ pub(crate) async fn run(context: &Context, command: UsersCommand) -> anyhow::Res
     let client = context.client()?;
     match command {
         UsersCommand::List { tenant } => {
-            let users = match tenant {
+            let users = match super::tenant_or_own(&client, tenant).await? {
                 Some(tenant) => client.list_users(&tenant).await?,
                 None => client.list_provider_users().await?,
             };
@@ -131,7 +147,7 @@ pub(crate) async fn run(context: &Context, command: UsersCommand) -> anyhow::Res
                 password,
                 language: args.language,
             };
-            let created = match &args.tenant {
+            let created = match &super::tenant_or_own(&client, args.tenant).await? {
                 Some(tenant) => client.create_user(tenant, &request).await?,
                 None => client.create_provider_user(&request).await?,
             };

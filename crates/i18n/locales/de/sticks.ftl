@@ -34,3 +34,26 @@ stick-readme =
 
     Hilfe: { $portal }
 stick-readme-file = LIES-MICH.TXT
+cli-sticks-preparing = { $count ->
+    [one] 1 Stick
+   *[other] { $count } Sticks
+} für { $tenant } werden in der Steuerung vorbereitet…
+cli-sticks-wrote = { $count ->
+    [one] 1 Stick
+   *[other] { $count } Sticks
+} in { $seconds } s nach { $out } geschrieben ({ $per_stick } ms pro Stick): images/, letters/, letters.pdf, bundles/, manifest.csv
+cli-sticks-cancelled = Charge { $batch } storniert: { $count ->
+    [one] ihr Stick und sein Token sind
+   *[other] ihre { $count } Sticks und Tokens sind
+} gelöscht.
+cli-csv-problems = { $file } hat { $count ->
+    [one] 1 Problem
+   *[other] { $count } Probleme
+}: { $problems }
+cli-csv-ignored = { $count ->
+    [one] Die Spalte
+   *[other] { $count } Spalten
+} von { $file }, die homegate nicht verwendet, { $count ->
+    [one] wurde
+   *[other] wurden
+} ignoriert: { $columns }

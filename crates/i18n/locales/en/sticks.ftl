@@ -34,3 +34,23 @@ stick-readme =
 
     Help: { $portal }
 stick-readme-file = READ-ME.TXT
+cli-sticks-preparing = Preparing { $count ->
+    [one] 1 stick
+   *[other] { $count } sticks
+} for { $tenant } in the control plane…
+cli-sticks-wrote = Wrote { $count ->
+    [one] 1 stick
+   *[other] { $count } sticks
+} to { $out } in { $seconds } s ({ $per_stick } ms per stick): images/, letters/, letters.pdf, bundles/, manifest.csv
+cli-sticks-cancelled = Cancelled batch { $batch }: its { $count ->
+    [one] stick and token are
+   *[other] { $count } sticks and tokens are
+} gone.
+cli-csv-problems = { $file } has { $count ->
+    [one] 1 problem
+   *[other] { $count } problems
+}: { $problems }
+cli-csv-ignored = Ignored { $count ->
+    [one] the column
+   *[other] { $count } columns
+} of { $file } that homegate does not use: { $columns }

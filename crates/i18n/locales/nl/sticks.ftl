@@ -34,3 +34,26 @@ stick-readme =
 
     Hulp: { $portal }
 stick-readme-file = LEESMIJ.TXT
+cli-sticks-preparing = { $count ->
+    [one] 1 stick
+   *[other] { $count } sticks
+} voor { $tenant } worden voorbereid in het controlepaneel…
+cli-sticks-wrote = { $count ->
+    [one] 1 stick
+   *[other] { $count } sticks
+} geschreven naar { $out } in { $seconds } s ({ $per_stick } ms per stick): images/, letters/, letters.pdf, bundles/, manifest.csv
+cli-sticks-cancelled = Batch { $batch } geannuleerd: { $count ->
+    [one] de stick en het token zijn
+   *[other] de { $count } sticks en tokens zijn
+} weg.
+cli-csv-problems = { $file } heeft { $count ->
+    [one] 1 probleem
+   *[other] { $count } problemen
+}: { $problems }
+cli-csv-ignored = { $count ->
+    [one] De kolom
+   *[other] { $count } kolommen
+} van { $file } die homegate niet gebruikt { $count ->
+    [one] is
+   *[other] zijn
+} genegeerd: { $columns }

@@ -275,11 +275,19 @@ pub(crate) async fn phone_config(
             name: device.name.clone(),
         })
         .await?;
-    if config.gateway.is_none() {
-        tracing::warn!(
-            tenant = access.tenant_slug(),
-            "phone config made while no gateway is healthy"
-        );
+    // Checked before the key was made; a gateway that went away since, or
+    // a rule removed meanwhile, still must not leave a configuration that
+    // cannot work.
+    let unworkable = if config.gateway.is_none() {
+        Some(store::Unworkable::NoGatewayOnline)
+    } else if config.routes.is_empty() {
+        Some(store::Unworkable::NoApplications)
+    } else {
+        None
+    };
+    if let Some(why) = unworkable {
+        state.store.revoke_device(access, &device.id).await?;
+        return Err(store::StoreError::Unworkable(why).into());
     }
     let text = wg_quick(&private_key, &config);
     let png = crate::qr::png(&text).map_err(ApiError::BadRequest)?;
@@ -296,7 +304,10 @@ pub(crate) async fn phone_config(
 /// The key pair is made for this answer only and never stored: scan it now.
 #[utoipa::path(post, path = "/me/devices/phone", tag = "enrollment",
     request_body = CreatePhone,
-    responses((status = 201, body = PhoneConfig), (status = 409, body = Problem)))]
+    responses((status = 201, body = PhoneConfig),
+        (status = 409, body = Problem, description = "No gateway of the region is online \
+         (`no-gateway-online`) or the employee reaches no application (`no-applications`); \
+         no key was made")))]
 async fn create_my_phone(
     State(state): State<AppState>,
     Me(_actor, me): Me,
@@ -311,7 +322,10 @@ async fn create_my_phone(
     params(("tenant" = String, Path, description = "Tenant slug or id"),
            ("user" = String, Path, description = "Username or id")),
     request_body = CreatePhone,
-    responses((status = 201, body = PhoneConfig), (status = 409, body = Problem)))]
+    responses((status = 201, body = PhoneConfig),
+        (status = 409, body = Problem, description = "No gateway of the region is online \
+         (`no-gateway-online`) or the employee reaches no application (`no-applications`); \
+         no key was made")))]
 async fn create_phone_for_user(
     State(state): State<AppState>,
     TenantManage(_actor, access): TenantManage,

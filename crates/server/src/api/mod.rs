@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`. Each module is one endpoint family; the
 //! OpenAPI document is generated from the handlers' annotations.
 
+mod about;
 mod audit;
 pub(crate) mod auth;
 mod devices;
@@ -74,6 +75,7 @@ impl Modify for BearerAuth {
 /// The API router (to be nested at `/api/v1`) and its OpenAPI document.
 pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(about::router())
         .merge(auth::router())
         .merge(tokens::router())
         .merge(tenants::router())

@@ -49,10 +49,27 @@ pub struct Page {
     pub nav: Option<Nav>,
     pub notice: Option<String>,
     pub error: Option<String>,
+    /// A warning shown above the content, e.g. that what is made on this
+    /// page would carry a public URL employees cannot use.
+    pub warning: Option<String>,
     pub path: String,
 }
 
 impl Page {
+    /// Warns on this page when the public URL, which what is made here
+    /// carries to employees, is a loopback address or plain http.
+    pub fn warn_public_url(mut self, public_url: &str) -> Page {
+        use api_types::public_url::{UrlConcern, concern};
+        self.warning = concern(public_url).map(|concern| {
+            let key = match concern {
+                UrlConcern::Loopback => "public-url-loopback",
+                UrlConcern::PlainHttp => "public-url-plain-http",
+            };
+            self.tr.t1(key, "url", public_url)
+        });
+        self
+    }
+
     pub fn t(&self, key: impl AsRef<str>) -> String {
         self.tr.t(key.as_ref())
     }
@@ -226,6 +243,7 @@ impl Ctx {
             nav,
             notice: self.notice.clone(),
             error: self.error.clone(),
+            warning: None,
             path: self.path.clone(),
         }
     }

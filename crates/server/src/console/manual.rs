@@ -86,7 +86,9 @@ pub(super) async fn settings_page(
         markdown: String::new(),
     });
     let page = SettingsPage {
-        page: ctx.page("manual-settings-title"),
+        page: ctx
+            .page("manual-settings-title")
+            .warn_public_url(&state.settings.public_url),
         slug: access.tenant_slug().to_owned(),
         settings,
         languages: vec![

@@ -154,6 +154,10 @@ pub(super) async fn create_phone(
     .await
     {
         Ok(phone) => phone,
+        Err(crate::error::ApiError::Store(store::StoreError::Unworkable(why))) => {
+            let message = ctx.tr.t(&format!("unworkable-{}", why.code()));
+            return Ok(back_with_error("/portal", &message));
+        }
         Err(error) => return Ok(back_with_error("/portal", &error.to_string())),
     };
     let page = OneTimePage {

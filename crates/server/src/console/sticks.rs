@@ -64,7 +64,9 @@ pub(super) async fn page(
         .collect();
     let tenant_language = state.store.get_tenant(&access).await?.default_language;
     let page = SticksPage {
-        page: ctx.page("sticks-title"),
+        page: ctx
+            .page("sticks-title")
+            .warn_public_url(&state.settings.public_url),
         slug: access.tenant_slug().to_owned(),
         batches,
         failures,
@@ -131,9 +133,10 @@ pub(super) async fn create(
         Vec::new()
     } else {
         match sticks::recipients::parse_csv(&form.employees) {
-            Ok(recipients) => recipients,
+            Ok(parsed) => parsed.recipients,
             Err(problems) => {
-                let text: Vec<String> = problems.iter().take(5).map(ToString::to_string).collect();
+                // Every problem at once, by line.
+                let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
                 return Ok(back_with_error(&back, &text.join("; ")));
             }
         }

@@ -312,7 +312,9 @@ async fn users_page(
 ) -> ConsoleResult<Response> {
     let access = access(state, ctx, tenant, TenantNeed::Manage).await?;
     let page = UsersPage {
-        page: ctx.page("users-title"),
+        page: ctx
+            .page("users-title")
+            .warn_public_url(&state.settings.public_url),
         slug: access.tenant_slug().to_owned(),
         users: state.store.list_tenant_users(&access).await?,
         csv,

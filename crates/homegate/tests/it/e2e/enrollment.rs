@@ -57,6 +57,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
             &[
                 "enroll",
                 &url,
+                "--insecure-http",
                 "--code",
                 &code.secret,
                 "--name",
@@ -94,7 +95,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
             lab,
             "c2",
             &lab.dir.path().join("again"),
-            &["enroll", &url, "--code", &code.secret],
+            &["enroll", &url, "--insecure-http", "--code", &code.secret],
         )
     });
     assert!(failure(&again).contains("already used"));
@@ -112,7 +113,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
             lab,
             "c2",
             &lab.dir.path().join("stale"),
-            &["enroll", &url, "--code", &stale.secret],
+            &["enroll", &url, "--insecure-http", "--code", &stale.secret],
         )
     });
     assert!(failure(&expired).contains("expired"));
@@ -121,7 +122,13 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
             lab,
             "c2",
             &lab.dir.path().join("nope"),
-            &["enroll", &url, "--code", "AAAA-BBBB-CCCC"],
+            &[
+                "enroll",
+                &url,
+                "--insecure-http",
+                "--code",
+                "AAAA-BBBB-CCCC",
+            ],
         )
     });
     assert!(failure(&unknown).contains("unknown enrollment code"));

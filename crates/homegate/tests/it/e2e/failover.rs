@@ -28,7 +28,12 @@ pub async fn laptop_up(lab: &Lab, employee: &Client, role: &str, url: &str) -> P
         .unwrap();
     let dir = lab.dir.path().join(format!("{role}-laptop"));
     ok(&blocking(|| {
-        device_cli(lab, role, &dir, &["enroll", url, "--code", &code.secret])
+        device_cli(
+            lab,
+            role,
+            &dir,
+            &["enroll", url, "--insecure-http", "--code", &code.secret],
+        )
     }));
     ok(&blocking(|| device_cli(lab, role, &dir, &["up"])));
     let reached = blocking(|| wait_until(Duration::from_secs(20), || lab.udp(role, APP, ECHO)));

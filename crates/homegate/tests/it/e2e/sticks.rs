@@ -89,7 +89,12 @@ async fn stick_enrolls_from_its_image_reaches_its_application_and_is_revoked() {
             lab,
             "c1",
             &device,
-            &["enroll", "--bundle", &mounted.display().to_string()],
+            &[
+                "enroll",
+                "--insecure-http",
+                "--bundle",
+                &mounted.display().to_string(),
+            ],
         )
     });
     assert!(ok(&enrolled).contains("Enrolled"));

@@ -1,0 +1,452 @@
+//! Issue 26: what reaches employees must work — no phone configuration
+//! without a gateway or without applications.
+
+use api_types::Role;
+use api_types::enrollment::CreatePhone;
+use api_types::infra::{CreateGateway, CreateRegion};
+use api_types::tenancy::{CreateAccessRule, CreateApplication, CreateGroup, Protocol};
+
+use crate::both_backends;
+use crate::cli::{fails, ok};
+use crate::cli_sticks::login;
+use crate::support::{TestServer, problem_of, public_key};
+
+both_backends!(phone_configurations_that_cannot_work_are_refused);
+
+/// A gateway of `region` that has connected and is heard from now.
+async fn online_gateway(server: &TestServer, name: &str, region: &str) {
+    let created = server
+        .admin
+        .create_gateway(&CreateGateway {
+            name: name.into(),
+            region: region.into(),
+            endpoint: Some(format!("{name}.example.org:51820")),
+        })
+        .await
+        .unwrap();
+    let identity = server
+        .store
+        .authenticate_gateway(&created.token)
+        .await
+        .unwrap();
+    server
+        .store
+        .gateway_connected(&identity, &public_key(), None)
+        .await
+        .unwrap();
+}
+
+async fn phone_configurations_that_cannot_work_are_refused(server: &TestServer) {
+    let admin = &server.admin;
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    let anna = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
+    let it = server
+        .login_as(Some("lemgo"), "it", Role::TenantAdmin)
+        .await;
+    let phone = CreatePhone {
+        name: "Anna's phone".into(),
+    };
+
+    // No gateway at all: refused with a reason, and no device (no key) made.
+    let (status, problem) = problem_of(anna.create_my_phone(&phone).await);
+    assert_eq!(status, 409);
+    assert_eq!(problem.kind, "/docs/problems#no-gateway-online");
+    assert!(
+        problem
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("No gateway is online in your region"),
+        "{problem:?}"
+    );
+    let (status, problem) = problem_of(it.create_phone_for_user("lemgo", "anna", &phone).await);
+    assert_eq!(
+        (status, problem.kind.as_str()),
+        (409, "/docs/problems#no-gateway-online")
+    );
+    // The CLI: one line, non-zero exit.
+    let dir = tempfile::tempdir().unwrap();
+    login(dir.path(), server);
+    let error = fails(
+        dir.path(),
+        &[
+            "phones",
+            "create",
+            "Anna's phone",
+            "--tenant",
+            "lemgo",
+            "--user",
+            "anna",
+        ],
+    );
+    assert!(
+        error.contains("No gateway is online in your region"),
+        "{error}"
+    );
+    assert!(admin.list_devices("lemgo").await.unwrap().is_empty());
+
+    // A gateway online, but Anna reaches no application: her AllowedIPs
+    // would be empty.
+    admin
+        .create_region(&CreateRegion {
+            name: "south".into(),
+            description: None,
+        })
+        .await
+        .unwrap();
+    online_gateway(server, "gw-1", "south").await;
+    let (status, problem) = problem_of(anna.create_my_phone(&phone).await);
+    assert_eq!(status, 409);
+    assert_eq!(problem.kind, "/docs/problems#no-applications");
+    assert!(
+        problem
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("You have no applications yet — ask your IT coordinator"),
+        "{problem:?}"
+    );
+    let error = fails(
+        dir.path(),
+        &[
+            "phones",
+            "create",
+            "Anna's phone",
+            "--tenant",
+            "lemgo",
+            "--user",
+            "anna",
+        ],
+    );
+    assert!(error.contains("no applications yet"), "{error}");
+    assert!(admin.list_devices("lemgo").await.unwrap().is_empty());
+
+    // With an application through her group, the configuration works.
+    admin
+        .create_group(
+            "lemgo",
+            &CreateGroup {
+                name: "office".into(),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    admin
+        .add_group_member("lemgo", "office", "anna")
+        .await
+        .unwrap();
+    admin
+        .create_application(
+            "lemgo",
+            &CreateApplication {
+                name: "fileserver".into(),
+                description: None,
+                cidr: "198.18.10.0/24".into(),
+                protocol: Protocol::Tcp,
+                ports: vec!["445".into()],
+                web_upstream: None,
+            },
+        )
+        .await
+        .unwrap();
+    admin
+        .create_access_rule(
+            "lemgo",
+            &CreateAccessRule {
+                group: "office".into(),
+                application: "fileserver".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let made = anna.create_my_phone(&phone).await.unwrap();
+    assert!(
+        made.wg_quick.contains("AllowedIPs = 198.18.10.0/24\n")
+            && made.wg_quick.contains("Endpoint = gw-1.example.org:51820"),
+        "{}",
+        made.wg_quick
+    );
+    let out = ok(
+        dir.path(),
+        &[
+            "phones",
+            "create",
+            "Second phone",
+            "--tenant",
+            "lemgo",
+            "--user",
+            "anna",
+        ],
+    );
+    assert!(out.contains("[Peer]"), "{out}");
+    assert_eq!(admin.list_devices("lemgo").await.unwrap().len(), 2);
+}
+
+/// A browser-like client logged in to the console as `username`.
+pub(crate) async fn console_login(
+    server: &TestServer,
+    username: &str,
+    password: &str,
+) -> reqwest::Client {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = browser
+        .get(format!("{}/login", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let response = browser
+        .post(format!("{}/login", server.url))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let url = response.url().clone();
+    assert!(status.is_success(), "{status} at {url}");
+    browser
+}
+
+/// The CSRF token of the first form on `page`.
+pub(crate) fn csrf_of(page: &str) -> String {
+    let start = page.find("name=\"csrf\" value=\"").expect("no csrf field") + 19;
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+pub(crate) async fn get_text(browser: &reqwest::Client, url: &str) -> String {
+    browser.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+both_backends!(the_portal_refuses_a_phone_that_cannot_work);
+
+async fn the_portal_refuses_a_phone_that_cannot_work(server: &TestServer) {
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    server.login_as(Some("lemgo"), "anna", Role::Employee).await;
+    let browser = console_login(server, "anna", crate::support::USER_PASSWORD).await;
+    let portal = get_text(&browser, &format!("{}/portal", server.url)).await;
+    let response = browser
+        .post(format!("{}/portal/phone", server.url))
+        .form(&[
+            ("csrf", csrf_of(&portal).as_str()),
+            ("name", "Annas Telefon"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("No gateway is online in your region"),
+        "{page}"
+    );
+    assert!(!page.contains("PrivateKey"), "{page}");
+    assert!(server.admin.list_devices("lemgo").await.unwrap().is_empty());
+}
+
+/// A tenant with a group, for sticks without employees.
+async fn tenant_with_group(server: &TestServer) {
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    server
+        .admin
+        .create_group(
+            "lemgo",
+            &CreateGroup {
+                name: "office".into(),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// Runs the CLI; returns (stdout, stderr) of a successful run.
+fn cli_ok(dir: &std::path::Path, args: &[&str]) -> (String, String) {
+    let output = crate::cli::run(crate::cli::homegate(dir).args(args), None);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "homegate {args:?}: {stderr}");
+    (String::from_utf8(output.stdout).unwrap(), stderr)
+}
+
+/// What employees would receive carries a loopback public URL: the CLI and
+/// the console say so loudly; with an https public URL they are quiet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loopback_or_plain_http_public_url_is_warned_about() {
+    let mut server = TestServer::start(crate::support::Backend::Sqlite).await;
+    tenant_with_group(&server).await;
+    server.login_as(Some("lemgo"), "anna", Role::Employee).await;
+    server
+        .login_as(Some("lemgo"), "it", Role::TenantAdmin)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    login(dir, &server);
+    let public_url = server.admin.server_info().await.unwrap().public_url;
+    assert!(public_url.starts_with("http://localhost:"), "{public_url}");
+
+    let out = dir.join("batch");
+    let out_arg = out.display().to_string();
+    let sticks_args = [
+        "sticks", "batch", "create", "--tenant", "lemgo", "--count", "1", "--group", "office",
+        "--out", &out_arg,
+    ];
+    let (_, stderr) = cli_ok(dir, &sticks_args);
+    assert!(
+        stderr.contains(
+            "WARNING: every stick's bundle and letter of this batch carries the \
+             control plane's public URL http://localhost:"
+        ) && stderr.contains("loopback address")
+            && stderr.contains("--public-url"),
+        "{stderr}"
+    );
+    let manual = dir.join("manual.pdf").display().to_string();
+    let manual_args = ["manual", "--tenant", "lemgo", "--out", &manual];
+    let (_, stderr) = cli_ok(dir, &manual_args);
+    assert!(stderr.contains("WARNING: the manual carries"), "{stderr}");
+    let code_args = [
+        "enrollment-codes",
+        "create",
+        "--tenant",
+        "lemgo",
+        "--user",
+        "anna",
+    ];
+    let (stdout, stderr) = cli_ok(dir, &code_args);
+    assert!(stderr.contains("WARNING: the enrollment hint"), "{stderr}");
+    assert!(
+        stdout.contains(&format!("homegate enroll {public_url} --code")),
+        "{stdout}"
+    );
+
+    // The console warns on the pages that make such things.
+    let browser = console_login(&server, "it", crate::support::USER_PASSWORD).await;
+    for page in ["sticks", "manual", "users"] {
+        let html = get_text(
+            &browser,
+            &format!("{}/console/t/lemgo/{page}?language=en", server.url),
+        )
+        .await;
+        assert!(
+            html.contains("id=\"public-url-warning\"")
+                && html.contains("a loopback address that no employee"),
+            "{page}: {html}"
+        );
+    }
+
+    // Plain http elsewhere: a different warning.
+    server.set_public_url("http://cp.example.org").await;
+    std::fs::remove_dir_all(&out).unwrap();
+    let (_, stderr) = cli_ok(dir, &sticks_args);
+    assert!(stderr.contains("is plain http"), "{stderr}");
+
+    // https: nothing to warn about.
+    server.set_public_url("https://cp.example.org").await;
+    std::fs::remove_dir_all(&out).unwrap();
+    for args in [&sticks_args[..], &manual_args[..], &code_args[..]] {
+        let (_, stderr) = cli_ok(dir, args);
+        assert!(!stderr.contains("WARNING"), "{args:?}: {stderr}");
+    }
+    let browser = console_login(&server, "it", crate::support::USER_PASSWORD).await;
+    let html = get_text(&browser, &format!("{}/console/t/lemgo/sticks", server.url)).await;
+    assert!(!html.contains("public-url-warning"), "{html}");
+    server.stop().await;
+}
+
+/// The device client refuses plain http to another machine before it
+/// sends anything, unless told to.
+#[test]
+fn the_device_client_refuses_plain_http_to_another_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let device_dir = dir.path().join("device").display().to_string();
+    // 198.18.0.0/15 is for benchmarks: nothing answers there, and the
+    // refusal comes before any connection is tried.
+    let error = fails(
+        dir.path(),
+        &[
+            "enroll",
+            "http://198.18.0.1:9",
+            "--code",
+            "AAAA-BBBB-CCCC",
+            "--device-dir",
+            &device_dir,
+        ],
+    );
+    assert!(
+        error.contains("refusing plain http to http://198.18.0.1:9"),
+        "{error}"
+    );
+    assert!(error.contains("--insecure-http"), "{error}");
+    // On this machine plain http is fine: it tries (and finds nothing).
+    let output = crate::cli::run(
+        crate::cli::homegate(dir.path()).args([
+            "enroll",
+            "http://127.0.0.1:9",
+            "--code",
+            "AAAA-BBBB-CCCC",
+            "--device-dir",
+            &device_dir,
+        ]),
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(!stderr.contains("refusing plain http"), "{stderr}");
+}
+
+/// Every folder and file of a batch (bundles and images hold live
+/// enrollment tokens) is the technician's alone, as `sticks batch create`
+/// writes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stick_batches_are_private_files() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let server = TestServer::start(crate::support::Backend::Sqlite).await;
+    tenant_with_group(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    login(dir, &server);
+    let out = dir.join("batch");
+    cli_ok(
+        dir,
+        &[
+            "sticks",
+            "batch",
+            "create",
+            "--tenant",
+            "lemgo",
+            "--count",
+            "2",
+            "--group",
+            "office",
+            "--out",
+            &out.display().to_string(),
+        ],
+    );
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&out), 0o700);
+    let mut files = 0;
+    let mut pending = vec![out.clone()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                assert_eq!(mode(&path), 0o700, "{}", path.display());
+                pending.push(path);
+            } else {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+                files += 1;
+            }
+        }
+    }
+    // 2 bundles, 2 images, 2 letters, letters.pdf, manifest.csv.
+    assert!(files >= 8, "{files} files");
+    server.stop().await;
+}
