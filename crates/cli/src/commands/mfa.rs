@@ -28,6 +28,8 @@ pub(crate) enum MfaCommand {
     /// New recovery codes; the old ones stop working. With an
     /// authenticator app on, asks for its current code.
     RecoveryCodes {
+        /// Read the authenticator app's current code from stdin instead of
+        /// asking.
         #[arg(long)]
         code_stdin: bool,
     },
