@@ -129,13 +129,15 @@ pub(crate) fn fails(dir: &Path, args: &[&str]) -> String {
     let output = run(homegate(dir).args(args), None);
     assert!(!output.status.success(), "homegate {args:?} should fail");
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "not one line: {stderr}"
-    );
+    // A usage error is clap's whole message: its cause in one line, then
+    // the pointer to --help.
+    let cause: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with("For more information"))
+        .collect();
+    assert_eq!(cause.len(), 1, "not one line: {stderr}");
     assert!(stderr.starts_with("error: "), "{stderr}");
-    stderr
+    format!("{}\n", cause[0])
 }
 
 pub(crate) fn json(dir: &Path, args: &[&str]) -> serde_json::Value {

@@ -29,14 +29,17 @@ async fn health_and_readiness(server: &TestServer) {
         .execute(server.store.pool())
         .await
         .unwrap();
+    // Migration numbers have gaps; the schema is at the highest one left.
+    let remaining: i64 = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(server.store.pool())
+        .await
+        .unwrap();
+    assert!(remaining < newest);
     let (status, body) = get(&format!("{}/readyz", server.url)).await;
     assert_eq!(status, 503, "{body}");
     let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
     let detail = problem["detail"].as_str().unwrap();
-    assert!(
-        detail.contains(&format!("version {}", newest - 1)),
-        "{detail}"
-    );
+    assert!(detail.contains(&format!("version {remaining}")), "{detail}");
 
     // An unreachable database is not ready; the process is still up.
     server.store.close().await;
