@@ -176,11 +176,11 @@ impl Store {
         let Some(max) = list.max_sessions else {
             return Ok(Vec::new());
         };
-        let mut seen = std::collections::BTreeSet::new();
+        // `list_sessions` already gives one row per seat.
         let mut by_start: Vec<&Session> = list
             .sessions
             .iter()
-            .filter(|s| s.state == "active" && seen.insert(s.device_id.clone()))
+            .filter(|s| s.state == "active")
             .collect();
         by_start.sort_by_key(|s| s.started_at);
         let keep = usize::try_from(max).unwrap_or(usize::MAX);

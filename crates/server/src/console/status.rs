@@ -111,6 +111,16 @@ fn headline(tr: Tr, worst: Option<ComponentStatus>) -> (String, &'static str) {
     }
 }
 
+/// Each shown component's display name by its name, for incidents that
+/// name the components they affect.
+fn display_names(tr: Tr, status: &PublicStatus) -> HashMap<&str, String> {
+    status
+        .components
+        .iter()
+        .map(|shown| (shown.component.name.as_str(), component_name(tr, shown)))
+        .collect()
+}
+
 fn component_name(tr: Tr, shown: &PageComponent) -> String {
     match (&shown.component.region, shown.component.title.is_empty()) {
         (Some(region), true) => tr.t1("status-vpn-region", "region", region),
@@ -440,11 +450,7 @@ fn page(
             }),
         }
     }
-    let names: HashMap<&str, String> = status
-        .components
-        .iter()
-        .map(|shown| (shown.component.name.as_str(), component_name(tr, shown)))
-        .collect();
+    let names = display_names(tr, status);
     let stale_minutes = state.settings.incident_stale_after_ms / 60_000;
     let view = |incident: &Incident| incident_view(tr, incident, &names, stale_minutes);
     let open = status
@@ -558,11 +564,7 @@ fn statuspage_incident(
 fn summary(status: &PublicStatus, page_url: &str) -> Vec<u8> {
     let tr = Tr::new(Language::En);
     let updated_at = rfc3339(&time::OffsetDateTime::now_utc());
-    let names: HashMap<&str, String> = status
-        .components
-        .iter()
-        .map(|shown| (shown.component.name.as_str(), component_name(tr, shown)))
-        .collect();
+    let names = display_names(tr, status);
     let start_date = |at: &time::OffsetDateTime| {
         format!(
             "{:04}-{:02}-{:02}",
