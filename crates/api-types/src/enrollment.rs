@@ -27,6 +27,9 @@ pub struct EnrollmentCode {
     pub expires_at: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub used_at: Option<OffsetDateTime>,
+    /// When a tenant admin withdrew it (it can no longer be used).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
     pub device_id: Option<String>,
 }
 

@@ -112,6 +112,11 @@ pub(crate) struct ServeArgs {
     /// and tests only).
     #[arg(long, env = "HOMEGATE_OIDC_DEVELOPMENT")]
     oidc_development: bool,
+    /// File with the key secrets are sealed with in the database (TOTP,
+    /// OIDC client and webhook secrets); every replica needs the same one
+    /// [default: secrets.key in the data folder, made on first start].
+    #[arg(long, env = "HOMEGATE_SECRETS_KEY_FILE")]
+    secrets_key_file: Option<PathBuf>,
 }
 
 /// How the control plane serves TLS.
@@ -145,6 +150,7 @@ struct FileConfig {
     control_plane_urls: Option<Vec<String>>,
     upstream_allow: Option<Vec<String>>,
     oidc_development: Option<bool>,
+    secrets_key_file: Option<PathBuf>,
 }
 
 /// The effective configuration.
@@ -165,6 +171,8 @@ pub(crate) struct ServeConfig {
     pub control_plane_urls: Vec<String>,
     /// `own` is filled in once the listener is bound.
     pub outbound: store::outbound::OutboundPolicy,
+    /// `None`: `secrets.key` in the data folder, made if missing.
+    pub secrets_key_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ServeConfig {
@@ -178,6 +186,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("tls", &self.tls)
             .field("smtp", &self.smtp)
             .field("outbound", &self.outbound)
+            .field("secrets_key_file", &self.secrets_key_file)
             .finish()
     }
 }
@@ -354,6 +363,7 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         oidc_http: args.oidc_development || file.oidc_development.unwrap_or(false),
     };
     Ok(ServeConfig {
+        secrets_key_file: args.secrets_key_file.or(file.secrets_key_file),
         outbound,
         listen,
         data_dir,
@@ -450,6 +460,15 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 store::redact_url(&config.database)
             )
         })?;
+    let secrets_key = match &config.secrets_key_file {
+        // A key the operator gives must exist: making one would split the
+        // replicas' keys silently.
+        Some(path) => store::sealing::SecretsKey::read(path)?,
+        None => store::sealing::SecretsKey::read_or_create(
+            &config.data_dir.join(store::sealing::KEY_FILE),
+        )?,
+    };
+    let store = store.use_secrets_key(secrets_key).await?;
     let bootstrap = store
         .bootstrap_admin()
         .await
@@ -658,6 +677,7 @@ mod tests {
             proxy_upstream_timeout_secs: None,
             control_plane_urls: Vec::new(),
             upstream_allow: Vec::new(),
+            secrets_key_file: None,
             oidc_development: false,
         }
     }

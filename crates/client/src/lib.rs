@@ -691,6 +691,14 @@ impl Client {
         self.get(&["tenants", tenant, "enrollment-codes"]).await
     }
 
+    pub async fn revoke_enrollment_code(&self, tenant: &str, code: &str) -> Result<EnrollmentCode> {
+        self.post(
+            &["tenants", tenant, "enrollment-codes", code, "revoke"],
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
     pub async fn my_devices(&self) -> Result<Vec<Device>> {
         self.get(&["me", "devices"]).await
     }
@@ -745,6 +753,11 @@ impl Client {
 
     pub async fn resume_gateway(&self, gateway: &str) -> Result<Gateway> {
         self.post(&["gateways", gateway, "resume"], &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn reissue_gateway_token(&self, gateway: &str) -> Result<GatewayCreated> {
+        self.post(&["gateways", gateway, "token"], &serde_json::json!({}))
             .await
     }
 

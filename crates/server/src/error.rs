@@ -179,6 +179,7 @@ impl ApiError {
                 | StoreError::Database(_)
                 | StoreError::Migrate(_)
                 | StoreError::SchemaTooNew { .. }
+                | StoreError::SecretsKeyMismatch { .. }
                 | StoreError::SchemaBehind { .. }
                 | StoreError::PasswordHash,
             ) => {

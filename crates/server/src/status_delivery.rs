@@ -281,7 +281,10 @@ async fn send_webhook(state: &AppState, delivery: &Delivery) -> Result<(), Outco
         .body(body)
         .send()
         .await
-        .map_err(|error| Outcome::Retry(format!("cannot reach the webhook: {error}")))?;
+        // reqwest's error names the URL, which holds the webhook's credential.
+        .map_err(|error| {
+            Outcome::Retry(format!("cannot reach the webhook: {}", error.without_url()))
+        })?;
     if response.status().is_success() {
         Ok(())
     } else {

@@ -50,10 +50,12 @@ pub struct DeviceIdentity {
 struct CodeRow {
     id: String,
     tenant_slug: String,
+    user_id: Option<String>,
     username: Option<String>,
     created_at: i64,
     expires_at: i64,
     used_at: Option<i64>,
+    revoked_at: Option<i64>,
     device_id: Option<String>,
 }
 
@@ -66,13 +68,14 @@ impl From<CodeRow> for EnrollmentCode {
             created_at: timestamp(row.created_at),
             expires_at: timestamp(row.expires_at),
             used_at: opt_timestamp(row.used_at),
+            revoked_at: opt_timestamp(row.revoked_at),
             device_id: row.device_id,
         }
     }
 }
 
-const CODE_SELECT: &str = "SELECT c.id, t.slug AS tenant_slug, u.username, c.created_at, \
-     c.expires_at, c.used_at, c.device_id FROM enrollment_codes c \
+const CODE_SELECT: &str = "SELECT c.id, t.slug AS tenant_slug, c.user_id, u.username, c.created_at, \
+     c.expires_at, c.used_at, c.revoked_at, c.device_id FROM enrollment_codes c \
      JOIN tenants t ON t.id = c.tenant_id LEFT JOIN users u ON u.id = c.user_id";
 
 async fn stick_revoked(store: &Store, device_id: Option<&str>) -> Result<bool> {
@@ -194,6 +197,60 @@ impl Store {
         Ok(rows.into_iter().map(EnrollmentCode::from).collect())
     }
 
+    /// Withdraws an unused enrollment code (handed to the wrong person, a
+    /// letter lost in the post). A used code is refused: its device is what
+    /// to revoke then.
+    pub async fn revoke_enrollment_code(
+        &self,
+        access: &TenantAccess,
+        code_id: &str,
+    ) -> Result<EnrollmentCode> {
+        let code = sqlx::query_as::<_, CodeRow>(&format!(
+            "{CODE_SELECT} WHERE c.id = $1 AND c.tenant_id = $2 AND c.kind = 'code'"
+        ))
+        .bind(code_id.trim())
+        .bind(access.tenant_id())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::not_found("enrollment code", code_id))?;
+        if code.revoked_at.is_some() {
+            return Ok(code.into());
+        }
+        let mut tx = self.write().await?;
+        let now = now_ms();
+        let withdrawn = sqlx::query(
+            "UPDATE enrollment_codes SET revoked_at = $1 \
+             WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(&code.id)
+        .execute(tx.conn())
+        .await?;
+        if withdrawn.rows_affected() != 1 {
+            return Err(StoreError::Conflict(
+                "this enrollment code was already used; revoke the device it enrolled instead"
+                    .to_owned(),
+            ));
+        }
+        audit::record(
+            &mut tx,
+            access.audit(),
+            Change {
+                action: "enrollment_code.revoke",
+                target_type: "user",
+                target_id: code.user_id.as_deref().unwrap_or_default(),
+                target_name: code.username.as_deref().unwrap_or_default(),
+                tenant: Some((access.tenant_id(), access.tenant_slug())),
+                details: json!({ "code": code.id }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        let mut code: EnrollmentCode = code.into();
+        code.revoked_at = opt_timestamp(Some(now));
+        Ok(code)
+    }
+
     /// Turns a one-time code and a public key into a device. Returns the
     /// device and its device token (shown once, stored hashed).
     pub async fn enroll(
@@ -209,7 +266,7 @@ impl Store {
         let now = now_ms();
         let row = sqlx::query(
             "SELECT c.id, c.tenant_id, t.slug, c.user_id, c.kind, c.expires_at, c.used_at, \
-             c.device_id, u.username, u.disabled FROM enrollment_codes c \
+             c.revoked_at, c.device_id, u.username, u.disabled FROM enrollment_codes c \
              JOIN tenants t ON t.id = c.tenant_id LEFT JOIN users u ON u.id = c.user_id \
              WHERE c.code_hash = $1",
         )
@@ -228,6 +285,7 @@ impl Store {
         let code_kind: String = row.try_get("kind")?;
         let expires_at: i64 = row.try_get("expires_at")?;
         let used_at: Option<i64> = row.try_get("used_at")?;
+        let revoked_at: Option<i64> = row.try_get("revoked_at")?;
         let stick_device: Option<String> = row.try_get("device_id")?;
         let username: Option<String> = row.try_get("username")?;
         let disabled: Option<i64> = row.try_get("disabled")?;
@@ -235,6 +293,12 @@ impl Store {
             return Err(StoreError::Forbidden(
                 "this stick was revoked (reported lost) and can no longer be used; ask your IT \
                  department for a new one"
+                    .to_owned(),
+            ));
+        }
+        if revoked_at.is_some() {
+            return Err(StoreError::Forbidden(
+                "this enrollment code was withdrawn by your IT department; ask for a new one"
                     .to_owned(),
             ));
         }

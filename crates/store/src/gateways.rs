@@ -139,6 +139,55 @@ impl Store {
         })
     }
 
+    /// Gives a gateway a new token (the old one was lost or leaked) and
+    /// returns it once. The old token stops working at once: a stream
+    /// opened with it is closed at its next liveness check
+    /// ([`Store::gateway_token_current`]), on whichever replica it runs.
+    pub async fn reissue_gateway_token(
+        &self,
+        access: &ProviderAccess,
+        gateway: &str,
+    ) -> Result<GatewayCreated> {
+        let existing = self.find_gateway(gateway).await?;
+        let token = credentials::new_secret("hgg");
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE gateways SET token_hash = $1 WHERE id = $2")
+            .bind(credentials::hash_secret(&token))
+            .bind(&existing.id)
+            .execute(tx.conn())
+            .await?;
+        audit::record(
+            &mut tx,
+            access.audit(),
+            Change {
+                action: "gateway.token.reissue",
+                target_type: "gateway",
+                target_id: &existing.id,
+                target_name: &existing.name,
+                tenant: None,
+                details: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(GatewayCreated {
+            gateway: existing,
+            token,
+        })
+    }
+
+    /// Whether the token a gateway's stream was opened with still belongs
+    /// to it (not reissued, gateway not deleted).
+    pub async fn gateway_token_current(&self, gateway_id: &str, token_hash: &str) -> Result<bool> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT id FROM gateways WHERE id = $1 AND token_hash = $2")
+                .bind(gateway_id)
+                .bind(token_hash)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(found.is_some())
+    }
+
     pub async fn delete_gateway(&self, access: &ProviderAccess, gateway: &str) -> Result<()> {
         let existing = self.find_gateway(gateway).await?;
         let mut tx = self.write().await?;

@@ -85,7 +85,7 @@ impl Store {
         .bind(access.tenant_id())
         .bind(&issuer)
         .bind(&client_id)
-        .bind(&client_secret)
+        .bind(self.seal(&client_secret)?)
         .bind(&claim)
         .bind(i64::from(request.counts_as_mfa))
         .bind(i64::from(request.auto_provision))
@@ -157,16 +157,31 @@ impl Store {
         tx.commit().await
     }
 
-    /// `(slug, name)` of tenants whose employees log in through their own
-    /// identity provider (for the login page).
-    pub async fn tenants_with_identity_provider(&self) -> Result<Vec<(String, String)>> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT t.slug, t.name FROM tenant_idps i JOIN tenants t ON t.id = i.tenant_id \
-             ORDER BY t.name",
+    /// Whether any tenant's employees log in through their own identity
+    /// provider (the login page then asks for the municipality).
+    pub async fn any_identity_provider(&self) -> Result<bool> {
+        let found: Option<String> = sqlx::query_scalar("SELECT tenant_id FROM tenant_idps LIMIT 1")
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// The slug of the tenant named `organisation` (its slug or its name,
+    /// in any case) if it has an identity provider.
+    pub async fn identity_provider_for(&self, organisation: &str) -> Result<Option<String>> {
+        let organisation = organisation.trim();
+        if organisation.is_empty() {
+            return Ok(None);
+        }
+        let slug: Option<String> = sqlx::query_scalar(
+            "SELECT t.slug FROM tenant_idps i JOIN tenants t ON t.id = i.tenant_id \
+             WHERE LOWER(t.slug) = LOWER($1) OR LOWER(t.name) = LOWER($1) \
+             ORDER BY t.slug LIMIT 1",
         )
-        .fetch_all(self.pool())
+        .bind(organisation)
+        .fetch_optional(self.pool())
         .await?;
-        Ok(rows)
+        Ok(slug)
     }
 
     /// The identity provider of a tenant, by id or slug (for logins).
@@ -189,7 +204,7 @@ impl Store {
             tenant_slug: row.try_get("slug")?,
             issuer: row.try_get("issuer")?,
             client_id: row.try_get("client_id")?,
-            client_secret: row.try_get("client_secret")?,
+            client_secret: self.unseal(&row.try_get::<String, _>("client_secret")?)?,
             username_claim: row.try_get("username_claim")?,
             counts_as_mfa: counts_as_mfa != 0,
             auto_provision: auto_provision != 0,

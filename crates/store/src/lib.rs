@@ -32,6 +32,7 @@ pub mod proxy;
 pub mod regions;
 pub mod replicas;
 pub mod rules;
+pub mod sealing;
 pub mod sessions;
 pub mod status;
 pub mod sticks;
@@ -109,6 +110,14 @@ pub enum StoreError {
     Database(#[source] sqlx::Error),
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database's secrets were sealed with another key than this
+    /// control plane's.
+    #[error(
+        "the database's secrets were sealed with the secrets key {recorded}, this control plane \
+         has {found}: give every replica the same key file (copy secrets.key of the data folder \
+         where the database was first used, or set --secrets-key-file)"
+    )]
+    SecretsKeyMismatch { recorded: String, found: String },
     /// The database was migrated by a newer homegate than this one.
     #[error(
         "the database has schema version {found}, newer than this homegate knows ({known}): \
@@ -197,6 +206,9 @@ pub struct Store {
     url: Arc<str>,
     /// Which addresses web applications' upstreams may have.
     outbound_policy: Arc<outbound::OutboundPolicy>,
+    /// Seals the secrets read back in clear ([`sealing`]); set by
+    /// [`Store::use_secrets_key`].
+    secrets: Option<Arc<sealing::SecretsKey>>,
 }
 
 /// `synchronous = FULL`: the WAL is synced at every commit, so a change
@@ -257,11 +269,92 @@ impl Store {
             config_version: Arc::new(watch::Sender::new(0)),
             url: Arc::from(url),
             outbound_policy: Arc::default(),
+            secrets: None,
         };
         store.migrate().await?;
         let version = store.load_config_version().await?;
         store.config_version.send_replace(version);
         Ok(store)
+    }
+
+    /// Seals secrets with `key` from now on: checks it is the key the
+    /// database was sealed with (recording it on first use), and seals
+    /// secrets stored before sealing existed.
+    pub async fn use_secrets_key(mut self, key: sealing::SecretsKey) -> Result<Store> {
+        let recorded: Option<String> = sqlx::query_scalar("SELECT key_id FROM secrets_key")
+            .fetch_optional(&self.pool)
+            .await?;
+        match recorded {
+            Some(recorded) if recorded != key.id() => {
+                return Err(StoreError::SecretsKeyMismatch {
+                    recorded,
+                    found: key.id().to_owned(),
+                });
+            }
+            Some(_) => {}
+            None => {
+                let mut tx = self.write().await?;
+                sqlx::query("INSERT INTO secrets_key (key_id, created_at) VALUES ($1, $2)")
+                    .bind(key.id())
+                    .bind(now_ms())
+                    .execute(tx.conn())
+                    .await?;
+                tx.commit().await?;
+            }
+        }
+        self.secrets = Some(Arc::new(key));
+        self.seal_plain_secrets().await?;
+        Ok(self)
+    }
+
+    /// The sealed form of a secret to store.
+    pub(crate) fn seal(&self, plain: &str) -> Result<String> {
+        match &self.secrets {
+            Some(key) => Ok(key.seal(plain)),
+            None => Err(StoreError::Config(
+                "no secrets key: the control plane stores secrets only sealed".to_owned(),
+            )),
+        }
+    }
+
+    /// The clear text of a stored secret.
+    pub(crate) fn unseal(&self, stored: &str) -> Result<String> {
+        let opened = match &self.secrets {
+            Some(key) => key.open(stored),
+            None => (!sealing::is_sealed(stored)).then(|| stored.to_owned()),
+        };
+        opened.ok_or_else(|| {
+            StoreError::Config(
+                "a stored secret cannot be opened with this control plane's secrets key".to_owned(),
+            )
+        })
+    }
+
+    /// Seals the secrets written before sealing existed, in one transaction.
+    async fn seal_plain_secrets(&self) -> Result<()> {
+        const SECRET_COLUMNS: [(&str, &str, &str); 4] = [
+            ("users", "id", "totp_secret"),
+            ("tenant_idps", "tenant_id", "client_secret"),
+            ("status_webhooks", "id", "secret"),
+            ("proxy_signing_keys", "kid", "private_pkcs8"),
+        ];
+        let mut tx = self.write().await?;
+        for (table, id, column) in SECRET_COLUMNS {
+            let plain: Vec<(String, String)> = sqlx::query_as(&format!(
+                "SELECT {id}, {column} FROM {table} \
+                 WHERE {column} IS NOT NULL AND {column} NOT LIKE 'hgs1:%'"
+            ))
+            .fetch_all(tx.conn())
+            .await?;
+            for (key, value) in plain {
+                sqlx::query(&format!("UPDATE {table} SET {column} = $1 WHERE {id} = $2"))
+                    .bind(self.seal(&value)?)
+                    .bind(&key)
+                    .execute(tx.conn())
+                    .await?;
+            }
+        }
+        tx.commit().await
     }
 
     fn migrator(&self) -> &'static sqlx::migrate::Migrator {

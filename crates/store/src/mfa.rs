@@ -311,9 +311,10 @@ impl Store {
         let url = totp(&secret, &actor.username)?
             .to_url()
             .map_err(|e| StoreError::Conflict(format!("cannot make the TOTP URL: {e}")))?;
+        let sealed = self.seal(&secret)?;
         let mut tx = self.write().await?;
         sqlx::query("UPDATE users SET totp_secret = $1, totp_enabled = 0 WHERE id = $2")
-            .bind(&secret)
+            .bind(&sealed)
             .bind(&actor.user_id)
             .execute(tx.conn())
             .await?;
@@ -377,6 +378,7 @@ impl Store {
         let Some(secret) = secret else {
             return Ok(false);
         };
+        let secret = self.unseal(&secret)?;
         if require_enabled && enabled == 0 {
             return Ok(false);
         }

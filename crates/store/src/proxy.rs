@@ -297,7 +297,7 @@ impl Store {
                 .map(|row| {
                     Ok(SigningKey {
                         kid: row.try_get("kid")?,
-                        private_pkcs8: row.try_get("private_pkcs8")?,
+                        private_pkcs8: self.unseal(&row.try_get::<String, _>("private_pkcs8")?)?,
                         public_key: row.try_get("public_key")?,
                     })
                 })
@@ -315,7 +315,7 @@ impl Store {
              VALUES ($1, $2, $3, $4)",
         )
         .bind(&key.kid)
-        .bind(&key.private_pkcs8)
+        .bind(self.seal(&key.private_pkcs8)?)
         .bind(&key.public_key)
         .bind(now_ms())
         .execute(self.pool())

@@ -32,11 +32,20 @@ pub(crate) enum CodesCommand {
         #[arg(long)]
         tenant: String,
     },
+    /// Withdraw an unused code (given to the wrong person, a letter lost);
+    /// it can no longer be used.
+    Revoke {
+        /// Id of the code, from `enrollment-codes list`.
+        code: String,
+        /// Tenant slug or id.
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 impl Tabular for EnrollmentCode {
     fn headers() -> &'static [&'static str] {
-        &["id", "user", "created", "expires", "used", "device"]
+        &["id", "user", "created", "expires", "state", "device"]
     }
 
     fn row(&self) -> Vec<String> {
@@ -45,7 +54,14 @@ impl Tabular for EnrollmentCode {
             output::opt(self.user.as_deref()),
             output::time(&self.created_at),
             output::time(&self.expires_at),
-            output::opt_time(self.used_at.as_ref()),
+            match (&self.used_at, &self.revoked_at) {
+                (Some(used), _) => format!("used {}", output::time(used)),
+                (None, Some(revoked)) => format!("withdrawn {}", output::time(revoked)),
+                (None, None) if self.expires_at <= time::OffsetDateTime::now_utc() => {
+                    "expired".to_owned()
+                }
+                (None, None) => "open".to_owned(),
+            },
             output::opt(self.device_id.as_deref()),
         ]
     }
@@ -86,6 +102,10 @@ pub(crate) async fn run_codes(context: &Context, command: CodesCommand) -> anyho
             context.output,
             &client.list_enrollment_codes(&tenant).await?,
         ),
+        CodesCommand::Revoke { code, tenant } => {
+            let revoked = client.revoke_enrollment_code(&tenant, &code).await?;
+            output::one(context.output, &revoked)
+        }
     }
 }
 
@@ -94,6 +114,7 @@ pub(crate) enum PhonesCommand {
     /// Make a phone configuration (wg-quick file and QR code) for the
     /// official WireGuard app. Its key pair is not kept: save it now.
     Create {
+        /// A name for the phone, shown in device lists (e.g. "anna-iphone").
         name: String,
         /// For another employee (tenant admins), with --user.
         #[arg(long, requires = "user")]

@@ -12,12 +12,15 @@ use crate::output::{self, Tabular};
 pub(crate) enum RegionsCommand {
     List,
     Create {
+        /// A name for the region (lowercase letters, digits, dashes).
         name: String,
         /// A short description people read.
         #[arg(long)]
         description: Option<String>,
     },
+    /// Delete an empty region.
     Delete {
+        /// Region name or id.
         region: String,
     },
 }
@@ -60,6 +63,7 @@ pub(crate) enum GatewaysCommand {
     List,
     /// Add a gateway; prints the token to start it with.
     Add {
+        /// A name for the gateway (lowercase letters, digits, dashes).
         name: String,
         /// Region name or id.
         #[arg(long)]
@@ -71,6 +75,7 @@ pub(crate) enum GatewaysCommand {
     /// Take a gateway out of service: devices with the homegate client on it
     /// move to the other gateways of its region, keeping their seats.
     Drain {
+        /// Gateway name or id.
         gateway: String,
         /// Wait until no device is in session on it any more (then it can
         /// be stopped), printing how many are left.
@@ -82,9 +87,18 @@ pub(crate) enum GatewaysCommand {
     },
     /// Take a drained gateway back into service.
     Resume {
+        /// Gateway name or id.
         gateway: String,
     },
+    /// Give a gateway a new token (the old one was lost or leaked); the old
+    /// token stops working at once.
+    ReissueToken {
+        /// Gateway name or id.
+        gateway: String,
+    },
+    /// Delete a gateway; its token stops working.
     Delete {
+        /// Gateway name or id.
         gateway: String,
     },
 }
@@ -142,13 +156,12 @@ pub(crate) async fn run_gateways(
                     endpoint,
                 })
                 .await?;
-            let line = format!(
-                "Gateway token (shown only now): {}\nStart it with: homegate gateway \
-                 --control-plane {} --token {}",
-                created.token,
-                client.base_url().as_str().trim_end_matches('/'),
-                created.token
-            );
+            let line = token_hint(&created.token, client.base_url().as_str());
+            output::with_secret(context.output, &created, &created.gateway, &line)
+        }
+        GatewaysCommand::ReissueToken { gateway } => {
+            let created = client.reissue_gateway_token(&gateway).await?;
+            let line = token_hint(&created.token, client.base_url().as_str());
             output::with_secret(context.output, &created, &created.gateway, &line)
         }
         GatewaysCommand::Drain {
@@ -195,4 +208,15 @@ pub(crate) async fn run_gateways(
             Ok(())
         }
     }
+}
+
+/// How to start a gateway with a fresh token: in the environment file of the
+/// packaged unit, never as an argument (visible in `ps`).
+fn token_hint(token: &str, control_plane: &str) -> String {
+    format!(
+        "Gateway token (shown only now): {token}\nOn the gateway host, put these lines into \
+         /etc/homegate/gateway.env (mode 0600) and run `systemctl restart homegate-gateway`:\n\
+         HOMEGATE_CONTROL_PLANE={}\nHOMEGATE_GATEWAY_TOKEN={token}",
+        control_plane.trim_end_matches('/')
+    )
 }

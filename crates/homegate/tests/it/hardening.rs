@@ -11,7 +11,9 @@ use crate::support::{Backend, TestServer, problem_of};
 both_backends!(
     restricted_token_cannot_manage_the_account,
     changing_totp_needs_a_fresh_code,
-    password_change_ends_other_logins
+    password_change_ends_other_logins,
+    webhook_credentials_stay_hidden,
+    secrets_are_sealed_at_rest
 );
 
 /// Every account endpoint: `(method, path, body)`.
@@ -286,6 +288,54 @@ async fn oidc_issuer(backend: Backend) {
         "one discovery for twenty concurrent anonymous starts"
     );
 
+    // Item 6: the anonymous login page does not list the municipalities
+    // with an identity provider; it asks for the municipality, and answers
+    // an unknown one and one without a provider alike.
+    server.tenant("detmold", "10.21.0.0/16").await;
+    let login = http
+        .get(format!("{}/login", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("name=\"organisation\""), "{login}");
+    assert!(!login.contains("lemgo"), "{login}");
+    let organisation = |name: &str| {
+        http.get(format!("{}/login/organisation", server.url))
+            .query(&[("organisation", name), ("next", "/portal/devices")])
+            .send()
+    };
+    let response = organisation("Gemeinde LEMGO").await.unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"],
+        "/auth/oidc/lemgo/start?redirect_to=%2Fportal%2Fdevices"
+    );
+    let mut answers = Vec::new();
+    for name in ["detmold", "nosuch"] {
+        let response = organisation(name).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains(&format!("value=\"{name}\"")),
+            "input kept: {page}"
+        );
+        assert!(page.contains("organisation-error"), "{page}");
+        answers.push(
+            page.replace(name, "NAME")
+                .replace(|c: char| !c.is_ascii(), ""),
+        );
+    }
+    let without_csrf = |page: &str| {
+        page.lines()
+            .filter(|line| !line.contains("csrf"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(without_csrf(&answers[0]), without_csrf(&answers[1]));
+
     // Development mode off again: the saved http issuer is not used.
     server.configure(|_| {}).await;
     let response = http.get(&start).send().await.unwrap();
@@ -411,4 +461,172 @@ async fn password_change_ends_other_logins(server: &TestServer) {
         .unwrap();
     assert_eq!(events[0].details["other_logins_ended"], 1);
     assert_eq!(events[1].details["other_logins_ended"], 2);
+}
+
+/// Item 7: a webhook URL carries its service's credential (path, query,
+/// user:password); listings and the audit log show it without.
+async fn webhook_credentials_stay_hidden(server: &TestServer) {
+    use api_types::status::{CreateWebhook, Webhook, WebhookCreated};
+    // Nothing listens on port 9 of loopback: the delivery fails at once.
+    let url = "http://ops:hunter2@127.0.0.1:9/services/T0123ABCD/B0123ABCD/abcdefghijklmnopqrstuvwx?token=s3cret";
+    let created: WebhookCreated = server
+        .admin
+        .post(&["status", "webhooks"], &CreateWebhook { url: url.into() })
+        .await
+        .unwrap();
+    let listed: Vec<Webhook> = server.admin.get(&["status", "webhooks"]).await.unwrap();
+    let events = server
+        .admin
+        .audit(&AuditQuery {
+            action: Some("status.webhook.".into()),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    let shown = format!("{created:?} {listed:?} {events:?}");
+    for secret in ["hunter2", "abcdefghijklmnopqrstuvwx", "s3cret"] {
+        assert!(!shown.contains(secret), "{secret} shown: {shown}");
+    }
+    assert_eq!(
+        listed[0].url,
+        "http://***@127.0.0.1:9/services/T0123ABCD/B0123ABCD/***?token=***"
+    );
+}
+
+/// Item 7: secrets read back in clear are sealed in the database with a key
+/// outside it; they still work; a store with another key refuses; secrets
+/// stored before sealing existed are sealed at the next start.
+async fn secrets_are_sealed_at_rest(server: &TestServer) {
+    use api_types::status::{CreateWebhook, WebhookCreated};
+    use sqlx::Row as _;
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    let anna = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
+    let setup = anna
+        .totp_start(&FreshSecondFactor::default())
+        .await
+        .unwrap();
+    anna.totp_confirm(&TotpCode {
+        code: code_at(&setup.secret, -30),
+    })
+    .await
+    .unwrap();
+    let client_secret = "the-oidc-client-secret";
+    server
+        .admin
+        .set_identity_provider(
+            "lemgo",
+            &api_types::auth::SetIdentityProvider {
+                issuer: "https://login.lemgo.example/realms/staff".into(),
+                client_id: "homegate".into(),
+                client_secret: client_secret.into(),
+                username_claim: None,
+                counts_as_mfa: false,
+                auto_provision: false,
+            },
+        )
+        .await
+        .unwrap();
+    let webhook: WebhookCreated = server
+        .admin
+        .post(
+            &["status", "webhooks"],
+            &CreateWebhook {
+                url: "https://hooks.example/status".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let signing = server
+        .store
+        .proxy_signing_keys(|| store::proxy::SigningKey {
+            kid: "k1".into(),
+            private_pkcs8: "the-private-signing-key".into(),
+            public_key: "the-public-key".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(signing[0].private_pkcs8, "the-private-signing-key");
+
+    let stored = |sql: &'static str| async move {
+        let row = sqlx::query(sql)
+            .fetch_one(server.store.pool())
+            .await
+            .unwrap();
+        row.try_get::<String, _>(0).unwrap()
+    };
+    let at_rest = [
+        (
+            stored("SELECT totp_secret FROM users WHERE username = 'anna'").await,
+            setup.secret.clone(),
+        ),
+        (
+            stored("SELECT client_secret FROM tenant_idps").await,
+            client_secret.to_owned(),
+        ),
+        (
+            stored("SELECT secret FROM status_webhooks").await,
+            webhook.secret.clone(),
+        ),
+        (
+            stored("SELECT private_pkcs8 FROM proxy_signing_keys").await,
+            "the-private-signing-key".to_owned(),
+        ),
+    ];
+    for (stored, plain) in &at_rest {
+        assert!(stored.starts_with("hgs1:"), "{stored}");
+        assert!(!stored.contains(plain.as_str()), "{plain} in clear");
+    }
+    // Still in use: the TOTP code logs in, the webhook signs with its secret.
+    let target = server
+        .store
+        .webhook_target(&webhook.webhook.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(target.secret, webhook.secret);
+    assert_eq!(
+        server
+            .store
+            .idp_config("lemgo")
+            .await
+            .unwrap()
+            .unwrap()
+            .client_secret,
+        client_secret
+    );
+
+    // A store opened with another key refuses, naming both keys' ids.
+    let other = store::sealing::SecretsKey::generate();
+    let refused = store::Store::open(&server.database_url)
+        .await
+        .unwrap()
+        .use_secrets_key(other.clone())
+        .await;
+    let message = refused.err().expect("another key is refused").to_string();
+    assert!(message.contains(other.id()), "{message}");
+    assert!(message.contains("same key file"), "{message}");
+
+    // A secret written in clear by an older release is sealed at the next start.
+    sqlx::query("UPDATE status_webhooks SET secret = 'hgw_written_in_clear'")
+        .execute(server.store.pool())
+        .await
+        .unwrap();
+    let key =
+        store::sealing::SecretsKey::read(&server.data_dir.path().join(store::sealing::KEY_FILE))
+            .unwrap();
+    let restarted = store::Store::open(&server.database_url)
+        .await
+        .unwrap()
+        .use_secrets_key(key)
+        .await
+        .unwrap();
+    let sealed = stored("SELECT secret FROM status_webhooks").await;
+    assert!(sealed.starts_with("hgs1:"), "{sealed}");
+    let target = restarted
+        .webhook_target(&webhook.webhook.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(target.secret, "hgw_written_in_clear");
+    restarted.close().await;
 }

@@ -180,6 +180,19 @@ fn new_state(
     server::AppState::new(store.clone(), settings)
 }
 
+/// The store as `homegate serve` opens it: secrets sealed with the key in
+/// its data folder (`secrets.key`, which replicas started beside it copy).
+pub async fn open_store(url: &str, data_dir: &std::path::Path) -> Store {
+    let key = store::sealing::SecretsKey::read_or_create(&data_dir.join(store::sealing::KEY_FILE))
+        .unwrap();
+    Store::open(url)
+        .await
+        .unwrap()
+        .use_secrets_key(key)
+        .await
+        .unwrap()
+}
+
 fn serve(
     listener: tokio::net::TcpListener,
     state: server::AppState,
@@ -203,11 +216,11 @@ impl TestServer {
         logging::test("warn");
         let (db, url) = TestDb::create(backend).await;
         let url_of_db = url.clone();
-        let store = Store::open(&url).await.unwrap();
+        let data_dir = tempfile::tempdir().unwrap();
+        let store = open_store(&url, data_dir.path()).await;
         let (_, password) = store.bootstrap_admin().await.unwrap().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let data_dir = tempfile::tempdir().unwrap();
         let state = new_state(&store, addr, None, data_dir.path(), &no_change());
         let serving = vec![serve(listener, state.clone())];
         let url = format!("http://{addr}");
@@ -234,11 +247,11 @@ impl TestServer {
         logging::test("warn");
         let (db, url) = TestDb::create(backend).await;
         let url_of_db = url.clone();
-        let store = Store::open(&url).await.unwrap();
+        let data_dir = tempfile::tempdir().unwrap();
+        let store = open_store(&url, data_dir.path()).await;
         let (username, password) = store.bootstrap_admin().await.unwrap().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let data_dir = tempfile::tempdir().unwrap();
         let state = new_state(&store, addr, None, data_dir.path(), &no_change());
         let serving = vec![serve(listener, state.clone())];
         let url = format!("http://{addr}");

@@ -25,6 +25,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_code_for_user))
         .routes(routes!(list_codes))
+        .routes(routes!(revoke_code))
         .routes(routes!(create_my_code))
         .routes(routes!(enroll))
         .routes(routes!(device_config))
@@ -65,6 +66,24 @@ async fn list_codes(
     TenantManage(_actor, access): TenantManage,
 ) -> ApiResult<Json<Vec<EnrollmentCode>>> {
     Ok(Json(state.store.list_enrollment_codes(&access).await?))
+}
+
+/// Withdraw an unused enrollment code (given to the wrong person, a letter
+/// lost); it can no longer be used. A used code cannot be withdrawn: revoke
+/// its device instead.
+#[utoipa::path(post, path = "/tenants/{tenant}/enrollment-codes/{code}/revoke", tag = "enrollment",
+    params(("tenant" = String, Path, description = "Tenant slug or id"),
+           ("code" = String, Path, description = "Id of the code (from the list)")),
+    responses((status = 200, body = EnrollmentCode), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The code was already used")))]
+async fn revoke_code(
+    State(state): State<AppState>,
+    TenantManage(_actor, access): TenantManage,
+    ApiPath((_tenant, code)): ApiPath<(String, String)>,
+) -> ApiResult<Json<EnrollmentCode>> {
+    Ok(Json(
+        state.store.revoke_enrollment_code(&access, &code).await?,
+    ))
 }
 
 /// Make a one-time enrollment code for one of my own devices.

@@ -21,6 +21,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_gateway, delete_gateway))
         .routes(routes!(drain_gateway))
         .routes(routes!(resume_gateway))
+        .routes(routes!(reissue_gateway_token))
 }
 
 /// Regions.
@@ -152,5 +153,21 @@ async fn resume_gateway(
             .store
             .set_gateway_drained(&access, &gateway, false)
             .await?,
+    ))
+}
+
+/// Give a gateway a new token, for example when the old one was lost or
+/// leaked; returns it once. The old token stops working at once, and a
+/// gateway still connected with it is disconnected within seconds.
+#[utoipa::path(post, path = "/gateways/{gateway}/token", tag = "infrastructure",
+    params(("gateway" = String, Path, description = "Gateway name or id")),
+    responses((status = 200, body = GatewayCreated), (status = 404, body = Problem)))]
+async fn reissue_gateway_token(
+    State(state): State<AppState>,
+    ProviderStaff(_actor, access): ProviderStaff,
+    ApiPath(gateway): ApiPath<String>,
+) -> ApiResult<Json<GatewayCreated>> {
+    Ok(Json(
+        state.store.reissue_gateway_token(&access, &gateway).await?,
     ))
 }

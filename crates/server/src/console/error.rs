@@ -49,6 +49,7 @@ impl ConsoleError {
             StoreError::Database(_)
             | StoreError::Migrate(_)
             | StoreError::SchemaTooNew { .. }
+            | StoreError::SecretsKeyMismatch { .. }
             | StoreError::SchemaBehind { .. }
             | StoreError::PasswordHash
             | StoreError::Config(_) => ConsoleError::Internal(format!("{error:?}")),
@@ -75,6 +76,7 @@ impl From<StoreError> for ConsoleError {
             StoreError::Database(_)
             | StoreError::Migrate(_)
             | StoreError::SchemaTooNew { .. }
+            | StoreError::SecretsKeyMismatch { .. }
             | StoreError::SchemaBehind { .. }
             | StoreError::PasswordHash
             | StoreError::Config(_) => ConsoleError::Internal(format!("{error:?}")),

@@ -45,7 +45,13 @@ pub(super) async fn home(ctx: Ctx) -> Response {
 struct LoginPage {
     page: Page,
     next: String,
-    tenants: Vec<(String, String)>,
+    /// Whether any municipality logs in through its own identity provider
+    /// (which ones is not shown: anonymous visitors would learn the list).
+    organisation_login: bool,
+    /// What was typed into the organisation field, kept when it matched none.
+    organisation: String,
+    /// Why the organisation field was not accepted (a message in the page's language).
+    organisation_error: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,9 +81,45 @@ pub(super) async fn login_page(
     let page = LoginPage {
         page: ctx.page("login-title"),
         next: safe_redirect(query.next.as_deref()),
-        tenants: state.store.tenants_with_identity_provider().await?,
+        organisation_login: state.store.any_identity_provider().await?,
+        organisation: String::new(),
+        organisation_error: None,
     };
     Ok((jar, render(&page)?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct OrganisationQuery {
+    #[serde(default)]
+    organisation: String,
+    next: Option<String>,
+}
+
+/// `GET /login/organisation`: the employee names their municipality; its
+/// identity provider's login follows. An unknown name and a municipality
+/// without one get the same answer, so the form tells nobody which exist.
+pub(super) async fn organisation_login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<OrganisationQuery>,
+) -> ConsoleResult<Response> {
+    let next = safe_redirect(query.next.as_deref());
+    let organisation = query.organisation.trim();
+    if let Some(slug) = state.store.identity_provider_for(organisation).await? {
+        return Ok(Redirect::to(&format!(
+            "/auth/oidc/{slug}/start?redirect_to={}",
+            super::encode(&next)
+        ))
+        .into_response());
+    }
+    let page = LoginPage {
+        organisation_error: Some(ctx.tr.t("login-organisation-unknown")),
+        page: ctx.page("login-title"),
+        next,
+        organisation_login: true,
+        organisation: organisation.to_owned(),
+    };
+    Ok(render(&page)?.into_response())
 }
 
 #[derive(Debug, Deserialize)]

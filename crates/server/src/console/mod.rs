@@ -53,6 +53,7 @@ pub fn router(proxy_origins: Option<&str>) -> Router<AppState> {
     Router::new()
         .route("/", get(login::home))
         .route("/login", get(login::login_page).post(login::login_submit))
+        .route("/login/organisation", get(login::organisation_login))
         .route("/login/mfa", get(login::mfa_page).post(login::mfa_submit))
         .route("/login/webauthn/start", post(login::webauthn_start))
         .route("/login/webauthn/finish", post(login::webauthn_finish))

@@ -52,11 +52,12 @@ pub async fn stream(
             store::StoreError::Unauthenticated("send the gateway token as a bearer token".into())
         })?;
     let gateway = state.store.authenticate_gateway(token.trim()).await?;
+    let token_hash = store::credentials::hash_secret(token.trim());
     Ok(upgrade
         .max_message_size(MAX_FROM_GATEWAY)
         .on_upgrade(move |socket| async move {
             let name = gateway.name.clone();
-            if let Err(error) = serve(state, gateway, socket).await {
+            if let Err(error) = serve(state, gateway, &token_hash, socket).await {
                 tracing::info!(gateway = %name, %error, "gateway stream ended");
             }
         }))
@@ -70,6 +71,8 @@ enum StreamError {
     NoHello(Duration),
     #[error("silent for {0:?}")]
     Silent(Duration),
+    #[error("its token was reissued or the gateway deleted")]
+    TokenRevoked,
     #[error("bad message: {0}")]
     BadMessage(String),
     #[error(transparent)]
@@ -144,6 +147,7 @@ async fn receive(socket: &mut WebSocket) -> Result<Option<FromGateway>, StreamEr
 async fn serve(
     state: AppState,
     gateway: GatewayIdentity,
+    token_hash: &str,
     mut socket: WebSocket,
 ) -> Result<(), StreamError> {
     let hello = tokio::time::timeout(HELLO_TIMEOUT, async {
@@ -261,6 +265,16 @@ async fn serve(
             _ = ping.tick() => {
                 if last_heard.elapsed() > SILENCE_LIMIT {
                     break Err(StreamError::Silent(SILENCE_LIMIT));
+                }
+                match state.store.gateway_token_current(&gateway.id, token_hash).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let _ = socket.send(Message::Close(None)).await;
+                        break Err(StreamError::TokenRevoked);
+                    }
+                    Err(error) => {
+                        tracing::warn!(gateway = %gateway.name, %error, "cannot check the gateway's token");
+                    }
                 }
                 if let Err(error) = socket.send(Message::Ping(Vec::new().into())).await {
                     break Err(error.into());

@@ -21,7 +21,9 @@ use statuspage::RegionHealth;
 use statuspage::uptime::{self, Day};
 
 pub(crate) use components::create_region_component;
-pub use notify::{Delivery, DeliveryEvent, Subscriber, WebhookTarget, retry_delay};
+pub use notify::{
+    Delivery, DeliveryEvent, Subscriber, WebhookTarget, redact_webhook_url, retry_delay,
+};
 
 use crate::convert::timestamp;
 use crate::enrollment::GATEWAY_HEALTHY_MS;

@@ -73,10 +73,18 @@ pub struct Subscriber {
     pub unsubscribe_token: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WebhookTarget {
     pub url: String,
     pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookTarget")
+            .field("url", &redact_webhook_url(&self.url))
+            .finish_non_exhaustive()
+    }
 }
 
 /// How long to wait after failed attempt number `attempt` (1-based):
@@ -329,7 +337,7 @@ impl Store {
             .map(
                 |(id, url, created_at, pending, failed, last_error)| Webhook {
                     id,
-                    url,
+                    url: redact_webhook_url(&url),
                     created_at: timestamp(created_at),
                     pending,
                     failed,
@@ -349,13 +357,14 @@ impl Store {
         let url = webhook_url(&request.url)?;
         let id = new_id();
         let secret = new_secret("hgw");
+        let sealed = self.seal(&secret)?;
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO status_webhooks (id, url, secret, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(&id)
         .bind(&url)
-        .bind(&secret)
+        .bind(&sealed)
         .bind(now)
         .execute(tx.conn())
         .await?;
@@ -366,7 +375,7 @@ impl Store {
                 action: "status.webhook.create",
                 target_type: "webhook",
                 target_id: &id,
-                target_name: &url,
+                target_name: &redact_webhook_url(&url),
                 tenant: None,
                 details: json!({}),
             },
@@ -376,7 +385,7 @@ impl Store {
         Ok(WebhookCreated {
             webhook: Webhook {
                 id,
-                url,
+                url: redact_webhook_url(&url),
                 created_at: timestamp(now),
                 pending: 0,
                 failed: 0,
@@ -409,7 +418,7 @@ impl Store {
                 action: "status.webhook.delete",
                 target_type: "webhook",
                 target_id: id,
-                target_name: &url,
+                target_name: &redact_webhook_url(&url),
                 tenant: None,
                 details: json!({}),
             },
@@ -424,7 +433,13 @@ impl Store {
                 .bind(id)
                 .fetch_optional(self.pool())
                 .await?;
-        Ok(row.map(|(url, secret)| WebhookTarget { url, secret }))
+        row.map(|(url, secret)| {
+            Ok(WebhookTarget {
+                url,
+                secret: self.unseal(&secret)?,
+            })
+        })
+        .transpose()
     }
 
     /// Claims up to `limit` deliveries that are due. A claim lasts a minute:
@@ -524,6 +539,46 @@ impl Store {
     }
 }
 
+/// A webhook URL as people may see it (listings, audit log, logs): chat
+/// services put their credential into the URL itself, as user:password, a
+/// query value or a long path segment (`/services/T0/B0/XXXXXXXX`), so
+/// those are shown as `***`; scheme, host, port and short path segments
+/// stay, enough to tell webhooks apart.
+pub fn redact_webhook_url(input: &str) -> String {
+    let Ok(url) = url::Url::parse(input) else {
+        return "***".to_owned();
+    };
+    let mut shown = format!("{}://", url.scheme());
+    if !url.username().is_empty() || url.password().is_some() {
+        shown.push_str("***@");
+    }
+    shown.push_str(url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    for segment in url.path_segments().into_iter().flatten() {
+        shown.push('/');
+        shown.push_str(if segment.len() >= LONG_PATH_SEGMENT {
+            "***"
+        } else {
+            segment
+        });
+    }
+    let keys: Vec<String> = url
+        .query_pairs()
+        .map(|(key, _)| format!("{key}=***"))
+        .collect();
+    if !keys.is_empty() {
+        shown.push('?');
+        shown.push_str(&keys.join("&"));
+    }
+    shown
+}
+
+/// Path segments this long are taken for credentials (ids and tokens of
+/// chat webhooks are 20 and more characters; words in paths are shorter).
+const LONG_PATH_SEGMENT: usize = 16;
+
 fn webhook_url(input: &str) -> Result<String> {
     let value = input.trim();
     let valid = (value.starts_with("https://") || value.starts_with("http://"))
@@ -550,6 +605,28 @@ mod tests {
         assert_eq!(retry_delay(2), Some(4_000));
         assert_eq!(retry_delay(7), Some(128_000));
         assert_eq!(retry_delay(MAX_ATTEMPTS), None);
+    }
+
+    #[test]
+    fn webhook_credentials_are_not_shown() {
+        use super::redact_webhook_url as shown;
+        assert_eq!(
+            shown(
+                "https://hooks.slack.example/services/T0123ABCD/B0123ABCD/abcdefghijklmnopqrstuvwx"
+            ),
+            "https://hooks.slack.example/services/T0123ABCD/B0123ABCD/***"
+        );
+        assert_eq!(
+            shown("https://ops:hunter2@status.example:8443/hook?token=s3cret&x=1"),
+            "https://***@status.example:8443/hook?token=***&x=***"
+        );
+        assert_eq!(
+            shown("https://status.example/hook"),
+            "https://status.example/hook"
+        );
+        assert!(
+            !shown("https://a.example/api/webhooks/123456789012345678/zZ_tok").contains("1234")
+        );
     }
 
     #[test]

@@ -145,6 +145,9 @@ async fn replica_kill_on_postgres() {
         lab.address("net", "br0", &format!("{ip}/24"));
         let dir = work.path().join(format!("replica{i}"));
         std::fs::create_dir_all(&dir).unwrap();
+        // Every replica seals secrets with the same key (docs/ha.md).
+        let key = store::sealing::KEY_FILE;
+        std::fs::copy(server.data_dir.path().join(key), dir.join(key)).unwrap();
         let config = packaged_config(&dir, &server.database_url, &urls[i], &urls);
         let args = packaged_serve_args(&config);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
