@@ -115,9 +115,9 @@ fn code_at(secret: &str, offset_secs: i64) -> String {
         .to_string()
 }
 
-/// Issue 20 item 1: with TOTP on, setting up a new authenticator app or
-/// new recovery codes needs a current code, and both are audited.
-async fn changing_totp_needs_a_fresh_code(server: &TestServer) {
+/// Anna, an employee of lemgo (made here), with TOTP on (confirmed with the
+/// previous step's code, so the current one is still unused).
+async fn employee_with_totp(server: &TestServer) -> (client::Client, api_types::auth::TotpSetup) {
     server.tenant("lemgo", "10.20.0.0/16").await;
     let anna = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
     let setup = anna
@@ -129,6 +129,13 @@ async fn changing_totp_needs_a_fresh_code(server: &TestServer) {
     })
     .await
     .unwrap();
+    (anna, setup)
+}
+
+/// Issue 20 item 1: with TOTP on, setting up a new authenticator app or
+/// new recovery codes needs a current code, and both are audited.
+async fn changing_totp_needs_a_fresh_code(server: &TestServer) {
+    let (anna, setup) = employee_with_totp(server).await;
 
     // Without a code, or with a wrong one: refused, TOTP stays on.
     for code in [None, Some("000000".to_owned())] {
@@ -499,17 +506,7 @@ async fn webhook_credentials_stay_hidden(server: &TestServer) {
 async fn secrets_are_sealed_at_rest(server: &TestServer) {
     use api_types::status::{CreateWebhook, WebhookCreated};
     use sqlx::Row as _;
-    server.tenant("lemgo", "10.20.0.0/16").await;
-    let anna = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
-    let setup = anna
-        .totp_start(&FreshSecondFactor::default())
-        .await
-        .unwrap();
-    anna.totp_confirm(&TotpCode {
-        code: code_at(&setup.secret, -30),
-    })
-    .await
-    .unwrap();
+    let (_anna, setup) = employee_with_totp(server).await;
     let client_secret = "the-oidc-client-secret";
     server
         .admin
