@@ -215,6 +215,56 @@ impl Client {
         Self::json(response).await
     }
 
+    /// One page of a paginated list (`?limit=&cursor=&q=`) and the cursor
+    /// of the next page, from the answer's `Link: <…>; rel="next"` header.
+    pub async fn get_page<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &PageQuery,
+    ) -> Result<(T, Option<String>)> {
+        let mut url = self.url(segments);
+        let encoded = serde_urlencoded_query(query);
+        if !encoded.is_empty() {
+            url.set_query(Some(&encoded));
+        }
+        let response = self.send::<()>(Method::GET, url.clone(), None).await?;
+        let next = response
+            .headers()
+            .get_all(reqwest::header::LINK)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find_map(|value| next_cursor(&url, value));
+        Ok((Self::json(response).await?, next))
+    }
+
+    /// Every item of a paginated list, following its cursors (or the first
+    /// `pages.limit`).
+    pub async fn get_all_pages<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        pages: Pages<'_>,
+    ) -> Result<Vec<T>> {
+        let mut items: Vec<T> = Vec::new();
+        let mut cursor = None;
+        loop {
+            let want = pages.next_size(items.len());
+            if want == 0 {
+                return Ok(items);
+            }
+            let query = PageQuery {
+                limit: u32::try_from(want).ok(),
+                cursor: cursor.take(),
+                q: pages.search.map(str::to_owned),
+            };
+            let (page, next): (Vec<T>, _) = self.get_page(segments, &query).await?;
+            items.extend(page);
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
     /// GET returning the raw body as text (exports).
     pub async fn get_text<Q: Serialize>(&self, segments: &[&str], query: &Q) -> Result<String> {
         let bytes = self.get_bytes(segments, query).await?;
@@ -309,6 +359,60 @@ impl Client {
             .await?;
         Self::json(response).await
     }
+}
+
+/// The most items the server gives in one page.
+const PAGE_MAX: usize = 1000;
+
+/// How to walk a paginated list: items per request, how many in all,
+/// search text.
+#[derive(Debug, Clone, Copy)]
+pub struct Pages<'a> {
+    pub page_size: usize,
+    pub limit: Option<usize>,
+    pub search: Option<&'a str>,
+}
+
+impl Default for Pages<'_> {
+    fn default() -> Self {
+        Pages {
+            page_size: PAGE_MAX,
+            limit: None,
+            search: None,
+        }
+    }
+}
+
+impl Pages<'_> {
+    /// The size of the next request when `have` items are in.
+    fn next_size(&self, have: usize) -> usize {
+        let size = self.page_size.clamp(1, PAGE_MAX);
+        self.limit
+            .map_or(size, |limit| limit.saturating_sub(have).min(size))
+    }
+}
+
+/// The query of a paginated list.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PageQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub q: Option<String>,
+}
+
+/// The `cursor` of a `Link` header value's `rel="next"` URL.
+fn next_cursor(base: &Url, link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        if !params.split(';').any(|p| p.trim() == "rel=\"next\"") {
+            return None;
+        }
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        let url = base.join(target).ok()?;
+        url.query_pairs()
+            .find(|(key, _)| key == "cursor")
+            .map(|(_, value)| value.into_owned())
+    })
 }
 
 fn serde_urlencoded_query<Q: Serialize>(query: &Q) -> String {
@@ -470,8 +574,10 @@ impl Client {
         self.post(&["users"], request).await
     }
 
+    /// All users of a tenant (every page).
     pub async fn list_users(&self, tenant: &str) -> Result<Vec<User>> {
-        self.get(&["tenants", tenant, "users"]).await
+        self.get_all_pages(&["tenants", tenant, "users"], Pages::default())
+            .await
     }
 
     pub async fn create_user(&self, tenant: &str, request: &CreateUser) -> Result<UserCreated> {
@@ -577,8 +683,10 @@ impl Client {
         self.delete(&["tenants", tenant, "access-rules", id]).await
     }
 
+    /// All devices of a tenant (every page).
     pub async fn list_devices(&self, tenant: &str) -> Result<Vec<Device>> {
-        self.get(&["tenants", tenant, "devices"]).await
+        self.get_all_pages(&["tenants", tenant, "devices"], Pages::default())
+            .await
     }
 
     pub async fn create_device(&self, tenant: &str, request: &CreateDevice) -> Result<Device> {
@@ -597,8 +705,41 @@ impl Client {
         .await
     }
 
+    /// The tenant's sessions (every page).
     pub async fn list_sessions(&self, tenant: &str) -> Result<SessionList> {
-        self.get(&["tenants", tenant, "sessions"]).await
+        self.find_sessions(tenant, Pages::default()).await
+    }
+
+    /// The tenant's sessions, following the pages (or the first
+    /// `pages.limit`), optionally only those matching `pages.search`.
+    pub async fn find_sessions(&self, tenant: &str, pages: Pages<'_>) -> Result<SessionList> {
+        let segments = ["tenants", tenant, "sessions"];
+        let mut cursor = None;
+        let mut all: Option<SessionList> = None;
+        loop {
+            let want = pages.next_size(all.as_ref().map_or(0, |l| l.sessions.len()));
+            if want == 0 {
+                break;
+            }
+            let query = PageQuery {
+                limit: u32::try_from(want).ok(),
+                cursor: cursor.take(),
+                q: pages.search.map(str::to_owned),
+            };
+            let (page, next): (SessionList, _) = self.get_page(&segments, &query).await?;
+            match &mut all {
+                Some(list) => list.sessions.extend(page.sessions),
+                None => all = Some(page),
+            }
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        all.ok_or_else(|| ClientError::Protocol {
+            status: 200,
+            message: "no sessions page".to_owned(),
+        })
     }
 
     pub async fn end_session(&self, tenant: &str, device: &str) -> Result<()> {

@@ -106,6 +106,18 @@ impl ApiError {
                     ),
                 )
             }
+            ApiError::Store(StoreError::Page(error)) => {
+                let status = StatusCode::BAD_REQUEST;
+                (
+                    status,
+                    make(
+                        status,
+                        "bad-request",
+                        "Malformed request",
+                        Some(error.to_string()),
+                    ),
+                )
+            }
             ApiError::BadRequest(message) => {
                 let status = StatusCode::BAD_REQUEST;
                 (

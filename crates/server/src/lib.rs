@@ -29,6 +29,8 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use store::Store;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -208,6 +210,8 @@ impl AppState {
 /// Largest request body the API accepts.
 /// Large enough for a batch of 10,000 sticks with recipients' addresses.
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Responses larger than this are compressed when the client accepts gzip or br.
+pub const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
@@ -228,6 +232,16 @@ pub fn app(state: AppState) -> Router {
         .route("/auth/oidc/callback", axum::routing::get(oidc::callback))
         .route("/auth/session", axum::routing::get(session::whoami))
         .route(proxy::JWKS_PATH, axum::routing::get(proxy::jwks))
+        // gzip or br when the client accepts it and the body is large (lists,
+        // pages, the OpenAPI document); not for event streams and images.
+        .layer(
+            CompressionLayer::new().compress_when(
+                SizeAbove::new(COMPRESS_ABOVE_BYTES)
+                    .and(NotForContentType::GRPC)
+                    .and(NotForContentType::IMAGES)
+                    .and(NotForContentType::SSE),
+            ),
+        )
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -9,6 +9,7 @@ use crate::addressing;
 use crate::audit::{self, Change};
 use crate::authz::TenantAccess;
 use crate::convert::{opt_timestamp, timestamp};
+use crate::paging::{self, Page, PageError, PageRequest};
 use crate::validate;
 use crate::{Result, Store, StoreError, new_id, now_ms};
 
@@ -130,6 +131,66 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().map(|row| to_device(access, row)).collect())
+    }
+
+    /// One page of the tenant's devices in the order they were created,
+    /// optionally only those whose name, owner or tunnel address contains
+    /// the search text.
+    pub async fn page_devices(
+        &self,
+        access: &TenantAccess,
+        request: &PageRequest,
+    ) -> Result<Page<Device>> {
+        let scope = format!("devices/{}", access.tenant_id());
+        let after = request.after(&scope, 2)?;
+        let mut sql = format!("{DEVICE_SELECT} WHERE d.tenant_id = $1");
+        let mut texts: Vec<String> = vec![access.tenant_id().to_owned()];
+        let mut created_after = None;
+        if let Some([created, id]) = after.as_deref() {
+            let created: i64 = created.parse().map_err(|_| PageError::Cursor)?;
+            texts.push(id.clone());
+            created_after = Some(created);
+            // The created time is bound last ($n below).
+            sql.push_str(&format!(
+                " AND (d.created_at > $LAST OR (d.created_at = $LAST AND d.id > ${}))",
+                texts.len()
+            ));
+        }
+        if let Some(pattern) = request.like_pattern() {
+            texts.push(pattern);
+            let n = texts.len();
+            sql.push_str(&format!(
+                " AND (LOWER(d.name) LIKE ${n} ESCAPE '\\' OR u.username LIKE ${n} \
+                 ESCAPE '\\' OR d.tunnel_address LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        let sql = sql.replace("$LAST", &format!("${}", texts.len() + 1));
+        let sql = format!(
+            "{sql} ORDER BY d.created_at, d.id LIMIT {}",
+            u64::from(request.limit) + 1
+        );
+        let mut query = sqlx::query_as::<_, DeviceRow>(&sql);
+        for text in texts {
+            query = query.bind(text);
+        }
+        if let Some(created) = created_after {
+            query = query.bind(created);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        let page = Page::from_rows(rows, request.limit, |row| {
+            paging::cursor(
+                &scope,
+                &[row.created_at.to_string().as_str(), row.id.as_str()],
+            )
+        });
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(|row| to_device(access, row))
+                .collect(),
+            next: page.next,
+        })
     }
 
     pub async fn get_device(&self, access: &TenantAccess, device: &str) -> Result<Device> {

@@ -28,6 +28,7 @@ pub mod idp;
 pub mod manual;
 pub mod mfa;
 pub mod outbound;
+pub mod paging;
 pub mod proxy;
 pub mod regions;
 pub mod replicas;
@@ -133,6 +134,9 @@ pub enum StoreError {
     /// What was asked for would not work for the employee who receives it.
     #[error("{}", .0.code())]
     Unworkable(Unworkable),
+    /// A list's page query (limit, cursor, search) is malformed.
+    #[error(transparent)]
+    Page(#[from] paging::PageError),
 }
 
 /// Why a configuration would not work if it were handed out now. A code:

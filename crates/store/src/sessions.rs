@@ -6,7 +6,8 @@ use sqlx::FromRow;
 
 use crate::audit::{self, Change};
 use crate::authz::TenantAccess;
-use crate::convert::{opt_timestamp, opt_u32, timestamp, u32_or_zero};
+use crate::convert::{opt_timestamp, opt_u32, timestamp, to_ms, u32_or_zero};
+use crate::paging::{self, Page, PageError, PageRequest};
 use crate::{Result, Store, StoreError, now_ms};
 
 #[derive(FromRow)]
@@ -133,6 +134,57 @@ impl Store {
             priority_seats: u32_or_zero(priority_seats),
             sessions,
         })
+    }
+
+    /// One page of [`Store::list_sessions`], by start and device, optionally
+    /// only sessions whose device name, owner or gateway contains the search
+    /// text. `in_use` still counts every seat. Seats are bounded by the
+    /// tenant's quota, so the page is cut from the whole list, which keeps a
+    /// seat held through two gateways one row.
+    pub async fn page_sessions(
+        &self,
+        access: &TenantAccess,
+        request: &PageRequest,
+    ) -> Result<(SessionList, Option<String>)> {
+        let scope = format!("sessions/{}", access.tenant_id());
+        let after = match request.after(&scope, 2)?.as_deref() {
+            Some([started, id]) => {
+                let started: i64 = started.parse().map_err(|_| PageError::Cursor)?;
+                Some((started, id.clone()))
+            }
+            Some(_) => return Err(PageError::Cursor.into()),
+            None => None,
+        };
+        let mut list = self.list_sessions(access).await?;
+        let search = request.search();
+        let mut sessions: Vec<(i64, Session)> = std::mem::take(&mut list.sessions)
+            .into_iter()
+            .map(|session| (to_ms(session.started_at), session))
+            .filter(|(started, session)| {
+                after
+                    .as_ref()
+                    .is_none_or(|(a, id)| (*started, &session.device_id) > (*a, id))
+            })
+            .filter(|(_, session)| {
+                search.is_none_or(|text| {
+                    session.device_name.to_lowercase().contains(text)
+                        || session.gateway.to_lowercase().contains(text)
+                        || session
+                            .owner
+                            .as_deref()
+                            .is_some_and(|o| o.to_lowercase().contains(text))
+                })
+            })
+            .collect();
+        sessions.sort_by(|(a, x), (b, y)| (a, &x.device_id).cmp(&(b, &y.device_id)));
+        let page = Page::from_rows(sessions, request.limit, |(started, session)| {
+            paging::cursor(
+                &scope,
+                &[started.to_string().as_str(), session.device_id.as_str()],
+            )
+        });
+        list.sessions = page.items.into_iter().map(|(_, session)| session).collect();
+        Ok((list, page.next))
     }
 
     /// Ends a device's session: no gateway renews its seat any more. Returns

@@ -9,6 +9,7 @@ use crate::audit::{self, Change};
 use crate::authz::{Actor, AuditSource, ProviderAccess, TenantAccess};
 use crate::convert::timestamp;
 use crate::credentials;
+use crate::paging::{self, Page, PageRequest};
 use crate::validate;
 use crate::{Result, Store, StoreError, Violation, WriteTx, new_id, now_ms};
 
@@ -201,6 +202,44 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// One page of the tenant's users by username, optionally only those
+    /// whose username, display name or email contains the search text.
+    pub async fn page_tenant_users(
+        &self,
+        access: &TenantAccess,
+        request: &PageRequest,
+    ) -> Result<Page<User>> {
+        let scope = format!("users/{}", access.tenant_id());
+        let after = request.after(&scope, 1)?;
+        let mut sql = format!("{USER_SELECT} WHERE u.tenant_id = $1");
+        let mut binds: Vec<String> = vec![access.tenant_id().to_owned()];
+        if let Some(key) = after.as_ref().and_then(|key| key.first()) {
+            binds.push(key.clone());
+            sql.push_str(&format!(" AND u.username > ${}", binds.len()));
+        }
+        if let Some(pattern) = request.like_pattern() {
+            binds.push(pattern);
+            let n = binds.len();
+            sql.push_str(&format!(
+                " AND (u.username LIKE ${n} ESCAPE '\\' OR LOWER(u.display_name) LIKE ${n} \
+                 ESCAPE '\\' OR LOWER(u.email) LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY u.username LIMIT {}",
+            u64::from(request.limit) + 1
+        ));
+        let mut query = sqlx::query_as::<_, UserRow>(&sql);
+        for bind in binds {
+            query = query.bind(bind);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        let users: Vec<User> = rows.into_iter().map(User::from).collect();
+        Ok(Page::from_rows(users, request.limit, |user| {
+            paging::cursor(&scope, &[user.username.as_str()])
+        }))
     }
 
     pub async fn create_tenant_user(

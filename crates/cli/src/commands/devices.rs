@@ -1,15 +1,18 @@
 use api_types::tenancy::{CreateDevice, Device, DeviceKind};
 use clap::Subcommand;
 
-use super::Context;
+use super::{Context, ListArgs};
 use crate::output::{self, Tabular};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum DevicesCommand {
+    /// List a tenant's devices in the order they were registered.
     List {
         /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
+        #[command(flatten)]
+        list: ListArgs,
     },
     Show {
         /// Tenant slug or id.
@@ -78,8 +81,11 @@ impl Tabular for Device {
 pub(crate) async fn run(context: &Context, command: DevicesCommand) -> anyhow::Result<()> {
     let client = context.client()?;
     match command {
-        DevicesCommand::List { tenant } => {
-            output::list(context.output, &client.list_devices(&tenant).await?)
+        DevicesCommand::List { tenant, list } => {
+            let devices: Vec<Device> = client
+                .get_all_pages(&["tenants", tenant.as_str(), "devices"], list.pages())
+                .await?;
+            output::list(context.output, &devices)
         }
         DevicesCommand::Show { tenant, device } => {
             output::one(context.output, &client.get_device(&tenant, &device).await?)

@@ -116,3 +116,33 @@ pub(crate) fn warn_public_url(public_url: &str, what: &str) {
          its configuration file), then make it again."
     );
 }
+
+/// How much of a long list to show: every page by default.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ListArgs {
+    /// Show at most this many (the first by the list's order).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) limit: Option<u32>,
+    /// Only those containing this text (case-insensitive; name, owner,
+    /// email, address or gateway, as the list has them).
+    #[arg(long)]
+    pub(crate) search: Option<String>,
+    /// Items per request to the server (the CLI follows the pages).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) page_size: u32,
+}
+
+impl ListArgs {
+    pub(crate) fn limit(&self) -> Option<usize> {
+        self.limit.and_then(|l| usize::try_from(l).ok())
+    }
+
+    /// Page size, limit and search as the client takes them.
+    pub(crate) fn pages(&self) -> client::Pages<'_> {
+        client::Pages {
+            page_size: usize::try_from(self.page_size).unwrap_or(1000),
+            limit: self.limit(),
+            search: self.search.as_deref(),
+        }
+    }
+}

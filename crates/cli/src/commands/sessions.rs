@@ -4,7 +4,7 @@ use api_types::tenancy::{Refusal, Session, SessionList};
 use clap::Subcommand;
 use serde::Serialize;
 
-use super::Context;
+use super::{Context, ListArgs};
 use crate::output::outln;
 use crate::output::{self, OutputFormat, Tabular};
 
@@ -15,6 +15,8 @@ pub(crate) enum SessionsCommand {
         /// Tenant slug or id.
         #[arg(long)]
         tenant: String,
+        #[command(flatten)]
+        list: ListArgs,
     },
     /// End a device's session now (it may reconnect if a seat is free).
     End {
@@ -120,9 +122,10 @@ fn print_list(format: OutputFormat, list: &SessionList) -> anyhow::Result<()> {
 pub(crate) async fn run(context: &Context, command: SessionsCommand) -> anyhow::Result<()> {
     let client = context.client()?;
     match command {
-        SessionsCommand::List { tenant } => {
-            print_list(context.output, &client.list_sessions(&tenant).await?)
-        }
+        SessionsCommand::List { tenant, list } => print_list(
+            context.output,
+            &client.find_sessions(&tenant, list.pages()).await?,
+        ),
         SessionsCommand::End { tenant, device } => {
             client.end_session(&tenant, &device).await?;
             output::done(

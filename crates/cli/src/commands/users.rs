@@ -3,7 +3,7 @@ use api_types::Role;
 use api_types::tenancy::{CreateUser, UpdateUser, User};
 use clap::{Args, Subcommand};
 
-use super::{Context, read_secret};
+use super::{Context, ListArgs, read_secret};
 use crate::commands::tenants::parse_language;
 use crate::output::{self, Tabular};
 
@@ -15,6 +15,8 @@ pub(crate) enum UsersCommand {
         /// Tenant slug or id.
         #[arg(long)]
         tenant: Option<String>,
+        #[command(flatten)]
+        list: ListArgs,
     },
     /// Create a user. Without --password-stdin a one-time password is generated and shown.
     Create(CreateArgs),
@@ -126,10 +128,29 @@ impl Tabular for User {
 pub(crate) async fn run(context: &Context, command: UsersCommand) -> anyhow::Result<()> {
     let client = context.client()?;
     match command {
-        UsersCommand::List { tenant } => {
+        UsersCommand::List { tenant, list } => {
             let users = match super::tenant_or_own(&client, tenant).await? {
-                Some(tenant) => client.list_users(&tenant).await?,
-                None => client.list_provider_users().await?,
+                Some(tenant) => {
+                    client
+                        .get_all_pages(&["tenants", tenant.as_str(), "users"], list.pages())
+                        .await?
+                }
+                None => {
+                    let search = list.search.as_deref().map(str::to_lowercase);
+                    client
+                        .list_provider_users()
+                        .await?
+                        .into_iter()
+                        .filter(|u: &User| {
+                            search.as_deref().is_none_or(|s| {
+                                u.username.contains(s)
+                                    || u.display_name.to_lowercase().contains(s)
+                                    || u.email.to_lowercase().contains(s)
+                            })
+                        })
+                        .take(list.limit().unwrap_or(usize::MAX))
+                        .collect()
+                }
             };
             output::list(context.output, &users)
         }

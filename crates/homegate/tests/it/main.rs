@@ -30,6 +30,7 @@ mod manual;
 mod mfa;
 mod oidc_login;
 mod ops;
+mod pages;
 mod previous_release;
 mod scale;
 mod schema;

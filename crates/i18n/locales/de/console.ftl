@@ -365,3 +365,13 @@ portal-web-heading = Anwendungen im Browser
 portal-web-intro = Diese funktionieren an jedem Computer mit Browser, ohne VPN. Sie melden sich mit Ihrer homegate-Anmeldung an.
 public-url-loopback = Achtung: Was Sie hier erstellen (Stick-Bundles und Briefe, Handbücher, Registrierungscodes), enthält die Adresse { $url }, eine Loopback-Adresse, die kein Gerät der Beschäftigten erreicht. Starten Sie homegate serve mit --public-url und der Adresse, die Beschäftigte erreichen (oder HOMEGATE_PUBLIC_URL), und erstellen Sie es dann neu.
 public-url-plain-http = Achtung: Was Sie hier erstellen (Stick-Bundles und Briefe, Handbücher, Registrierungscodes), enthält die Adresse { $url }, unverschlüsseltes http: Tokens und Passwörter gingen unverschlüsselt über das Netz, und Geräte lehnen sie ab. Starten Sie homegate serve mit --public-url https://… (oder HOMEGATE_PUBLIC_URL) und erstellen Sie es dann neu.
+
+## Lange Listen (Benutzer, Geräte, Sitzungen)
+list-search = Suchen
+list-search-go = Suchen
+list-pages = Seiten
+list-previous = ← Zurück
+list-next = Weiter →
+page-limit = Die Seitengröße muss eine ganze Zahl von 1 bis 1000 sein.
+page-cursor = Dieser Seitenlink gilt für diese Liste nicht mehr; hier ist die erste Seite.
+page-search = Der Suchtext ist zu lang: höchstens 100 Zeichen.

@@ -365,3 +365,13 @@ portal-web-heading = Applications in your browser
 portal-web-intro = These work from any computer with a browser, without the VPN. You sign in with your homegate login.
 public-url-loopback = Warning: what you make here (stick bundles and letters, manuals, enrollment codes) carries the control plane's address { $url }, a loopback address that no employee's device can reach. Start homegate serve with --public-url and the address employees reach (or HOMEGATE_PUBLIC_URL), then make it again.
 public-url-plain-http = Warning: what you make here (stick bundles and letters, manuals, enrollment codes) carries the control plane's address { $url }, plain http: tokens and passwords would cross the network unencrypted, and devices refuse it. Start homegate serve with --public-url https://… (or HOMEGATE_PUBLIC_URL), then make it again.
+
+## Long lists (users, devices, sessions)
+list-search = Search
+list-search-go = Search
+list-pages = Pages
+list-previous = ← Previous
+list-next = Next →
+page-limit = The page size must be a whole number from 1 to 1000.
+page-cursor = This page link is not valid for this list any more; here is the first page.
+page-search = The search text is too long: at most 100 characters.

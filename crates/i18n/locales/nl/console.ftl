@@ -365,3 +365,13 @@ portal-web-heading = Applicaties in uw browser
 portal-web-intro = Deze werken op elke computer met een browser, zonder VPN. U meldt zich aan met uw homegate-login.
 public-url-loopback = Let op: wat u hier maakt (stickbundels en brieven, handleidingen, registratiecodes) bevat het adres { $url }, een loopback-adres dat geen apparaat van medewerkers bereikt. Start homegate serve met --public-url en het adres dat medewerkers bereiken (of HOMEGATE_PUBLIC_URL) en maak het daarna opnieuw.
 public-url-plain-http = Let op: wat u hier maakt (stickbundels en brieven, handleidingen, registratiecodes) bevat het adres { $url }, onversleuteld http: tokens en wachtwoorden zouden onversleuteld over het netwerk gaan, en apparaten weigeren het. Start homegate serve met --public-url https://… (of HOMEGATE_PUBLIC_URL) en maak het daarna opnieuw.
+
+## Lange lijsten (gebruikers, apparaten, sessies)
+list-search = Zoeken
+list-search-go = Zoeken
+list-pages = Pagina's
+list-previous = ← Vorige
+list-next = Volgende →
+page-limit = De paginagrootte moet een geheel getal van 1 tot en met 1000 zijn.
+page-cursor = Deze paginalink geldt niet meer voor deze lijst; hier is de eerste pagina.
+page-search = De zoektekst is te lang: hoogstens 100 tekens.

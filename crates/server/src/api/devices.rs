@@ -1,15 +1,16 @@
 use api_types::problem::Problem;
 use api_types::tenancy::{CreateDevice, Device};
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::created;
+use super::paging::{self, ListQuery};
 use crate::AppState;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiPath, TenantManage, TenantOperate};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, TenantManage, TenantOperate};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -18,15 +19,24 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_device))
 }
 
-/// Devices of a tenant.
+/// Devices of a tenant in the order they were registered, a page at a time:
+/// follow the `Link` header's `rel="next"` URL for the next page. `q`
+/// searches name, owner and tunnel address.
 #[utoipa::path(get, path = "/tenants/{tenant}/devices", tag = "devices",
-    params(("tenant" = String, Path, description = "Tenant slug or id")),
-    responses((status = 200, body = Vec<Device>)))]
+    params(("tenant" = String, Path, description = "Tenant slug or id"), ListQuery),
+    responses(
+        (status = 200, body = Vec<Device>, headers(("Link" = String, description = "`<url>; rel=\"next\"`: the next page (absent on the last)"))),
+        (status = 400, body = Problem)))]
 async fn list_devices(
     State(state): State<AppState>,
     TenantOperate(_actor, access): TenantOperate,
-) -> ApiResult<Json<Vec<Device>>> {
-    Ok(Json(state.store.list_devices(&access).await?))
+    OriginalUri(uri): OriginalUri,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<(HeaderMap, Json<Vec<Device>>)> {
+    let request = query.request()?;
+    let page = state.store.page_devices(&access, &request).await?;
+    let (headers, devices) = paging::respond(uri.path(), &request, page);
+    Ok((headers, Json(devices)))
 }
 
 /// Register a device by its public key; it gets the next free tunnel address.

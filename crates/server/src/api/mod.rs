@@ -11,6 +11,7 @@ mod idp;
 mod infra;
 mod long_poll;
 pub(crate) mod manual;
+pub(crate) mod paging;
 pub(crate) mod sessions;
 mod status;
 pub(crate) mod sticks;

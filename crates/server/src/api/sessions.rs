@@ -4,13 +4,14 @@ use api_types::gateway::ToGateway;
 use api_types::problem::Problem;
 use api_types::tenancy::{Refusal, SessionList};
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::paging::{self, ListQuery};
 use crate::AppState;
 use crate::error::ApiResult;
 use crate::extract::{ApiPath, ApiQuery, Authenticated, TenantOperate};
@@ -30,15 +31,27 @@ struct Limit {
     limit: Option<u32>,
 }
 
-/// Devices in session now, with gateway, start, last handshake and bytes.
+/// Devices in session now, with gateway, start, last handshake and bytes,
+/// by start, a page at a time: follow the `Link` header's `rel="next"` URL
+/// for the next page. `in_use` counts all seats; `q` searches device name,
+/// owner and gateway.
 #[utoipa::path(get, path = "/tenants/{tenant}/sessions", tag = "sessions",
-    params(("tenant" = String, Path, description = "Tenant slug or id")),
-    responses((status = 200, body = SessionList), (status = 404, body = Problem)))]
+    params(("tenant" = String, Path, description = "Tenant slug or id"), ListQuery),
+    responses(
+        (status = 200, body = SessionList, headers(("Link" = String, description = "`<url>; rel=\"next\"`: the next page (absent on the last)"))),
+        (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn list_sessions(
     State(state): State<AppState>,
     TenantOperate(_actor, access): TenantOperate,
-) -> ApiResult<Json<SessionList>> {
-    Ok(Json(state.store.list_sessions(&access).await?))
+    OriginalUri(uri): OriginalUri,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<(HeaderMap, Json<SessionList>)> {
+    let request = query.request()?;
+    let (list, next) = state.store.page_sessions(&access, &request).await?;
+    Ok((
+        paging::link(uri.path(), &request, next.as_deref()),
+        Json(list),
+    ))
 }
 
 /// End a device's session on every gateway now; it may reconnect if a seat is free.

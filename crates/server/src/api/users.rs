@@ -1,15 +1,16 @@
 use api_types::problem::Problem;
 use api_types::tenancy::{CreateUser, UpdateUser, User, UserCreated};
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::created;
+use super::paging::{self, ListQuery};
 use crate::AppState;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiPath, ProviderAdmin, TenantManage};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ProviderAdmin, TenantManage};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -42,15 +43,23 @@ async fn create_provider_user(
     ))
 }
 
-/// Users of a tenant.
+/// Users of a tenant by username, a page at a time: follow the `Link`
+/// header's `rel="next"` URL for the next page.
 #[utoipa::path(get, path = "/tenants/{tenant}/users", tag = "users",
-    params(("tenant" = String, Path, description = "Tenant slug or id")),
-    responses((status = 200, body = Vec<User>), (status = 404, body = Problem)))]
+    params(("tenant" = String, Path, description = "Tenant slug or id"), ListQuery),
+    responses(
+        (status = 200, body = Vec<User>, headers(("Link" = String, description = "`<url>; rel=\"next\"`: the next page (absent on the last)"))),
+        (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn list_users(
     State(state): State<AppState>,
     TenantManage(_actor, access): TenantManage,
-) -> ApiResult<Json<Vec<User>>> {
-    Ok(Json(state.store.list_tenant_users(&access).await?))
+    OriginalUri(uri): OriginalUri,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<(HeaderMap, Json<Vec<User>>)> {
+    let request = query.request()?;
+    let page = state.store.page_tenant_users(&access, &request).await?;
+    let (headers, users) = paging::respond(uri.path(), &request, page);
+    Ok((headers, Json(users)))
 }
 
 /// Create a tenant admin or employee. Without `password`, a random initial

@@ -41,11 +41,9 @@ pub(super) async fn page(
     actor.provider(ProviderNeed::Staff)?;
     let month = query.range.as_deref() == Some("30d");
     let now = store::now_ms();
-    let (span, bucket) = if month {
-        (30 * 86_400_000, 3_600_000)
-    } else {
-        (86_400_000, store::usage::SAMPLE_EVERY_MS)
-    };
+    let span = if month { 30 * 86_400_000 } else { 86_400_000 };
+    // At most `MAX_POINTS` per chart, aggregated by the database.
+    let bucket = store::usage::bucket_for(span);
     let from = now - span;
     let labels: Vec<(i64, String)> = (0..=4)
         .map(|i| {

@@ -67,12 +67,13 @@ impl From<StoreError> for ConsoleError {
             StoreError::NotFound { .. } => ConsoleError::NotFound(error.to_string()),
             StoreError::Forbidden(message) => ConsoleError::Forbidden(message),
             StoreError::Unauthenticated(_) => ConsoleError::NotLoggedIn { next: "/".into() },
-            StoreError::Conflict(_) | StoreError::Invalid(_) | StoreError::Unworkable(_) => {
-                ConsoleError::Refused {
-                    back: "/".into(),
-                    message: error.to_string(),
-                }
-            }
+            StoreError::Conflict(_)
+            | StoreError::Invalid(_)
+            | StoreError::Unworkable(_)
+            | StoreError::Page(_) => ConsoleError::Refused {
+                back: "/".into(),
+                message: error.to_string(),
+            },
             StoreError::Database(_)
             | StoreError::Migrate(_)
             | StoreError::SchemaTooNew { .. }

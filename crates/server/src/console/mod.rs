@@ -12,6 +12,7 @@ mod chart;
 mod context;
 mod csrf;
 mod error;
+mod list;
 mod login;
 mod manual;
 mod portal;

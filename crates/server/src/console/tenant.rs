@@ -11,7 +11,7 @@ use api_types::tenancy::{
 };
 use api_types::{Language, Role};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use store::{TenantAccess, TenantNeed};
@@ -19,6 +19,7 @@ use store::{TenantAccess, TenantNeed};
 use super::admin::one_time;
 use super::context::Page;
 use super::error::{ConsoleError, ConsoleResult, back_with_error, back_with_notice};
+use super::list::{ListNav, ListParams};
 use super::{Ctx, render};
 use crate::AppState;
 
@@ -55,6 +56,7 @@ struct Overview {
     tenant: Tenant,
     region: String,
     sessions: SessionList,
+    list: ListNav,
     refusals: Vec<Refusal>,
     groups: Vec<String>,
     max_text: String,
@@ -72,6 +74,7 @@ pub(super) async fn overview(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(tenant): Path<String>,
+    Query(params): Query<ListParams>,
 ) -> ConsoleResult<Response> {
     let view = access(&state, &ctx, &tenant, TenantNeed::View).await?;
     let actor = ctx.actor()?;
@@ -108,10 +111,14 @@ pub(super) async fn overview(
         Vec::new()
     };
     let unlimited = ctx.tr.t("unlimited");
+    let (request, error) = params.request(&ctx.tr);
+    let (sessions, next) = state.store.page_sessions(&view, &request).await?;
+    let base = format!("/console/t/{}", view.tenant_slug());
     let page = Overview {
         page: ctx.page_titled(record.name.clone()),
         region: record.region.clone().unwrap_or_else(|| "-".into()),
-        sessions: state.store.list_sessions(&view).await?,
+        sessions,
+        list: params.nav(&base, next.as_deref(), error),
         refusals: state.store.list_refusals(&view, 20).await?,
         groups,
         max_text: record
@@ -286,6 +293,7 @@ struct UsersPage {
     page: Page,
     slug: String,
     users: Vec<User>,
+    list: ListNav,
     csv: String,
     preview: Vec<ImportRow>,
 }
@@ -310,13 +318,29 @@ async fn users_page(
     csv: String,
     preview: Vec<ImportRow>,
 ) -> ConsoleResult<Response> {
+    users_list_page(state, ctx, tenant, csv, preview, &ListParams::default()).await
+}
+
+/// The users page at one page of the list (search, cursor).
+async fn users_list_page(
+    state: &AppState,
+    ctx: &Ctx,
+    tenant: &str,
+    csv: String,
+    preview: Vec<ImportRow>,
+    params: &ListParams,
+) -> ConsoleResult<Response> {
     let access = access(state, ctx, tenant, TenantNeed::Manage).await?;
+    let (request, error) = params.request(&ctx.tr);
+    let users = state.store.page_tenant_users(&access, &request).await?;
+    let base = format!("/console/t/{}/users", access.tenant_slug());
     let page = UsersPage {
         page: ctx
             .page("users-title")
             .warn_public_url(&state.settings.public_url),
         slug: access.tenant_slug().to_owned(),
-        users: state.store.list_tenant_users(&access).await?,
+        users: users.items,
+        list: params.nav(&base, users.next.as_deref(), error),
         csv,
         preview,
     };
@@ -327,8 +351,9 @@ pub(super) async fn users(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(tenant): Path<String>,
+    Query(params): Query<ListParams>,
 ) -> ConsoleResult<Response> {
-    users_page(&state, &ctx, &tenant, String::new(), Vec::new()).await
+    users_list_page(&state, &ctx, &tenant, String::new(), Vec::new(), &params).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -812,6 +837,7 @@ struct DevicesPage {
     page: Page,
     slug: String,
     devices: Vec<Device>,
+    list: ListNav,
     manage: bool,
 }
 
@@ -829,6 +855,7 @@ pub(super) async fn devices(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(tenant): Path<String>,
+    Query(params): Query<ListParams>,
 ) -> ConsoleResult<Response> {
     let access = access(&state, &ctx, &tenant, TenantNeed::Operate).await?;
     let actor = ctx.actor()?;
@@ -837,10 +864,14 @@ pub(super) async fn devices(
         .tenant_access(actor, &tenant, TenantNeed::Manage)
         .await
         .is_ok();
+    let (request, error) = params.request(&ctx.tr);
+    let devices = state.store.page_devices(&access, &request).await?;
+    let base = format!("/console/t/{}/devices", access.tenant_slug());
     let page = DevicesPage {
         page: ctx.page("devices-title"),
         slug: access.tenant_slug().to_owned(),
-        devices: state.store.list_devices(&access).await?,
+        devices: devices.items,
+        list: params.nav(&base, devices.next.as_deref(), error),
         manage,
     };
     Ok(render(&page)?.into_response())
