@@ -59,6 +59,15 @@ impl ListParams {
         }
     }
 
+    /// The first page with the same search (after a cursor the store
+    /// refused), and the message that says so.
+    pub(super) fn restart(&self, tr: &i18n::Tr, error: PageError) -> (PageRequest, Option<String>) {
+        (
+            PageRequest::new(Some(PAGE_ROWS), None, Some(self.q.as_str())).unwrap_or_default(),
+            Some(tr.t(&format!("page-{}", error.code()))),
+        )
+    }
+
     /// Links to the next page (after `next`) and the previous one, at
     /// `base` (the list's path).
     pub(super) fn nav(&self, base: &str, next: Option<&str>, error: Option<String>) -> ListNav {

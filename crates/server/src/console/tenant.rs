@@ -111,8 +111,15 @@ pub(super) async fn overview(
         Vec::new()
     };
     let unlimited = ctx.tr.t("unlimited");
-    let (request, error) = params.request(&ctx.tr);
-    let (sessions, next) = state.store.page_sessions(&view, &request).await?;
+    let (request, mut error) = params.request(&ctx.tr);
+    let (sessions, next) = match state.store.page_sessions(&view, &request).await {
+        Err(store::StoreError::Page(refused)) => {
+            let (first, message) = params.restart(&ctx.tr, refused);
+            error = message;
+            state.store.page_sessions(&view, &first).await?
+        }
+        other => other?,
+    };
     let base = format!("/console/t/{}", view.tenant_slug());
     let page = Overview {
         page: ctx.page_titled(record.name.clone()),
@@ -331,8 +338,15 @@ async fn users_list_page(
     params: &ListParams,
 ) -> ConsoleResult<Response> {
     let access = access(state, ctx, tenant, TenantNeed::Manage).await?;
-    let (request, error) = params.request(&ctx.tr);
-    let users = state.store.page_tenant_users(&access, &request).await?;
+    let (request, mut error) = params.request(&ctx.tr);
+    let users = match state.store.page_tenant_users(&access, &request).await {
+        Err(store::StoreError::Page(refused)) => {
+            let (first, message) = params.restart(&ctx.tr, refused);
+            error = message;
+            state.store.page_tenant_users(&access, &first).await?
+        }
+        other => other?,
+    };
     let base = format!("/console/t/{}/users", access.tenant_slug());
     let page = UsersPage {
         page: ctx
@@ -864,8 +878,15 @@ pub(super) async fn devices(
         .tenant_access(actor, &tenant, TenantNeed::Manage)
         .await
         .is_ok();
-    let (request, error) = params.request(&ctx.tr);
-    let devices = state.store.page_devices(&access, &request).await?;
+    let (request, mut error) = params.request(&ctx.tr);
+    let devices = match state.store.page_devices(&access, &request).await {
+        Err(store::StoreError::Page(refused)) => {
+            let (first, message) = params.restart(&ctx.tr, refused);
+            error = message;
+            state.store.page_devices(&access, &first).await?
+        }
+        other => other?,
+    };
     let base = format!("/console/t/{}/devices", access.tenant_slug());
     let page = DevicesPage {
         page: ctx.page("devices-title"),
