@@ -44,6 +44,8 @@ pub struct AuditQuery {
     pub until: Option<String>,
     /// At most this many events (default 100, max 1000; export has no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1000)]
+    #[schema(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Return events older than this event id (pagination).
     #[serde(default, skip_serializing_if = "Option::is_none")]

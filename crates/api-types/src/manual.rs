@@ -42,6 +42,7 @@ pub enum ManualFormat {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ManualQuery {
     /// de, nl or en [default: the tenant's language].
     #[serde(default)]

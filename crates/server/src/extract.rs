@@ -211,7 +211,7 @@ tenant_extractor!(
     TenantNeed::Manage
 );
 tenant_extractor!(
-    /// May change the quota of `{tenant}`.
+    /// May change the capacity of `{tenant}`: quota and region.
     TenantQuota,
     TenantNeed::Quota
 );

@@ -115,12 +115,22 @@ impl Store {
         let forced_tenant = match actor.provider(crate::ProviderNeed::Staff) {
             Ok(_) => None,
             Err(_) => {
-                let home = actor.home_tenant_id.clone().ok_or_else(|| {
-                    StoreError::Forbidden("you may not read the audit log".to_owned())
-                })?;
-                let access = self
-                    .tenant_access(actor, &home, crate::TenantNeed::Manage)
-                    .await?;
+                // Provider staff with a token restricted to one tenant read
+                // that tenant's events (they read all with a full-scope
+                // credential); tenant admins read their own tenant's.
+                let (tenant, need) = match (&actor.token_tenant_id, actor.role) {
+                    (
+                        Some(scope),
+                        api_types::Role::ProviderAdmin | api_types::Role::ProviderOperator,
+                    ) => (scope.clone(), crate::TenantNeed::View),
+                    _ => (
+                        actor.home_tenant_id.clone().ok_or_else(|| {
+                            StoreError::Forbidden("you may not read the audit log".to_owned())
+                        })?,
+                        crate::TenantNeed::Manage,
+                    ),
+                };
+                let access = self.tenant_access(actor, &tenant, need).await?;
                 // Another tenant is as unknown as one that does not exist.
                 if let Some(tenant) = &query.tenant
                     && tenant != access.tenant_slug()

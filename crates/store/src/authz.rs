@@ -143,7 +143,7 @@ pub enum TenantNeed {
     View,
     /// Manage the tenant's users, groups, applications, rules, devices, policy.
     Manage,
-    /// Change the tenant's quota (provider staff).
+    /// Change the tenant's capacity: quota and region (provider staff).
     Quota,
     /// List and revoke devices and sticks (provider operators do this too).
     Operate,
@@ -279,7 +279,7 @@ impl Store {
                 match need {
                     TenantNeed::View => "view this tenant",
                     TenantNeed::Manage => "manage users, groups, applications or devices",
-                    TenantNeed::Quota => "change the quota",
+                    TenantNeed::Quota => "change the quota or region",
                     TenantNeed::Operate => "manage devices",
                 }
             )));

@@ -10,7 +10,7 @@ use sqlx::FromRow;
 
 use crate::addressing;
 use crate::audit::{self, Change};
-use crate::authz::{Actor, ProviderAccess, ProviderNeed, TenantAccess};
+use crate::authz::{Actor, ProviderAccess, ProviderNeed, TenantAccess, TenantNeed};
 use crate::convert::{opt_u32, timestamp, u32_or_zero};
 use crate::validate;
 use crate::{Result, Store, StoreError, Violation, WriteTx, new_id, now_ms};
@@ -181,21 +181,28 @@ impl Store {
             .ok_or_else(|| StoreError::not_found("tenant", id))
     }
 
-    /// Name and default language need [`crate::TenantNeed::Manage`]; moving
-    /// the tenant to another region also needs provider staff.
+    /// `access` is any view of the tenant; each field asks for its own
+    /// right: name and default language [`TenantNeed::Manage`] (provider
+    /// admins, the tenant's admins), the region [`TenantNeed::Quota`]
+    /// (provider staff: capacity is theirs).
     pub async fn update_tenant(
         &self,
         actor: &Actor,
         access: &TenantAccess,
         request: UpdateTenant,
     ) -> Result<Tenant> {
+        if request.name.is_some() || request.default_language.is_some() {
+            self.tenant_access(actor, access.tenant_id(), TenantNeed::Manage)
+                .await?;
+        }
         let name = match &request.name {
             Some(name) => Some(validate::name("name", name, 200)?),
             None => None,
         };
         let region_id = match &request.region {
             Some(region) => {
-                actor.provider(ProviderNeed::Staff)?;
+                self.tenant_access(actor, access.tenant_id(), TenantNeed::Quota)
+                    .await?;
                 match region {
                     Some(region) => Some(Some(self.find_region(region).await?.id)),
                     None => Some(None),

@@ -145,7 +145,7 @@ pub fn email(field: &str, input: Option<&str>) -> Result<String, Violation> {
     if value.is_empty() {
         return Ok(String::new());
     }
-    let valid = value.len() <= 254
+    let valid = value.chars().count() <= 254
         && value.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
         })
@@ -236,7 +236,8 @@ impl std::fmt::Display for PortRange {
     }
 }
 
-/// Port ranges such as `443`, `8000-8100`; sorted and deduplicated.
+/// Port ranges such as `443`, `8000-8100` (or `8100-8000`: the same);
+/// sorted and deduplicated.
 pub fn port_ranges(field: &str, inputs: &[String]) -> Result<Vec<PortRange>, Violation> {
     let mut ranges = Vec::new();
     for input in inputs.iter().flat_map(|i| i.split(',')) {
@@ -255,13 +256,11 @@ pub fn port_ranges(field: &str, inputs: &[String]) -> Result<Vec<PortRange>, Vio
             }),
         };
         match range {
-            Some(range) if range.first <= range.last => ranges.push(range),
-            Some(_) => {
-                return Err(Violation::new(
-                    field,
-                    format!("port range '{text}' runs backwards"),
-                ));
-            }
+            // `9000-8000` can only mean one thing.
+            Some(PortRange { first, last }) => ranges.push(PortRange {
+                first: first.min(last),
+                last: first.max(last),
+            }),
             None => {
                 return Err(Violation::new(
                     field,
@@ -352,6 +351,8 @@ pub fn web_upstream(field: &str, input: &str) -> Result<String, Violation> {
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
+
+pub mod patterns;
 
 #[cfg(test)]
 mod tests;

@@ -48,6 +48,110 @@ async fn openapi_document_describes_the_api(server: &TestServer) {
         assert!(paths.contains_key(path), "OpenAPI lacks {path}");
     }
     assert!(document["components"]["schemas"]["Problem"].is_object());
+
+    // Every reference resolves (a `$ref` to `ManualFormat` dangled).
+    let mut references = Vec::new();
+    collect_refs(&document, &mut references);
+    assert!(!references.is_empty());
+    for reference in references {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected reference {reference}"));
+        assert!(
+            document["components"]["schemas"][name].is_object(),
+            "dangling reference {reference}"
+        );
+    }
+    // `all` is a query parameter, not part of the path.
+    let all = document["paths"]["/status/incidents"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "all")
+        .unwrap();
+    assert_eq!(all["in"], "query");
+    // Errors are documented as sent: application/problem+json, and every
+    // operation names its 4xx answers.
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            for status in ["400", "404", "422"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} does not document {status}"
+                );
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') {
+                    let content = response["content"].as_object().unwrap();
+                    assert!(
+                        content.contains_key("application/problem+json")
+                            && !content.contains_key("application/json"),
+                        "{method} {path} {status}: {content:?}"
+                    );
+                }
+            }
+        }
+    }
+    // The audit log's limit has the range the server enforces.
+    let limit = document["paths"]["/audit"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap();
+    assert_eq!(limit["schema"]["maximum"], 1000);
+    let (status, _) = problem_of(
+        server
+            .admin
+            .audit(&AuditQuery {
+                limit: Some(1001),
+                ..AuditQuery::default()
+            })
+            .await,
+    );
+    assert_eq!(status, 400);
+    let token = server
+        .admin
+        .create_token(&CreateToken {
+            name: "raw".into(),
+            tenant: None,
+            expires_in_days: None,
+        })
+        .await
+        .unwrap();
+    let raw = reqwest::Client::new()
+        .get(format!("{}/api/v1/audit?limit=2147483648", server.url))
+        .bearer_auth(token.secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+    assert_eq!(
+        raw.headers()["content-type"],
+        api_types::problem::CONTENT_TYPE
+    );
+}
+
+fn collect_refs(value: &serde_json::Value, into: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("$ref", serde_json::Value::String(reference)) => {
+                        into.push(reference.clone());
+                    }
+                    _ => collect_refs(value, into),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                collect_refs(item, into);
+            }
+        }
+        _ => {}
+    }
 }
 
 async fn full_setup_is_audited(server: &TestServer) {

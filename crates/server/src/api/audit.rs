@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Authenticated};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -28,7 +28,11 @@ async fn list_events(
     Authenticated(actor): Authenticated,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEvent>>> {
-    let limit = query.limit.unwrap_or(store::audit::DEFAULT_LIMIT);
+    let limit = super::limit(
+        query.limit,
+        store::audit::DEFAULT_LIMIT,
+        store::audit::MAX_LIMIT,
+    )?;
     Ok(Json(
         state
             .store
@@ -41,14 +45,23 @@ async fn list_events(
 #[into_params(parameter_in = Query)]
 struct ExportFormat {
     /// `csv` or `json` (default).
-    format: Option<String>,
+    #[param(inline)]
+    format: Option<ExportKind>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum ExportKind {
+    Csv,
+    Json,
 }
 
 /// All matching audit events as a CSV or JSON download.
 #[utoipa::path(get, path = "/audit/export", tag = "audit",
     params(AuditQuery, ExportFormat),
     responses(
-        (status = 200, description = "text/csv or application/json attachment"),
+        (status = 200, description = "All matching events, as an attachment", content(
+            (Vec<AuditEvent> = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem),
     ))]
 async fn export_events(
@@ -58,8 +71,8 @@ async fn export_events(
     ApiQuery(format): ApiQuery<ExportFormat>,
 ) -> ApiResult<Response> {
     let events = state.store.audit_events(&actor, &query, None).await?;
-    match format.format.as_deref().unwrap_or("json") {
-        "csv" => Ok((
+    match format.format.unwrap_or(ExportKind::Json) {
+        ExportKind::Csv => Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
                 (
@@ -70,7 +83,7 @@ async fn export_events(
             store::audit::to_csv(&events),
         )
             .into_response()),
-        "json" => Ok((
+        ExportKind::Json => Ok((
             [(
                 header::CONTENT_DISPOSITION,
                 "attachment; filename=\"homegate-audit.json\"",
@@ -78,8 +91,5 @@ async fn export_events(
             Json(events),
         )
             .into_response()),
-        other => Err(ApiError::BadRequest(format!(
-            "unknown export format '{other}'; use csv or json"
-        ))),
     }
 }

@@ -154,7 +154,7 @@ async fn config_of(
 /// and `Prefer: wait=N` the answer waits up to N s (at most 20) for a change:
 /// 304 when there was none. This is how a drain, a failover or a region move
 /// reaches connected clients at once.
-#[utoipa::path(get, path = "/device/config", tag = "device",
+#[utoipa::path(get, path = "/device/config", tag = "device", security(("device" = [])),
     params(
         ("If-None-Match" = Option<String>, Header, description = "ETag of the configuration the device has"),
         ("Prefer" = Option<String>, Header, description = "`wait=N`: wait up to N seconds (at most 20) for a change"),
@@ -203,7 +203,7 @@ async fn device_config(
 }
 
 /// Whether the device is in session, and why not if it was refused.
-#[utoipa::path(get, path = "/device/status", tag = "device",
+#[utoipa::path(get, path = "/device/status", tag = "device", security(("device" = [])),
     responses((status = 200, body = DeviceStatus), (status = 401, body = Problem)))]
 async fn device_status(
     State(state): State<AppState>,
@@ -234,7 +234,7 @@ async fn device_status(
 }
 
 /// The device disconnects (`homegate down`): its seat is freed at once.
-#[utoipa::path(post, path = "/device/disconnect", tag = "device",
+#[utoipa::path(post, path = "/device/disconnect", tag = "device", security(("device" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
 async fn device_disconnect(
     State(state): State<AppState>,

@@ -4,6 +4,7 @@
 mod about;
 mod audit;
 pub(crate) mod auth;
+mod contract;
 mod devices;
 pub(crate) mod enrollment;
 mod groups;
@@ -12,6 +13,7 @@ mod infra;
 mod long_poll;
 pub(crate) mod manual;
 pub(crate) mod paging;
+mod problems;
 pub(crate) mod sessions;
 mod status;
 pub(crate) mod sticks;
@@ -19,6 +21,7 @@ mod tenants;
 mod tokens;
 mod users;
 
+use api_types::manual::ManualFormat;
 use api_types::problem::Problem;
 use axum::Json;
 use axum::extract::State;
@@ -40,7 +43,7 @@ use crate::error::ApiError;
                        Errors are RFC 9457 problem documents (application/problem+json).",
     ),
     modifiers(&BearerAuth),
-    components(schemas(Problem)),
+    components(schemas(Problem, ManualFormat)),
     security(("bearer" = [])),
     tags(
         (name = "auth", description = "Login and API tokens"),
@@ -70,6 +73,12 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+        // What `homegate enroll` received: the `/device/*` endpoints take
+        // this instead of a user's token.
+        components.add_security_scheme(
+            "device",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -93,6 +102,10 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(audit::router())
         .split_for_parts();
     openapi.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    problems::document(&mut openapi);
+    if let Err(error) = contract::constrain(&mut openapi) {
+        tracing::error!(%error, "a rule of api::contract names nothing in the OpenAPI document");
+    }
     let router = router
         .route("/openapi.json", axum::routing::get(openapi_json))
         .route(
@@ -112,6 +125,19 @@ async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("no such API endpoint; see /api/v1/openapi.json".to_owned())
+}
+
+/// A `limit` query parameter: `default` when absent, refused outside
+/// `1..=max`, the range the OpenAPI document states (never silently
+/// clamped, so a client learns that it asked for more than it gets).
+pub(crate) fn limit(value: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    match value {
+        None => Ok(default),
+        Some(value) if (1..=max).contains(&value) => Ok(value),
+        Some(value) => Err(ApiError::BadRequest(format!(
+            "limit {value} is out of range: give 1 to {max}"
+        ))),
+    }
 }
 
 /// `201 Created` with a JSON body.

@@ -27,7 +27,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct Limit {
-    /// At most this many (default 100).
+    /// At most this many (default 100; 20 for one's own).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -101,7 +102,7 @@ async fn list_refusals(
     Ok(Json(
         state
             .store
-            .list_refusals(&access, limit.limit.unwrap_or(100))
+            .list_refusals(&access, super::limit(limit.limit, 100, 1000)?)
             .await?,
     ))
 }
@@ -118,7 +119,7 @@ async fn my_refusals(
     Ok(Json(
         state
             .store
-            .my_refusals(&actor.user_id, limit.limit.unwrap_or(20))
+            .my_refusals(&actor.user_id, super::limit(limit.limit, 20, 1000)?)
             .await?,
     ))
 }

@@ -142,6 +142,7 @@ async fn clear_component_status(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct IncidentsQuery {
     /// Include resolved incidents and completed maintenance.
     #[serde(default)]
@@ -300,6 +301,7 @@ async fn delete_webhook(
 /// Subscribe an e-mail address (anyone; double opt-in: the address gets a
 /// link to confirm).
 #[utoipa::path(post, path = "/status/subscriptions", tag = "status", request_body = Subscribe,
+    security(),
     responses((status = 202), (status = 422, body = Problem), (status = 503, body = Problem)))]
 async fn subscribe(
     State(state): State<AppState>,

@@ -156,6 +156,7 @@ async fn revoke_batch(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct StickFilter {
     /// Only the sticks of this batch.
     batch: Option<String>,

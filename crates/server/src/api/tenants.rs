@@ -58,14 +58,16 @@ async fn get_tenant(
     Ok(Json(state.store.get_tenant(&access).await?))
 }
 
-/// Rename, change the default language, or (provider staff) move to a region.
+/// Rename or change the default language (provider admins, the tenant's
+/// admins), or move to a region (provider staff). Each field is checked
+/// against its own right.
 #[utoipa::path(patch, path = "/tenants/{tenant}", tag = "tenants",
     params(("tenant" = String, Path, description = "Tenant slug or id")),
     request_body = UpdateTenant,
     responses((status = 200, body = Tenant), (status = 403, body = Problem)))]
 async fn update_tenant(
     State(state): State<AppState>,
-    TenantManage(actor, access): TenantManage,
+    TenantView(actor, access): TenantView,
     ApiJson(request): ApiJson<UpdateTenant>,
 ) -> ApiResult<Json<Tenant>> {
     Ok(Json(
