@@ -584,6 +584,40 @@ impl Client {
         self.post(&["tenants", tenant, "users"], request).await
     }
 
+    /// Starts importing employees from CSV as a job (see [`Client::get_job`]).
+    pub async fn import_users(
+        &self,
+        tenant: &str,
+        request: &api_types::jobs::ImportUsers,
+    ) -> Result<api_types::jobs::JobStarted> {
+        self.post(&["tenants", tenant, "users", "import"], request)
+            .await
+    }
+
+    pub async fn list_jobs(&self, tenant: &str) -> Result<Vec<api_types::jobs::Job>> {
+        self.get(&["tenants", tenant, "jobs"]).await
+    }
+
+    /// A job as it stands; with `result_key`, its result once it is done
+    /// (handed out only once).
+    pub async fn get_job(
+        &self,
+        tenant: &str,
+        job: &str,
+        result_key: Option<&str>,
+    ) -> Result<api_types::jobs::Job> {
+        let mut request = self
+            .http
+            .request(Method::GET, self.url(&["tenants", tenant, "jobs", job]));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(key) = result_key {
+            request = request.header(api_types::jobs::RESULT_KEY_HEADER, key);
+        }
+        Self::json(self.finish(request).await?).await
+    }
+
     pub async fn get_user(&self, tenant: &str, user: &str) -> Result<User> {
         self.get(&["tenants", tenant, "users", user]).await
     }

@@ -33,6 +33,14 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// An import problem in the reader's language (Fluent message of its code).
+pub fn import_problem_text(tr: &i18n::Tr, problem: &store::import::ImportProblem) -> String {
+    match &problem.arg {
+        Some((name, value)) => tr.t1(problem.code, name, value),
+        None => tr.t(problem.code),
+    }
+}
+
 impl ApiError {
     pub fn problem(&self) -> (StatusCode, Problem) {
         let make = |status: StatusCode, kind: &str, title: &str, detail: Option<String>| Problem {
@@ -83,6 +91,33 @@ impl ApiError {
                     .map(|v| FieldError {
                         field: v.field.clone(),
                         message: v.message.clone(),
+                    })
+                    .collect();
+                (status, problem)
+            }
+            ApiError::Store(StoreError::Import(problems)) => {
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                let count = problems.lines.len();
+                let tr = i18n::Tr::new(api_types::Language::En);
+                let mut problem = make(
+                    status,
+                    "import",
+                    "Nothing imported",
+                    Some(format!(
+                        "{count} line{} cannot be imported; nothing was written",
+                        if count == 1 { "" } else { "s" }
+                    )),
+                );
+                problem.errors = problems
+                    .lines
+                    .iter()
+                    .map(|(line, p)| FieldError {
+                        field: if *line == 0 {
+                            "csv".to_owned()
+                        } else {
+                            format!("line {line}")
+                        },
+                        message: import_problem_text(&tr, p),
                     })
                     .collect();
                 (status, problem)

@@ -25,6 +25,8 @@ pub mod gateway_stream;
 pub mod gateways;
 pub mod groups;
 pub mod idp;
+pub mod import;
+pub mod jobs;
 pub mod manual;
 pub mod mfa;
 pub mod outbound;
@@ -137,6 +139,9 @@ pub enum StoreError {
     /// A list's page query (limit, cursor, search) is malformed.
     #[error(transparent)]
     Page(#[from] paging::PageError),
+    /// Lines of an import that cannot be imported; nothing was written.
+    #[error("{} line(s) cannot be imported: {}", .0.lines.len(), .0.lines.iter().map(|(line, p)| format!("line {line}: {}", p.english())).collect::<Vec<_>>().join("; "))]
+    Import(import::ImportProblems),
 }
 
 /// Why a configuration would not work if it were handed out now. A code:

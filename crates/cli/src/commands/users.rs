@@ -43,6 +43,19 @@ pub(crate) enum UsersCommand {
         tenant: String,
         user: String,
     },
+    /// Import employees from a CSV file as one job: every line is checked
+    /// first and nothing is written while any has a problem; then all are
+    /// created at once. Progress goes to stderr; the one-time passwords are
+    /// printed once, as CSV (username,password).
+    Import {
+        /// Tenant slug or id (tenant admins: their own by default).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The CSV file (`-` for stdin). First line: the column names;
+        /// username (required), display_name, email, role, groups (`;`
+        /// between groups), language.
+        file: std::path::PathBuf,
+    },
     /// Delete a user of a tenant.
     Delete {
         /// Tenant slug or id.
@@ -205,6 +218,12 @@ pub(crate) async fn run(context: &Context, command: UsersCommand) -> anyhow::Res
         UsersCommand::Enable { tenant, user } => {
             set_disabled(context, &client, &tenant, &user, false).await
         }
+        UsersCommand::Import { tenant, file } => {
+            let Some(tenant) = super::tenant_or_own(&client, tenant).await? else {
+                anyhow::bail!("--tenant is required: which municipality's employees are these?");
+            };
+            import(context, &client, &tenant, &file).await
+        }
         UsersCommand::Delete { tenant, user } => {
             client.delete_user(&tenant, &user).await?;
             output::done(context.output, &format!("User {user} deleted."));
@@ -228,4 +247,82 @@ async fn set_disabled(
         context.output,
         &client.update_user(tenant, user, &request).await?,
     )
+}
+
+async fn import(
+    context: &Context,
+    client: &client::Client,
+    tenant: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use api_types::jobs::{ImportUsers, JobPhase, JobState, ResultState};
+    use std::io::Read as _;
+
+    let mut csv = String::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_string(&mut csv)
+            .context("cannot read the CSV from stdin")?;
+    } else {
+        csv = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+    }
+    let started = client.import_users(tenant, &ImportUsers { csv }).await?;
+    let id = started.job.id.clone();
+    let total = started.job.total;
+    eprintln!("import job {id}: {total} people");
+    let mut last = (JobPhase::Hashing, u64::MAX);
+    let job = loop {
+        let job = client.get_job(tenant, &id, None).await?;
+        if job.state != JobState::Running {
+            break job;
+        }
+        let tenth = job.done * 10 / job.total.max(1);
+        if (job.phase, tenth) != last {
+            match job.phase {
+                JobPhase::Hashing => eprintln!("  preparing accounts: {}/{}", job.done, job.total),
+                JobPhase::Writing => eprintln!("  writing {} accounts", job.total),
+                JobPhase::Finished => {}
+            }
+            last = (job.phase, tenth);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    if let Some(error) = &job.error {
+        anyhow::bail!(
+            "the import failed ({}): {}; nothing was imported",
+            error.code,
+            error.detail
+        );
+    }
+    let job = client
+        .get_job(tenant, &id, Some(&started.result_key))
+        .await?;
+    let Some(result) = &job.result else {
+        anyhow::bail!(
+            "the import finished, but its one-time passwords are no longer available ({})",
+            match job.result_state {
+                ResultState::Fetched => "already fetched",
+                ResultState::Expired => "expired",
+                _ => "none",
+            }
+        );
+    };
+    eprintln!(
+        "{} accounts created. One-time passwords (shown only now; each must be changed at first login):",
+        result.passwords.len()
+    );
+    match context.output {
+        output::OutputFormat::Json => {
+            output::outln!("{}", serde_json::to_string_pretty(&job)?);
+        }
+        output::OutputFormat::Table => {
+            output::outln!("username,password");
+            for entry in &result.passwords {
+                output::outln!("{},{}", entry.username, entry.password);
+            }
+        }
+    }
+    Ok(())
 }

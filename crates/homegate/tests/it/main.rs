@@ -24,6 +24,7 @@ mod e2e;
 mod employees_receive;
 mod hardening;
 mod isolation;
+mod jobs;
 mod keys;
 mod lost_credentials;
 mod manual;

@@ -145,7 +145,32 @@ import-done-intro = { $count ->
     [one] { $count } Konto wurde angelegt.
    *[other] { $count } Konten wurden angelegt.
 }
-import-done-hint = Geben Sie jeder Person ihr Einmalpasswort. Zeilen mit Problemen wurden nicht importiert.
+import-done-hint = Geben Sie jeder Person ihr Einmalpasswort; sie muss es bei der ersten Anmeldung ändern.
+import-bad-username = „{ $value }“ ist kein gültiger Benutzername (2–100 Buchstaben, Ziffern oder . _ - @ +)
+import-bad-email = „{ $value }“ ist keine E-Mail-Adresse
+import-bad-name = der Name ist länger als 200 Zeichen oder enthält Steuerzeichen
+import-malformed = Die CSV-Datei ist nicht lesbar: { $detail }
+import-empty = Die Datei nennt niemanden.
+import-has-problems = { $count ->
+    [one] { $count } Zeile hat ein Problem.
+   *[other] { $count } Zeilen haben Probleme.
+} Solange eine Zeile ein Problem hat, wird nichts importiert: Korrigieren Sie die Datei und prüfen Sie sie erneut.
+job-title = Import läuft
+job-hashing = Konten werden vorbereitet: { $done } von { $total }
+job-writing = { $total } Konten werden gespeichert …
+job-refresh-hint = Diese Seite aktualisiert sich selbst. Wenn Sie sie schließen, läuft der Import weiter; kommen Sie auf diese Seite zurück, um das Ergebnis zu sehen.
+job-failed-title = Import fehlgeschlagen
+job-failed-intro = Es wurde nichts importiert.
+job-error-interrupted = Die Steuerzentrale wurde während des Imports beendet.
+job-error-conflict = Während des Imports hat sich etwas geändert (zum Beispiel wurde ein Benutzername inzwischen vergeben). Prüfen Sie die Datei erneut.
+job-error-internal = Ein Fehler auf dem Server; der Betrieb findet die Ursache im Protokoll.
+job-result-fetched = Die Einmalpasswörter wurden einmal angezeigt und sind nicht mehr verfügbar. Wer seines nicht erhalten hat, braucht ein neues Passwort.
+job-result-expired = Die Einmalpasswörter wurden nicht innerhalb eines Tages abgeholt und sind gelöscht. Vergeben Sie neue Passwörter.
+job-result-elsewhere = Die Einmalpasswörter lassen sich nur in dem Browser anzeigen, der den Import gestartet hat.
+job-download = Als CSV herunterladen
+job-print = Drucken Sie diese Seite mit Ihrem Browser oder laden Sie die Liste jetzt herunter: Die Passwörter werden nur dieses eine Mal angezeigt.
+job-username = Benutzername
+job-password = Einmalpasswort
 code-create = Registrierungscode
 code-created-title = Registrierungscode
 code-created-intro = Ein Einmalcode für ein Gerät von { $user }, 24 Stunden gültig.

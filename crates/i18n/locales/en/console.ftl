@@ -145,7 +145,32 @@ import-done-intro = { $count ->
     [one] { $count } account was created.
    *[other] { $count } accounts were created.
 }
-import-done-hint = Give each person their one-time password. Lines with problems were not imported.
+import-done-hint = Give each person their one-time password; they must change it at their first login.
+import-bad-username = "{ $value }" is not a valid username (2–100 letters, digits or . _ - @ +)
+import-bad-email = "{ $value }" is not an e-mail address
+import-bad-name = the name is longer than 200 characters or contains control characters
+import-malformed = The CSV cannot be read: { $detail }
+import-empty = The file lists nobody.
+import-has-problems = { $count ->
+    [one] { $count } line has a problem.
+   *[other] { $count } lines have problems.
+} Nothing is imported while any line has one: correct the file and check it again.
+job-title = Import running
+job-hashing = Preparing accounts: { $done } of { $total }
+job-writing = Saving { $total } accounts …
+job-refresh-hint = This page updates itself. If you close it, the import continues; come back to this page to see its result.
+job-failed-title = Import failed
+job-failed-intro = Nothing was imported.
+job-error-interrupted = The control plane stopped while the import ran.
+job-error-conflict = Something changed while the import ran (for example a username was taken meanwhile). Check the file again.
+job-error-internal = An error on the server; the operator finds its cause in the log.
+job-result-fetched = The one-time passwords have been shown once and are gone. Give anyone who did not get theirs a new password.
+job-result-expired = The one-time passwords were not picked up within a day and have been deleted. Give the people new passwords.
+job-result-elsewhere = The one-time passwords can be shown only in the browser that started the import.
+job-download = Download as CSV
+job-print = Print this page with your browser or download the list now: the passwords are shown only this once.
+job-username = Username
+job-password = One-time password
 code-create = Enrollment code
 code-created-title = Enrollment code
 code-created-intro = A one-time code for a device of { $user }, valid for 24 hours.

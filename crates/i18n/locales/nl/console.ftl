@@ -145,7 +145,32 @@ import-done-intro = { $count ->
     [one] Er is { $count } account aangemaakt.
    *[other] Er zijn { $count } accounts aangemaakt.
 }
-import-done-hint = Geef iedereen zijn eenmalige wachtwoord. Regels met problemen zijn niet geïmporteerd.
+import-done-hint = Geef iedereen zijn eenmalige wachtwoord; het moet bij de eerste aanmelding worden gewijzigd.
+import-bad-username = "{ $value }" is geen geldige gebruikersnaam (2–100 letters, cijfers of . _ - @ +)
+import-bad-email = "{ $value }" is geen e-mailadres
+import-bad-name = de naam is langer dan 200 tekens of bevat stuurtekens
+import-malformed = Het CSV-bestand is niet leesbaar: { $detail }
+import-empty = Het bestand noemt niemand.
+import-has-problems = { $count ->
+    [one] { $count } regel heeft een probleem.
+   *[other] { $count } regels hebben problemen.
+} Zolang een regel een probleem heeft, wordt niets geïmporteerd: verbeter het bestand en controleer het opnieuw.
+job-title = Import loopt
+job-hashing = Accounts worden voorbereid: { $done } van { $total }
+job-writing = { $total } accounts worden opgeslagen …
+job-refresh-hint = Deze pagina ververst zichzelf. Als u haar sluit, loopt de import door; kom terug naar deze pagina om het resultaat te zien.
+job-failed-title = Import mislukt
+job-failed-intro = Er is niets geïmporteerd.
+job-error-interrupted = Het controlecentrum is gestopt terwijl de import liep.
+job-error-conflict = Tijdens de import is iets veranderd (bijvoorbeeld een gebruikersnaam die inmiddels bezet is). Controleer het bestand opnieuw.
+job-error-internal = Een fout op de server; de beheerder vindt de oorzaak in het logboek.
+job-result-fetched = De eenmalige wachtwoorden zijn één keer getoond en niet meer beschikbaar. Wie het zijne niet heeft gekregen, heeft een nieuw wachtwoord nodig.
+job-result-expired = De eenmalige wachtwoorden zijn niet binnen een dag opgehaald en zijn verwijderd. Geef de mensen nieuwe wachtwoorden.
+job-result-elsewhere = De eenmalige wachtwoorden kunnen alleen worden getoond in de browser die de import heeft gestart.
+job-download = Downloaden als CSV
+job-print = Druk deze pagina af met uw browser of download de lijst nu: de wachtwoorden worden alleen deze ene keer getoond.
+job-username = Gebruikersnaam
+job-password = Eenmalig wachtwoord
 code-create = Registratiecode
 code-created-title = Registratiecode
 code-created-intro = Een eenmalige code voor een apparaat van { $user }, 24 uur geldig.

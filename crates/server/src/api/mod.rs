@@ -10,6 +10,7 @@ pub(crate) mod enrollment;
 mod groups;
 mod idp;
 mod infra;
+pub(crate) mod jobs;
 mod long_poll;
 pub(crate) mod manual;
 pub(crate) mod paging;
@@ -91,6 +92,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(tenants::router())
         .merge(idp::router())
         .merge(users::router())
+        .merge(jobs::router())
         .merge(groups::router())
         .merge(devices::router())
         .merge(enrollment::router())

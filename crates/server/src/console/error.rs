@@ -70,7 +70,8 @@ impl From<StoreError> for ConsoleError {
             StoreError::Conflict(_)
             | StoreError::Invalid(_)
             | StoreError::Unworkable(_)
-            | StoreError::Page(_) => ConsoleError::Refused {
+            | StoreError::Page(_)
+            | StoreError::Import(_) => ConsoleError::Refused {
                 back: "/".into(),
                 message: error.to_string(),
             },

@@ -13,6 +13,7 @@ mod context;
 mod csrf;
 mod error;
 mod list;
+mod jobs;
 mod login;
 mod manual;
 mod portal;
@@ -95,6 +96,7 @@ pub fn router(proxy_origins: Option<&str>) -> Router<AppState> {
             "/console/t/{tenant}/users/import",
             post(tenant::import_users),
         )
+        .route("/console/t/{tenant}/jobs/{job}", get(jobs::page))
         .route(
             "/console/t/{tenant}/users/{user}/disabled",
             post(tenant::set_disabled),

@@ -2,8 +2,6 @@
 //! CSV import), groups, applications and access rules, devices, identity
 //! provider. Provider staff and the tenant's own admins use them.
 
-use std::collections::BTreeSet;
-
 use api_types::tenancy::{
     AccessRule, Application, CreateAccessRule, CreateApplication, CreateGroup, CreateUser, Device,
     Group, Protocol, Refusal, SessionList, SetPolicy, SetQuota, Tenant, UpdateTenant, UpdateUser,
@@ -282,15 +280,13 @@ pub(super) async fn end_session(
     }
 }
 
-/// One row of a CSV import, checked.
+/// One row of a CSV import, checked, as the preview shows it.
 pub(super) struct ImportRow {
     pub line: usize,
     pub username: String,
     pub display_name: String,
-    pub email: String,
     pub role: String,
     pub groups: String,
-    pub language: String,
     pub problem: Option<String>,
 }
 
@@ -311,10 +307,24 @@ impl UsersPage {
     }
 
     fn import_label(&self) -> String {
-        let valid = self.preview.iter().filter(|r| r.problem.is_none()).count();
-        self.page
-            .tr
-            .n("import-confirm", "count", i64::try_from(valid).unwrap_or(0))
+        self.page.tr.n(
+            "import-confirm",
+            "count",
+            i64::try_from(self.preview.len()).unwrap_or(0),
+        )
+    }
+
+    /// Lines with a problem; the import button shows only without any.
+    fn problem_count(&self) -> usize {
+        self.preview.iter().filter(|r| r.problem.is_some()).count()
+    }
+
+    fn problems_text(&self) -> String {
+        self.page.tr.n(
+            "import-has-problems",
+            "count",
+            i64::try_from(self.problem_count()).unwrap_or(0),
+        )
     }
 }
 
@@ -402,82 +412,6 @@ pub(super) async fn create_user(
     }
 }
 
-/// Parses and checks an employee CSV: a header line naming the columns
-/// (`username` required; `display_name`, `email`, `role`, `groups` with `;`
-/// between groups, `language`), then one user per line.
-fn check_csv(
-    csv: &str,
-    existing: &BTreeSet<String>,
-    groups: &BTreeSet<String>,
-    tr: &i18n::Tr,
-) -> Result<Vec<ImportRow>, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(csv.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| e.to_string())?
-        .iter()
-        .map(|h| h.to_lowercase())
-        .collect();
-    let column = |name: &str| headers.iter().position(|h| h == name);
-    let Some(username_column) = column("username") else {
-        return Err(tr.t("import-no-username"));
-    };
-    let mut seen = BTreeSet::new();
-    let mut rows = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| e.to_string())?;
-        let field = |name: &str| {
-            column(name)
-                .and_then(|i| record.get(i))
-                .unwrap_or("")
-                .to_owned()
-        };
-        let username = record
-            .get(username_column)
-            .unwrap_or("")
-            .trim()
-            .to_lowercase();
-        let role = Some(field("role"))
-            .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| "employee".into());
-        let row_groups = field("groups");
-        let mut problem = None;
-        if let Err(violation) = store::validate::username("username", &username) {
-            problem = Some(violation.message);
-        } else if existing.contains(&username) {
-            problem = Some(tr.t("import-exists"));
-        } else if !seen.insert(username.clone()) {
-            problem = Some(tr.t("import-duplicate"));
-        } else if !matches!(Role::parse(&role), Some(Role::Employee | Role::TenantAdmin)) {
-            problem = Some(tr.t1("import-bad-role", "role", &role));
-        } else if let Err(violation) = store::validate::email("email", Some(&field("email"))) {
-            problem = Some(violation.message);
-        } else if let Some(unknown) = row_groups
-            .split(';')
-            .map(str::trim)
-            .find(|g| !g.is_empty() && !groups.contains(*g))
-        {
-            problem = Some(tr.t1("import-unknown-group", "group", unknown));
-        } else if !field("language").is_empty() && Language::parse(&field("language")).is_none() {
-            problem = Some(tr.t1("import-bad-language", "language", &field("language")));
-        }
-        rows.push(ImportRow {
-            line: index + 2,
-            display_name: field("display_name"),
-            email: field("email"),
-            groups: row_groups,
-            language: field("language"),
-            username,
-            role,
-            problem,
-        });
-    }
-    Ok(rows)
-}
-
 #[derive(Debug, Deserialize)]
 pub(super) struct ImportForm {
     csrf: String,
@@ -488,76 +422,47 @@ pub(super) struct ImportForm {
 pub(super) async fn import_users(
     State(state): State<AppState>,
     ctx: Ctx,
+    jar: axum_extra::extract::CookieJar,
     Path(tenant): Path<String>,
     axum::Form(form): axum::Form<ImportForm>,
 ) -> ConsoleResult<Response> {
     ctx.check_csrf(&form.csrf)?;
     let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
     let back = format!("/console/t/{tenant}/users");
-    let existing: BTreeSet<String> = state
-        .store
-        .list_tenant_users(&access)
-        .await?
-        .into_iter()
-        .map(|u| u.username)
-        .collect();
-    let groups: BTreeSet<String> = state
-        .store
-        .list_groups(&access)
-        .await?
-        .into_iter()
-        .map(|g| g.name)
-        .collect();
-    let rows = match check_csv(&form.csv, &existing, &groups, &ctx.tr) {
-        Ok(rows) => rows,
-        Err(message) => return Ok(back_with_error(&back, &message)),
+    let text = |problem: &store::import::ImportProblem| {
+        crate::error::import_problem_text(&ctx.tr, problem)
     };
-    if form.step != "import" {
-        return users_page(&state, &ctx, &tenant, form.csv, rows).await;
-    }
-    let mut created = Vec::new();
-    for row in rows.into_iter().filter(|r| r.problem.is_none()) {
-        let request = CreateUser {
+    let rows = match state.store.check_user_import(&access, &form.csv).await? {
+        Ok(rows) => rows,
+        Err(problem) => return Ok(back_with_error(&back, &text(&problem))),
+    };
+    let preview: Vec<ImportRow> = rows
+        .iter()
+        .map(|row| ImportRow {
+            line: row.line,
             username: row.username.clone(),
-            display_name: Some(row.display_name).filter(|n| !n.is_empty()),
-            email: Some(row.email).filter(|e| !e.is_empty()),
-            role: Role::parse(&row.role).unwrap_or(Role::Employee),
-            password: None,
-            language: Language::parse(&row.language),
-        };
-        match state.store.create_tenant_user(&access, request).await {
-            Ok(user) => {
-                for group in row
-                    .groups
-                    .split(';')
-                    .map(str::trim)
-                    .filter(|g| !g.is_empty())
-                {
-                    state
-                        .store
-                        .set_group_member(&access, group, &user.user.username, true)
-                        .await?;
-                }
-                created.push((
-                    user.user.username,
-                    user.initial_password.unwrap_or_default(),
-                ));
-            }
-            Err(error) => created.push((row.username, format!("({error})"))),
-        }
+            display_name: row.display_name.clone(),
+            role: row.role.clone(),
+            groups: row.groups.join("; "),
+            problem: row.problem.as_ref().map(text),
+        })
+        .collect();
+    if form.step != "import" || preview.iter().any(|r| r.problem.is_some()) {
+        return users_page(&state, &ctx, &tenant, form.csv, preview).await;
     }
-    one_time(
-        &ctx,
-        "import-done-title",
-        ctx.tr.n(
-            "import-done-intro",
-            "count",
-            i64::try_from(created.len()).unwrap_or(0),
-        ),
-        created,
-        Some(ctx.tr.t("import-done-hint")),
-        &back,
-    )
+    match state.store.start_user_import(&access, &form.csv).await {
+        Ok((started, prepared)) => {
+            crate::api::jobs::spawn_import(&state, prepared);
+            let jar = super::jobs::remember_key(jar, &state, &tenant, &started);
+            let to = format!("/console/t/{tenant}/jobs/{}", started.job.id);
+            Ok((jar, axum::response::Redirect::to(&to)).into_response())
+        }
+        // Changed between the check and the start: show the lines again.
+        Err(store::StoreError::Import(_)) => {
+            users_page(&state, &ctx, &tenant, form.csv, preview).await
+        }
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -982,37 +887,5 @@ pub(super) async fn set_identity(
     {
         Ok(_) => Ok(back_with_notice(&back, "saved")),
         Err(error) => Ok(back_with_error(&back, &error.to_string())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use super::check_csv;
-
-    #[test]
-    fn csv_rows_are_checked_one_by_one() {
-        let existing: BTreeSet<String> = ["old".to_owned()].into();
-        let groups: BTreeSet<String> = ["office".to_owned()].into();
-        let tr = i18n::Tr::new(i18n::Language::En);
-        let rows = check_csv(
-            "username,display_name,email,role,groups\n\
-             anna,Anna Schmidt,anna@lemgo.de,employee,office\n\
-             old,Old,,,\n\
-             bad name,,,,\n\
-             anna,Again,,,\n\
-             carl,Carl,carl@x,,\n\
-             dora,Dora,,king,\n\
-             emil,Emil,,,nowhere\n",
-            &existing,
-            &groups,
-            &tr,
-        )
-        .unwrap();
-        let problems: Vec<bool> = rows.iter().map(|r| r.problem.is_some()).collect();
-        assert_eq!(problems, vec![false, true, true, true, true, true, true]);
-        assert_eq!(rows[0].line, 2);
-        assert!(check_csv("name\nx\n", &existing, &groups, &tr).is_err());
     }
 }
