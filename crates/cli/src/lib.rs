@@ -47,7 +47,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the control plane (API, console, portal, status page).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Copy the control plane's SQLite database while it runs (PostgreSQL: pg_dump).
     Backup(backup::BackupArgs),
     /// Bring back a copy made by `backup` (stop `serve` first).
@@ -230,7 +230,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         output: cli.output,
     };
     match cli.command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Backup(args) => backup::backup(args).await,
         Command::Restore(args) => backup::restore(args).await,
         Command::Gateway(args) => gateway::run(args).await,

@@ -19,12 +19,18 @@ pub(crate) const DEFAULT_DATA_DIR: &str = "homegate-data";
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// TOML file with any of: listen, data_dir, database, public_url.
+    /// TOML file with any setting below (snake_case: listen, data_dir,
+    /// public_url, trusted_proxies = ["10.0.0.2"], …).
     #[arg(long, env = "HOMEGATE_CONFIG")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "HOMEGATE_LISTEN")]
     listen: Option<SocketAddr>,
+    /// Address that serves /metrics to Prometheus without a credential,
+    /// e.g. 127.0.0.1:9590 (keep it off public networks) [default: none;
+    /// /metrics on --listen answers provider staff only].
+    #[arg(long, env = "HOMEGATE_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Folder for the SQLite database and other state [default: ./homegate-data].
     #[arg(long, env = "HOMEGATE_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -117,6 +123,32 @@ pub(crate) struct ServeArgs {
     /// [default: secrets.key in the data folder, made on first start].
     #[arg(long, env = "HOMEGATE_SECRETS_KEY_FILE")]
     secrets_key_file: Option<PathBuf>,
+    /// Largest request body of the API and the console (JSON, forms,
+    /// uploads), in MiB; larger ones are answered 413 [default: 16].
+    #[arg(long, env = "HOMEGATE_MAX_BODY_MIB")]
+    max_body_mib: Option<u64>,
+    /// Seconds a client may take to send a request's headers (and its TLS
+    /// handshake); slower connections are closed [default: 10].
+    #[arg(long, env = "HOMEGATE_HEADER_TIMEOUT_SECS")]
+    header_timeout_secs: Option<u64>,
+    /// Seconds a connection may stay open without a request in progress
+    /// and without traffic [default: 60].
+    #[arg(long, env = "HOMEGATE_IDLE_TIMEOUT_SECS")]
+    idle_timeout_secs: Option<u64>,
+    /// Connections open at once per listener; more are closed at once
+    /// [default: 25000].
+    #[arg(long, env = "HOMEGATE_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Address or network of a reverse proxy in front of homegate (repeat,
+    /// or comma-separated in the environment): its X-Forwarded-For gives
+    /// the client's address for login throttling and the audit log. Never
+    /// believed from other peers.
+    #[arg(
+        long = "trusted-proxy",
+        env = "HOMEGATE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<String>,
 }
 
 /// How the control plane serves TLS.
@@ -131,6 +163,7 @@ pub(crate) enum TlsMode {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<SocketAddr>,
+    metrics_listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     database: Option<String>,
     public_url: Option<String>,
@@ -151,12 +184,18 @@ struct FileConfig {
     upstream_allow: Option<Vec<String>>,
     oidc_development: Option<bool>,
     secrets_key_file: Option<PathBuf>,
+    max_body_mib: Option<u64>,
+    header_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// The effective configuration.
 #[derive(Clone)]
 pub(crate) struct ServeConfig {
     pub listen: SocketAddr,
+    pub metrics_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub database: String,
     /// `None`: `http://` and the address actually bound.
@@ -173,12 +212,16 @@ pub(crate) struct ServeConfig {
     pub outbound: store::outbound::OutboundPolicy,
     /// `None`: `secrets.key` in the data folder, made if missing.
     pub secrets_key_file: Option<PathBuf>,
+    pub max_body_bytes: usize,
+    pub connection_limits: server::listen::ConnectionLimits,
+    pub trusted_proxies: server::listen::TrustedProxies,
 }
 
 impl std::fmt::Debug for ServeConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServeConfig")
             .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
             .field("data_dir", &self.data_dir)
             .field("database", &store::redact_url(&self.database))
             .field("public_url", &self.public_url)
@@ -187,6 +230,9 @@ impl std::fmt::Debug for ServeConfig {
             .field("smtp", &self.smtp)
             .field("outbound", &self.outbound)
             .field("secrets_key_file", &self.secrets_key_file)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("connection_limits", &self.connection_limits)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -362,10 +408,67 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
         own: Vec::new(),
         oidc_http: args.oidc_development || file.oidc_development.unwrap_or(false),
     };
+    let max_body_mib = args
+        .max_body_mib
+        .or(file.max_body_mib)
+        .unwrap_or((server::DEFAULT_MAX_BODY_BYTES / (1024 * 1024)) as u64);
+    if !(1..=1_024).contains(&max_body_mib) {
+        return Err(UsageError(format!(
+            "body limit of {max_body_mib} MiB is out of range (1 to 1024)"
+        ))
+        .into());
+    }
+    let seconds = |value: Option<u64>, default: std::time::Duration, what: &str| {
+        let secs = value.unwrap_or(default.as_secs());
+        if (1..=3_600).contains(&secs) {
+            Ok(std::time::Duration::from_secs(secs))
+        } else {
+            Err(UsageError(format!(
+                "{what} of {secs} s is out of range (1 to 3600)"
+            )))
+        }
+    };
+    let max_connections = args
+        .max_connections
+        .or(file.max_connections)
+        .unwrap_or(server::listen::DEFAULT_MAX_CONNECTIONS);
+    if !(1..=1_000_000).contains(&max_connections) {
+        return Err(UsageError(format!(
+            "connection limit of {max_connections} is out of range (1 to 1000000)"
+        ))
+        .into());
+    }
+    let connection_limits = server::listen::ConnectionLimits {
+        header_timeout: seconds(
+            args.header_timeout_secs.or(file.header_timeout_secs),
+            server::listen::DEFAULT_HEADER_TIMEOUT,
+            "header timeout",
+        )?,
+        idle_timeout: seconds(
+            args.idle_timeout_secs.or(file.idle_timeout_secs),
+            server::listen::DEFAULT_IDLE_TIMEOUT,
+            "idle timeout",
+        )?,
+        max_connections,
+    };
+    let trusted_proxies = if args.trusted_proxies.is_empty() {
+        file.trusted_proxies.unwrap_or_default()
+    } else {
+        args.trusted_proxies
+    };
+    let trusted_proxies = server::listen::TrustedProxies(
+        store::outbound::OutboundPolicy::parse_allow(&trusted_proxies)
+            .map_err(|e| UsageError(format!("--trusted-proxy: {e}")))?,
+    );
     Ok(ServeConfig {
         secrets_key_file: args.secrets_key_file.or(file.secrets_key_file),
+        max_body_bytes: usize::try_from(max_body_mib.saturating_mul(1024 * 1024))
+            .unwrap_or(usize::MAX),
+        connection_limits,
+        trusted_proxies,
         outbound,
         listen,
+        metrics_listen: args.metrics_listen.or(file.metrics_listen),
         data_dir,
         database,
         public_url,
@@ -520,15 +623,26 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 own: own_addresses(addr),
                 ..config.outbound.clone()
             },
+            max_body_bytes: config.max_body_bytes,
+            connection_limits: config.connection_limits,
+            trusted_proxies: config.trusted_proxies.clone(),
         },
     );
     let background = server::spawn_background(state.clone());
     let mut server = server::Server::from_listener(listener, state);
+    let mut metrics_addr = None;
+    if let Some(metrics_listen) = config.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_listen)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {metrics_listen}"))?;
+        metrics_addr = Some(metrics_listener.local_addr()?);
+        server = server.with_metrics_listener(metrics_listener);
+    }
     if let Some(tls) = tls {
         println_banner_pin(&tls.pin);
         server = server.with_tls(tls);
     }
-    print_banner(&public_url, &config, addr, bootstrap.as_ref());
+    print_banner(&public_url, &config, addr, metrics_addr, bootstrap.as_ref());
     server
         .run(shutdown_signal())
         .await
@@ -576,6 +690,7 @@ fn print_banner(
     public_url: &str,
     config: &ServeConfig,
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     bootstrap: Option<&(String, String)>,
 ) {
     use std::io::Write;
@@ -585,6 +700,11 @@ fn print_banner(
         url = public_url,
         data = store::redact_url(&config.database),
     );
+    if let Some(metrics_addr) = metrics_addr {
+        banner.push_str(&format!(
+            "  Metrics: http://{metrics_addr}/metrics (no credential: keep this address private)\n"
+        ));
+    }
     banner.push_str(&public_url_banner(public_url, config.public_url.is_some()));
     if let Some((username, password)) = bootstrap {
         banner.push_str(&format!(
@@ -658,6 +778,7 @@ mod tests {
         ServeArgs {
             config: None,
             listen: None,
+            metrics_listen: None,
             data_dir: None,
             database: None,
             public_url: None,
@@ -679,6 +800,75 @@ mod tests {
             upstream_allow: Vec::new(),
             secrets_key_file: None,
             oidc_development: false,
+            max_body_mib: None,
+            header_timeout_secs: None,
+            idle_timeout_secs: None,
+            max_connections: None,
+            trusted_proxies: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn limits_and_trusted_proxies_come_from_flags_and_file() {
+        let config = resolve(args()).unwrap();
+        assert_eq!(config.max_body_bytes, 16 * 1024 * 1024);
+        assert_eq!(
+            config.connection_limits,
+            server::listen::ConnectionLimits::defaults()
+        );
+        assert!(config.trusted_proxies.0.is_empty());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("homegate.toml");
+        std::fs::write(
+            &path,
+            "max_body_mib = 32\nheader_timeout_secs = 5\nidle_timeout_secs = 30\n\
+             max_connections = 100\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n",
+        )
+        .unwrap();
+        let mut from_file = args();
+        from_file.config = Some(path.clone());
+        let config = resolve(from_file).unwrap();
+        assert_eq!(config.max_body_bytes, 32 * 1024 * 1024);
+        assert_eq!(
+            config.connection_limits,
+            server::listen::ConnectionLimits {
+                header_timeout: std::time::Duration::from_secs(5),
+                idle_timeout: std::time::Duration::from_secs(30),
+                max_connections: 100,
+            }
+        );
+        assert_eq!(config.trusted_proxies.0.len(), 2);
+
+        let mut flags = args();
+        flags.config = Some(path);
+        flags.trusted_proxies = vec!["192.0.2.10".into()];
+        flags.max_body_mib = Some(4);
+        let config = resolve(flags).unwrap();
+        assert_eq!(config.trusted_proxies.0.len(), 1);
+        assert_eq!(config.trusted_proxies.0[0].to_string(), "192.0.2.10/32");
+        assert_eq!(config.max_body_bytes, 4 * 1024 * 1024);
+
+        for bad in [
+            ServeArgs {
+                trusted_proxies: vec!["proxy.example".into()],
+                ..args()
+            },
+            ServeArgs {
+                max_body_mib: Some(0),
+                ..args()
+            },
+            ServeArgs {
+                header_timeout_secs: Some(0),
+                ..args()
+            },
+            ServeArgs {
+                max_connections: Some(0),
+                ..args()
+            },
+        ] {
+            let error = resolve(bad).unwrap_err();
+            assert!(error.downcast_ref::<UsageError>().is_some(), "{error}");
         }
     }
 

@@ -130,6 +130,21 @@ impl Client {
         &self.base
     }
 
+    /// The control plane's `/metrics` (Prometheus text), which answers
+    /// provider staff's tokens only.
+    pub async fn metrics(&self) -> Result<String> {
+        let url = self
+            .base
+            .join("metrics")
+            .map_err(|_| ClientError::BadUrl(self.base.to_string()))?;
+        let response = self.send::<()>(Method::GET, url, None).await?;
+        let status = response.status();
+        response.text().await.map_err(|e| ClientError::Protocol {
+            status: status.as_u16(),
+            message: e.to_string(),
+        })
+    }
+
     /// The URL of an API path made of (percent-encoded) segments.
     pub fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();

@@ -23,8 +23,15 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("{0}")]
     NotFound(String),
+    /// Refused for now; may be tried again after `retry_after`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: std::time::Duration,
+    },
+    /// The request body is larger than the server takes.
     #[error("{0}")]
-    TooManyRequests(String),
+    PayloadTooLarge(String),
     /// A feature this server is not configured for.
     #[error("{0}")]
     Unavailable(String),
@@ -208,7 +215,19 @@ impl ApiError {
                     ),
                 )
             }
-            ApiError::TooManyRequests(message) => {
+            ApiError::PayloadTooLarge(message) => {
+                let status = StatusCode::PAYLOAD_TOO_LARGE;
+                (
+                    status,
+                    make(
+                        status,
+                        "payload-too-large",
+                        "Request body too large",
+                        Some(message.clone()),
+                    ),
+                )
+            }
+            ApiError::TooManyRequests { message, .. } => {
                 let status = StatusCode::TOO_MANY_REQUESTS;
                 (
                     status,
@@ -268,7 +287,51 @@ pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, problem) = self.problem();
-        problem_response(status, &problem)
+        let mut response = problem_response(status, &problem);
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_value(*retry_after));
+        }
+        response
+    }
+}
+
+/// `Retry-After` in whole seconds, at least 1.
+pub fn retry_after_value(after: std::time::Duration) -> HeaderValue {
+    let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+    HeaderValue::from(seconds.max(1))
+}
+
+/// Every 413, whoever made it (tower-http's limit on a declared length,
+/// axum's on a body that grows past the limit, in any extractor), becomes
+/// problem JSON for the API and JSON requests, and a page in the user's
+/// language for the console.
+pub async fn explain_too_large(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let json = request.uri().path().starts_with("/api/")
+        || request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.contains("json"));
+    let language = crate::console::request_language(request.headers());
+    let response = next.run(request).await;
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let mib = limit / (1024 * 1024);
+    if json {
+        ApiError::PayloadTooLarge(format!(
+            "the request body is larger than this server's limit of {mib} MiB \
+             ({limit} bytes; the operator sets it with --max-body-mib)"
+        ))
+        .into_response()
+    } else {
+        crate::console::too_large_page(language, mib)
     }
 }
 
@@ -279,6 +342,10 @@ impl From<JsonRejection> for ApiError {
                 "send the body as JSON with Content-Type: application/json".to_owned(),
             ),
             JsonRejection::JsonDataError(error) => ApiError::Unprocessable(error.body_text()),
+            // Turned into the full explanation by `explain_too_large`.
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::PayloadTooLarge(other.body_text())
+            }
             other => ApiError::BadRequest(other.body_text()),
         }
     }

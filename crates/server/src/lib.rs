@@ -9,6 +9,7 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod listen;
 mod metrics;
 pub mod oidc;
 pub mod proxy;
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use store::Store;
 use tower_http::compression::CompressionLayer;
@@ -70,6 +71,14 @@ pub struct Settings {
     /// Which addresses web applications' upstreams may have (SSRF guard,
     /// `--upstream-allow`), checked when saved and when the proxy connects.
     pub outbound_policy: store::outbound::OutboundPolicy,
+    /// Largest request body of the API and the console, JSON and forms
+    /// alike (`--max-body-mib`); larger ones are answered 413.
+    pub max_body_bytes: usize,
+    /// Header-read and idle timeouts and the connection limit of every
+    /// listener.
+    pub connection_limits: listen::ConnectionLimits,
+    /// Peers whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: listen::TrustedProxies,
 }
 
 impl Settings {
@@ -95,6 +104,9 @@ impl Settings {
             proxy: None,
             control_plane_urls: Vec::new(),
             outbound_policy: store::outbound::OutboundPolicy::default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            connection_limits: listen::ConnectionLimits::defaults(),
+            trusted_proxies: listen::TrustedProxies::default(),
         }
     }
 
@@ -207,9 +219,10 @@ impl AppState {
     }
 }
 
-/// Largest request body the API accepts.
-/// Large enough for a batch of 10,000 sticks with recipients' addresses.
-pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Largest request body the API and the console accept by default: six
+/// times the largest documented one (a batch of 10,000 sticks with three
+/// address lines per recipient, about 2.6 MB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// Responses larger than this are compressed when the client accepts gzip or br.
 pub const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
@@ -227,7 +240,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", axum::routing::get(ready))
-        .route("/metrics", axum::routing::get(metrics::render))
+        .route("/metrics", axum::routing::get(metrics::for_staff))
         .route("/auth/oidc/{tenant}/start", axum::routing::get(oidc::start))
         .route("/auth/oidc/callback", axum::routing::get(oidc::callback))
         .route("/auth/session", axum::routing::get(session::whoami))
@@ -242,7 +255,15 @@ pub fn app(state: AppState) -> Router {
                     .and(NotForContentType::SSE),
             ),
         )
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // One limit for every body: tower-http's refuses a declared length
+        // above it, axum's (which every extractor applies, 2 MiB unless
+        // set) bodies that grow past it; both answer 413, explained below.
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(state.settings.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.max_body_bytes,
+            error::explain_too_large,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
@@ -351,20 +372,26 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// What the metrics listener serves: `/metrics` without a credential, for
+/// a Prometheus on a trusted network, and `/healthz`.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(metrics::render))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .with_state(state)
+}
+
 pub struct Server {
     listener: tokio::net::TcpListener,
     state: AppState,
     tls: Option<tls::Tls>,
+    metrics_listener: Option<tokio::net::TcpListener>,
 }
 
 impl Server {
     pub async fn bind(listen: SocketAddr, state: AppState) -> std::io::Result<Server> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        Ok(Server {
-            listener,
-            state,
-            tls: None,
-        })
+        Ok(Server::from_listener(listener, state))
     }
 
     pub fn from_listener(listener: tokio::net::TcpListener, state: AppState) -> Server {
@@ -372,7 +399,14 @@ impl Server {
             listener,
             state,
             tls: None,
+            metrics_listener: None,
         }
+    }
+
+    /// Also serves [`metrics_app`] (plain HTTP) on `listener`.
+    pub fn with_metrics_listener(mut self, listener: tokio::net::TcpListener) -> Server {
+        self.metrics_listener = Some(listener);
+        self
     }
 
     /// Serves HTTPS with `tls` instead of plain HTTP.
@@ -390,7 +424,6 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        use axum::serve::ListenerExt as _;
         // Revocation of proxied connections belongs to whatever serves them.
         let sweeper = proxy::spawn_sweeper(self.state.clone());
         let _stop_sweeper = AbortOnDrop(sweeper);
@@ -401,24 +434,31 @@ impl Server {
                 .spawn_replica_follower(gateway::post_from_replicas(self.state.hub.clone())),
         );
         let _stop_health_watch = AbortOnDrop(Some(gateway::spawn_health_watch(self.state.clone())));
-        let app = app(self.state);
-        match self.tls {
-            Some(tls) => {
-                axum::serve(
-                    tls.listener(self.listener).tap_io(|_| {}),
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(shutdown)
-                .await
-            }
-            None => {
-                axum::serve(
-                    self.listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(shutdown)
-                .await
-            }
-        }
+        let trusted_proxies = Arc::new(self.state.settings.trusted_proxies.clone());
+        let limits = self.state.settings.connection_limits;
+        // Scrapes need no graceful end: the metrics listener stops with the
+        // main one.
+        let _stop_metrics = AbortOnDrop(self.metrics_listener.map(|listener| {
+            let listening = listen::Listening {
+                limits,
+                trusted_proxies: trusted_proxies.clone(),
+                app: metrics_app(self.state.clone()),
+                tls: None,
+            };
+            tokio::spawn(async move {
+                if let Err(error) =
+                    listen::serve(listener, &listening, std::future::pending()).await
+                {
+                    tracing::error!(%error, "metrics listener failed");
+                }
+            })
+        }));
+        let listening = listen::Listening {
+            limits,
+            trusted_proxies,
+            app: app(self.state),
+            tls: self.tls,
+        };
+        listen::serve(self.listener, &listening, shutdown).await
     }
 }

@@ -1,5 +1,9 @@
 //! `/metrics` of the control plane in Prometheus text format: sessions and
 //! quota per tenant, refusals, connected gateways and their config lag.
+//!
+//! They name every municipality, so the public listener answers them only
+//! to provider staff ([`for_staff`]); Prometheus without a token scrapes the
+//! metrics listener (`--metrics-listen`), which serves nothing else.
 
 use axum::extract::State;
 use axum::http::header;
@@ -13,6 +17,7 @@ use prometheus_client::registry::Registry;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::ProviderStaff;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TenantLabel {
@@ -22,6 +27,14 @@ struct TenantLabel {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct GatewayLabel {
     gateway: String,
+}
+
+/// `/metrics` on the public listener: provider admins and operators only.
+pub(crate) async fn for_staff(
+    _staff: ProviderStaff,
+    state: State<AppState>,
+) -> Result<Response, ApiError> {
+    render(state).await
 }
 
 pub(crate) async fn render(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -140,7 +140,9 @@ async fn client(
 pub fn safe_redirect(target: Option<&str>) -> String {
     match target {
         Some(path) if crate::proxy::route::is_local_path(path) => path.to_owned(),
-        _ => "/portal".to_owned(),
+        // The home page sends each role where it belongs (provider staff
+        // to the console, employees to the portal).
+        _ => "/".to_owned(),
     }
 }
 
@@ -292,9 +294,9 @@ mod tests {
     #[test]
     fn redirects_stay_on_this_site() {
         assert_eq!(safe_redirect(Some("/portal/devices")), "/portal/devices");
-        assert_eq!(safe_redirect(Some("https://evil.example/")), "/portal");
-        assert_eq!(safe_redirect(Some("//evil.example/")), "/portal");
-        assert_eq!(safe_redirect(Some("/\\evil.example")), "/portal");
-        assert_eq!(safe_redirect(None), "/portal");
+        assert_eq!(safe_redirect(Some("https://evil.example/")), "/");
+        assert_eq!(safe_redirect(Some("//evil.example/")), "/");
+        assert_eq!(safe_redirect(Some("/\\evil.example")), "/");
+        assert_eq!(safe_redirect(None), "/");
     }
 }

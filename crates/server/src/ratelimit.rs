@@ -3,8 +3,9 @@
 //! Per username: after [`MAX_FAILURES`] consecutive failures the account is
 //! locked for a time that doubles with each further failure (capped), so a
 //! password cannot be guessed online. Per source address: at most
-//! [`MAX_ATTEMPTS_PER_WINDOW`] attempts per window, so one host cannot spray
-//! many usernames.
+//! [`MAX_ATTEMPTS_PER_WINDOW`] failed attempts per window, so one host cannot
+//! spray many usernames; successful logins cost nothing, so the people
+//! behind one NAT or reverse proxy (`--trusted-proxy`) can all log in.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -36,8 +37,29 @@ impl WindowPolicy {
         }
     }
 
-    /// `Err(time left)` when the key used up its attempts.
+    /// `Err(time left)` when the key used up its attempts; otherwise
+    /// counts one.
     pub fn attempt(&mut self, key: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.allowed(key, now)?;
+        self.count(key, now);
+        Ok(())
+    }
+
+    /// `Err(time left)` when the key used up its attempts, without counting
+    /// one.
+    pub fn allowed(&mut self, key: IpAddr, now: Instant) -> Result<(), Duration> {
+        match self.attempts.get(&key) {
+            Some((start, count))
+                if now.duration_since(*start) < self.window && *count >= self.max =>
+            {
+                Err(self.window.saturating_sub(now.duration_since(*start)))
+            }
+            Some(_) | None => Ok(()),
+        }
+    }
+
+    /// Counts one attempt of `key`.
+    pub fn count(&mut self, key: IpAddr, now: Instant) {
         if self.attempts.len() > 10_000 {
             let window = self.window;
             self.attempts
@@ -47,11 +69,7 @@ impl WindowPolicy {
         if now.duration_since(entry.0) >= self.window {
             *entry = (now, 0);
         }
-        if entry.1 >= self.max {
-            return Err(self.window.saturating_sub(now.duration_since(entry.0)));
-        }
         entry.1 += 1;
-        Ok(())
     }
 }
 
@@ -85,13 +103,15 @@ impl LoginPolicy {
         {
             return Verdict::LockedFor(*until - now);
         }
-        match self.per_address.attempt(source, now) {
+        match self.per_address.allowed(source, now) {
             Ok(()) => Verdict::Allow,
             Err(left) => Verdict::SlowDown(left),
         }
     }
 
-    pub fn failed(&mut self, username: &str, now: Instant) {
+    /// A failed attempt: counts against the username and the address.
+    pub fn failed(&mut self, username: &str, source: IpAddr, now: Instant) {
+        self.per_address.count(source, now);
         let key = username.trim().to_lowercase();
         let entry = self.failures.entry(key).or_insert((0, None));
         entry.0 += 1;
@@ -136,20 +156,26 @@ impl LoginLimiter {
             policy.check(username, source, now)
         }) {
             Verdict::Allow => Ok(()),
-            Verdict::LockedFor(left) => Err(ApiError::TooManyRequests(format!(
-                "too many failed logins for this account; try again in {} seconds",
-                left.as_secs().max(1)
-            ))),
-            Verdict::SlowDown(left) => Err(ApiError::TooManyRequests(format!(
-                "too many login attempts from your address; try again in {} seconds",
-                left.as_secs().max(1)
-            ))),
+            Verdict::LockedFor(left) => Err(ApiError::TooManyRequests {
+                message: format!(
+                    "too many failed logins for this account; try again in {} seconds",
+                    left.as_secs().max(1)
+                ),
+                retry_after: left,
+            }),
+            Verdict::SlowDown(left) => Err(ApiError::TooManyRequests {
+                message: format!(
+                    "too many failed logins from your address; try again in {} seconds",
+                    left.as_secs().max(1)
+                ),
+                retry_after: left,
+            }),
         }
     }
 
-    pub fn failed(&self, username: &str, _source: IpAddr) {
+    pub fn failed(&self, username: &str, source: IpAddr) {
         let now = Instant::now();
-        self.with_policy(|policy| policy.failed(username, now));
+        self.with_policy(|policy| policy.failed(username, source, now));
     }
 
     pub fn succeeded(&self, username: &str, _source: IpAddr) {
@@ -178,12 +204,13 @@ impl AddressLimiter {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .attempt(source, Instant::now());
-        result.map_err(|left| {
-            ApiError::TooManyRequests(format!(
+        result.map_err(|left| ApiError::TooManyRequests {
+            message: format!(
                 "too many {} from your address; try again in {} seconds",
                 self.what,
                 left.as_secs().max(1)
-            ))
+            ),
+            retry_after: left,
         })
     }
 }
@@ -202,7 +229,7 @@ mod tests {
         let start = Instant::now();
         for _ in 0..MAX_FAILURES {
             assert_eq!(policy.check("Anna", ip(), start), Verdict::Allow);
-            policy.failed("anna", start);
+            policy.failed("anna", ip(), start);
         }
         assert_eq!(
             policy.check("anna", ip(), start),
@@ -210,7 +237,7 @@ mod tests {
         );
         let later = start + BASE_LOCKOUT;
         assert_eq!(policy.check("anna", ip(), later), Verdict::Allow);
-        policy.failed("anna", later);
+        policy.failed("anna", ip(), later);
         assert_eq!(
             policy.check("anna", ip(), later),
             Verdict::LockedFor(BASE_LOCKOUT * 2)
@@ -220,11 +247,18 @@ mod tests {
     }
 
     #[test]
-    fn limits_attempts_per_address() {
+    fn limits_failed_attempts_per_address() {
         let mut policy = LoginPolicy::default();
         let now = Instant::now();
+        // Successful logins cost nothing.
+        for n in 0..MAX_ATTEMPTS_PER_WINDOW * 2 {
+            let user = format!("ok{n}");
+            assert_eq!(policy.check(&user, ip(), now), Verdict::Allow);
+            policy.succeeded(&user);
+        }
         for n in 0..MAX_ATTEMPTS_PER_WINDOW {
             assert_eq!(policy.check(&format!("user{n}"), ip(), now), Verdict::Allow);
+            policy.failed(&format!("user{n}"), ip(), now);
         }
         assert!(matches!(
             policy.check("another", ip(), now),

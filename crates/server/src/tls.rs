@@ -1,20 +1,16 @@
 //! TLS for the control plane: certificates from PEM files or a self-signed
-//! one kept in the data folder, and a listener that does handshakes off the
-//! accept path so a slow client cannot hold up others.
+//! one kept in the data folder. Handshakes run in each connection's own task
+//! (`listen`), so a slow client cannot hold up others.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest as _, Sha256};
-use tokio::net::TcpListener;
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
-
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -102,39 +98,10 @@ impl Tls {
         Tls::from_pem_files(&cert_path, &key_path)
     }
 
-    /// Accepts TCP connections and completes TLS handshakes concurrently.
-    pub fn listener(&self, tcp: TcpListener) -> TlsListener {
-        let local = tcp.local_addr();
-        let (sender, receiver) = tokio::sync::mpsc::channel(128);
-        let acceptor = self.acceptor.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let (stream, peer) = match tcp.accept().await {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let acceptor = acceptor.clone();
-                let sender = sender.clone();
-                tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => {
-                            let _ = sender.send((tls, peer)).await;
-                        }
-                        Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
-                });
-            }
-        });
-        TlsListener {
-            receiver,
-            local,
-            _task: AbortOnDrop(task),
-        }
+    /// Completes the TLS handshake of an accepted connection (the caller
+    /// bounds how long it may take).
+    pub async fn accept(&self, tcp: TcpStream) -> std::io::Result<TlsStream<TcpStream>> {
+        self.acceptor.accept(tcp).await
     }
 }
 
@@ -148,39 +115,4 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .mode(0o600)
         .open(path)?;
     file.write_all(bytes)
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-pub struct TlsListener {
-    receiver: tokio::sync::mpsc::Receiver<(TlsStream<tokio::net::TcpStream>, SocketAddr)>,
-    local: std::io::Result<SocketAddr>,
-    _task: AbortOnDrop,
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<tokio::net::TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.receiver.recv().await {
-            Some(accepted) => accepted,
-            // The accept task never ends on its own; if it did, wait forever
-            // rather than spin.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        match &self.local {
-            Ok(addr) => Ok(*addr),
-            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
-        }
-    }
 }

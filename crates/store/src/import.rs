@@ -107,8 +107,8 @@ pub fn check(
     let mut seen = BTreeSet::new();
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record =
-            record.map_err(|e| ImportProblem::with("import-malformed", "detail", &e.to_string()))?;
+        let record = record
+            .map_err(|e| ImportProblem::with("import-malformed", "detail", &e.to_string()))?;
         let line = record
             .position()
             .map_or(rows.len() + 2, |p| usize::try_from(p.line()).unwrap_or(0));
@@ -149,11 +149,14 @@ pub fn check(
                 "value",
                 &field("email"),
             ))
-        } else if display_name.chars().count() > 200 || display_name.chars().any(char::is_control)
-        {
+        } else if display_name.chars().count() > 200 || display_name.chars().any(char::is_control) {
             Some(ImportProblem::new("import-bad-name"))
         } else if let Some(unknown) = row_groups.iter().find(|g| !groups.contains(*g)) {
-            Some(ImportProblem::with("import-unknown-group", "group", unknown))
+            Some(ImportProblem::with(
+                "import-unknown-group",
+                "group",
+                unknown,
+            ))
         } else if !language.is_empty() && Language::parse(&language).is_none() {
             Some(ImportProblem::with(
                 "import-bad-language",
@@ -243,7 +246,9 @@ mod tests {
     #[test]
     fn a_file_without_username_column_is_refused() {
         assert_eq!(
-            check("name\nanna\n", &set(&[]), &set(&[])).unwrap_err().code,
+            check("name\nanna\n", &set(&[]), &set(&[]))
+                .unwrap_err()
+                .code,
             "import-no-username"
         );
     }
@@ -253,6 +258,9 @@ mod tests {
         let csv = "username,display_name\n\"a1\",\"two\nlines\"\n\"%%\",x\n";
         let rows = check(csv, &set(&[]), &set(&[])).unwrap();
         assert_eq!(rows[1].line, 4);
-        assert_eq!(rows[1].problem.as_ref().unwrap().code, "import-bad-username");
+        assert_eq!(
+            rows[1].problem.as_ref().unwrap().code,
+            "import-bad-username"
+        );
     }
 }

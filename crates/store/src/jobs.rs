@@ -540,14 +540,13 @@ impl Store {
         if current.result_state != ResultState::Available {
             return Ok(current);
         }
-        let stored: Option<String> = sqlx::query_scalar(
-            "SELECT secret_result FROM jobs WHERE id = $1 AND tenant_id = $2",
-        )
-        .bind(job)
-        .bind(access.tenant_id())
-        .fetch_optional(self.pool())
-        .await?
-        .flatten();
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT secret_result FROM jobs WHERE id = $1 AND tenant_id = $2")
+                .bind(job)
+                .bind(access.tenant_id())
+                .fetch_optional(self.pool())
+                .await?
+                .flatten();
         let Some(stored) = stored else {
             return self.get_job(access, job).await;
         };

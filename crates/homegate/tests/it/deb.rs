@@ -165,6 +165,7 @@ fn debian_package_installs_a_hardened_service() {
         .arg("--data-dir")
         .arg(&data)
         .args(["--listen", "127.0.0.1:0"])
+        .args(["--metrics-listen", "127.0.0.1:0"])
         .env_remove("HOMEGATE_DATABASE")
         .env_remove("HOMEGATE_LISTEN")
         .env_remove("HOMEGATE_DATA_DIR")
@@ -176,25 +177,37 @@ fn debian_package_installs_a_hardened_service() {
     let mut lines = BufReader::new(stdout).lines();
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut url = None;
-    while url.is_none() && Instant::now() < deadline {
+    let mut metrics_url = None;
+    while metrics_url.is_none() && Instant::now() < deadline {
         match lines.next() {
             Some(Ok(line)) => {
-                url = line
-                    .strip_prefix("homegate control plane listening on ")
-                    .map(|addr| format!("http://{}", addr.trim()));
+                if let Some(addr) = line.strip_prefix("homegate control plane listening on ") {
+                    url = Some(format!("http://{}", addr.trim()));
+                }
+                if let Some(rest) = line.trim().strip_prefix("Metrics: ") {
+                    metrics_url = rest.split_whitespace().next().map(str::to_owned);
+                }
             }
             _ => break,
         }
     }
     let url = url.expect("the packaged binary printed no banner");
+    let metrics_url = metrics_url.expect("the packaged configuration opens no metrics listener");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let (status, _) = runtime.block_on(crate::ops::get(&format!("{url}/readyz")));
+    let (public_metrics, _) = runtime.block_on(crate::ops::get(&format!("{url}/metrics")));
+    let (scraped, metrics) = runtime.block_on(crate::ops::get(&metrics_url));
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(status, 200);
+    // The municipalities' numbers are not public; Prometheus reads them on
+    // the packaged metrics listener.
+    assert_eq!(public_metrics, 401);
+    assert_eq!(scraped, 200);
+    assert!(metrics.contains("homegate_config_version"), "{metrics}");
     assert!(data.join("homegate.db").is_file());
 
     // The gateway reads the packaged environment file (here stopped by

@@ -10,6 +10,7 @@ use api_types::Role;
 use api_types::jobs::{ImportUsers, Job, JobPhase, JobState, ResultState};
 use api_types::tenancy::CreateGroup;
 
+use crate::both_backends;
 use crate::cli::{homegate, run};
 use crate::employees_receive::{console_login, csrf_of, get_text};
 use crate::support::{ADMIN_PASSWORD, TestServer, problem_of};
@@ -94,14 +95,20 @@ async fn the_api_imports_a_thousand_employees_as_one_job(server: &TestServer) {
         .collect();
     assert!(hashing.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
     assert!(
-        hashing.iter().any(|done| *done > 0 && *done < PEOPLE as u64),
+        hashing
+            .iter()
+            .any(|done| *done > 0 && *done < PEOPLE as u64),
         "progress between 0 and the total was visible: {seen:?}"
     );
 
     // A wrong key opens nothing and deletes nothing.
     let wrong = server
         .admin
-        .get_job("lemgo", &job.id, Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+        .get_job(
+            "lemgo",
+            &job.id,
+            Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        )
         .await;
     assert_eq!(problem_of(wrong).0, 422);
     let fetched = server
@@ -238,7 +245,13 @@ async fn the_cli_imports_a_thousand_employees_and_prints_their_passwords(server:
     bad = bad.replace("lemgo-0007,", "bad name,");
     std::fs::write(&file, bad).unwrap();
     let output = run(
-        homegate(dir).args(["users", "import", "--tenant", "lemgo", file.to_str().unwrap()]),
+        homegate(dir).args([
+            "users",
+            "import",
+            "--tenant",
+            "lemgo",
+            file.to_str().unwrap(),
+        ]),
         None,
     );
     assert!(!output.status.success());
@@ -278,7 +291,10 @@ async fn the_cli_imports_a_thousand_employees_and_prints_their_passwords(server:
         .await
         .unwrap();
     assert!(login.password_change_required);
-    assert_eq!(server.admin.list_users("lemgo").await.unwrap().len(), PEOPLE);
+    assert_eq!(
+        server.admin.list_users("lemgo").await.unwrap().len(),
+        PEOPLE
+    );
     let jobs = server.admin.list_jobs("lemgo").await.unwrap();
     assert_eq!(jobs[0].result_state, ResultState::Fetched);
 }
@@ -290,6 +306,18 @@ async fn the_console_imports_a_thousand_employees_and_shows_passwords_once(serve
     let import_url = format!("{users_url}/import");
     let page = get_text(&browser, &users_url).await;
     let csrf = csrf_of(&page);
+    // This coordinator works in German.
+    let switched = browser
+        .post(format!("{}/language", server.url))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("language", "de"),
+            ("back", "/console/t/lemgo/users"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(switched.status().is_success(), "{}", switched.status());
 
     // One bad line: the preview names it, offers no import, keeps the input.
     let mut bad = employees("lemgo", PEOPLE);
@@ -303,7 +331,7 @@ async fn the_console_imports_a_thousand_employees_and_shows_passwords_once(serve
         .text()
         .await
         .unwrap();
-    assert!(preview.contains("doppelt"), "German by default");
+    assert!(preview.contains("doppelt"), "{preview}");
     assert!(preview.contains("1 Zeile hat ein Problem"));
     assert!(!preview.contains("value=\"import\""), "no import button");
     assert!(preview.contains("lemgo-0999"), "the input is kept");
@@ -353,10 +381,16 @@ async fn the_console_imports_a_thousand_employees_and_shows_passwords_once(serve
         "console import of {PEOPLE}: {:?}, {progress_pages} progress pages",
         started.elapsed()
     );
-    assert!(progress_pages > 0, "the import took long enough to show progress");
+    assert!(
+        progress_pages > 0,
+        "the import took long enough to show progress"
+    );
     assert_eq!(page.matches("class=\"secret\"").count(), PEOPLE, "{page}");
     assert!(page.contains("download=\"passwords-lemgo.csv\""));
-    assert_eq!(server.admin.list_users("lemgo").await.unwrap().len(), PEOPLE);
+    assert_eq!(
+        server.admin.list_users("lemgo").await.unwrap().len(),
+        PEOPLE
+    );
     // Shown once: the page now says so and shows no password.
     let again = get_text(&browser, &job_url).await;
     assert_eq!(again.matches("class=\"secret\"").count(), 0);

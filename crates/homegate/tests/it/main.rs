@@ -21,6 +21,7 @@ mod cli_sticks;
 mod cli_terminal;
 mod deb;
 mod e2e;
+mod edge;
 mod employees_receive;
 mod hardening;
 mod isolation;

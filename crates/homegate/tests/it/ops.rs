@@ -50,6 +50,47 @@ async fn health_and_readiness(server: &TestServer) {
 
 both_backends!(health_and_readiness);
 
+/// Issue 20, item 6: the metrics name every municipality, so the public
+/// listener shows them to provider staff only; the metrics listener serves
+/// them to Prometheus without a credential, and nothing else.
+async fn metrics_are_not_public(server: &TestServer) {
+    server.tenant("lemgo", "10.77.0.0/16").await;
+    let (status, body) = get(&format!("{}/metrics", server.url)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(!body.contains("lemgo"), "{body}");
+    let coordinator = server
+        .login_as(
+            Some("lemgo"),
+            "metrics-coordinator",
+            api_types::Role::TenantAdmin,
+        )
+        .await;
+    let refused = coordinator.metrics().await.unwrap_err();
+    assert_eq!(
+        refused.problem().map(|p| p.status),
+        Some(403),
+        "{refused:?}"
+    );
+    let operator = server
+        .login_as(None, "metrics-operator", api_types::Role::ProviderOperator)
+        .await;
+    let metrics = operator.metrics().await.unwrap();
+    assert!(metrics.contains("tenant=\"lemgo\""), "{metrics}");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = server::metrics_app(server.state.clone());
+    let scrape = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (status, metrics) = get(&format!("http://{addr}/metrics")).await;
+    let (console_status, _) = get(&format!("http://{addr}/login")).await;
+    scrape.abort();
+    assert_eq!(status, 200);
+    assert!(metrics.contains("tenant=\"lemgo\""), "{metrics}");
+    assert_eq!(console_status, 404);
+}
+
+both_backends!(metrics_are_not_public);
+
 fn deploy_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
 }

@@ -15,7 +15,7 @@ use client::{Client, PageQuery};
 use crate::both_backends;
 use crate::cli::ok;
 use crate::cli_sticks::login;
-use crate::employees_receive::{csrf_of, get_text};
+use crate::employees_receive::{console_login, csrf_of, get_text};
 use crate::support::{ADMIN_PASSWORD, TestServer, USER_PASSWORD, public_key};
 
 async fn add_devices(admin: &Client, tenant: &str, prefix: &str, count: usize) -> Vec<Device> {
@@ -617,26 +617,6 @@ async fn console_lists_page_and_search(server: &TestServer) {
     )
     .await;
     assert!(users.contains("anna.schmidt") && !users.contains("bert.meier"));
-}
-
-/// A console session (the login's landing page does not matter here).
-async fn console_login(server: &TestServer, username: &str, password: &str) -> reqwest::Client {
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let page = get_text(&browser, &format!("{}/login", server.url)).await;
-    browser
-        .post(format!("{}/login", server.url))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("username", username),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    browser
 }
 
 fn link_of(page: &str, rel: &str) -> Option<String> {

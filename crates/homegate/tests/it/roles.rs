@@ -94,7 +94,7 @@ fn outcome<T: std::fmt::Debug>(result: client::Result<T>) -> Result<(), u16> {
 }
 
 /// Several calls that make up one row must all answer alike.
-fn alike(label: &str, outcomes: Vec<Result<(), u16>>) -> Result<(), u16> {
+fn alike(label: &str, outcomes: &[Result<(), u16>]) -> Result<(), u16> {
     let first = outcomes[0];
     assert!(
         outcomes.iter().all(|o| *o == first),
@@ -141,9 +141,7 @@ impl World<'_> {
                         })
                         .await,
                 );
-                if made.is_err() {
-                    return made;
-                }
+                made?;
                 outcome(client.delete_tenant(&slug).await)
             }
             "tenant: view" => outcome(client.get_tenant(tenant).await),
@@ -156,7 +154,11 @@ impl World<'_> {
                 outcome(client.update_tenant(tenant, &request).await)
             }
             "tenant: region" => {
-                let region = if n % 2 == 0 { "north" } else { "south" };
+                let region = if n.is_multiple_of(2) {
+                    "north"
+                } else {
+                    "south"
+                };
                 let request = UpdateTenant {
                     region: Some(Some(region.to_owned())),
                     ..UpdateTenant::default()
@@ -184,7 +186,7 @@ impl World<'_> {
                 };
                 alike(
                     label,
-                    vec![
+                    &[
                         outcome(client.list_users(tenant).await),
                         outcome(client.create_group(tenant, &group).await),
                         outcome(client.list_applications(tenant).await),
@@ -199,7 +201,7 @@ impl World<'_> {
                     .unwrap();
                 alike(
                     label,
-                    vec![
+                    &[
                         outcome(client.list_devices(tenant).await),
                         outcome(client.revoke_device(tenant, &device.id).await),
                     ],
@@ -218,7 +220,7 @@ impl World<'_> {
                     Ok(()) => outcome(client.delete_region(&name).await),
                     Err(status) => Err(status),
                 };
-                alike(label, vec![made, listed, deleted])
+                alike(label, &[made, listed, deleted])
             }
             "provider staff accounts" => outcome(client.list_provider_users().await),
             "audit log" => {
@@ -236,7 +238,7 @@ impl World<'_> {
                 };
                 alike(
                     label,
-                    vec![
+                    &[
                         outcome(client.list_tokens().await),
                         outcome(client.create_token(&request).await),
                     ],

@@ -133,12 +133,7 @@ async fn seats_spread_and_count_once(server: &TestServer) {
     assert!(matches!(refusals.len(), 1 | 2), "{refusals:?}");
     assert_eq!(refusals.iter().map(|r| r.count).sum::<u32>(), 12);
     assert!(refusals.iter().all(|r| r.first_at <= r.at));
-    let metrics = reqwest::get(format!("{}/metrics", server.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = admin.metrics().await.unwrap();
     assert!(
         metrics.contains("homegate_refusals_total{tenant=\"kleve\"} 12"),
         "{metrics}"

@@ -207,12 +207,7 @@ async fn status_follows_the_gateways(server: &TestServer) {
     assert!(german.contains("Alle Systeme funktionieren"), "{german}");
     assert!(!german.contains("Ausfall"), "{german}");
     assert!(!german.contains("belegt"), "{german}");
-    let metrics = reqwest::get(format!("{}/metrics", server.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.admin.metrics().await.unwrap();
     assert!(
         metrics.contains("homegate_quota_utilisation_ratio{tenant=\"lemgo\"} 1.0"),
         "{metrics}"

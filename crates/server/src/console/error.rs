@@ -118,6 +118,38 @@ fn page(status: StatusCode, title: &str, detail: &str) -> Response {
     (status, Html(body)).into_response()
 }
 
+/// The language of a page made without a session: the language cookie, or
+/// the browser's preference.
+pub fn request_language(headers: &axum::http::HeaderMap) -> api_types::Language {
+    axum_extra::extract::cookie::CookieJar::from_headers(headers)
+        .get(super::context::LANGUAGE_COOKIE)
+        .and_then(|cookie| api_types::Language::parse(cookie.value()))
+        .unwrap_or_else(|| {
+            i18n::negotiate(
+                headers
+                    .get(axum::http::header::ACCEPT_LANGUAGE)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or(""),
+            )
+        })
+}
+
+/// The page for a form or upload larger than the server takes.
+pub fn too_large_page(language: api_types::Language, mib: usize) -> Response {
+    let tr = i18n::Tr::new(language);
+    let mut response = page(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &tr.t("too-large-title"),
+        &tr.t1("too-large-detail", "mib", &mib.to_string()),
+    );
+    if let Ok(lang) = axum::http::HeaderValue::from_str(tr.code()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_LANGUAGE, lang);
+    }
+    response
+}
+
 impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         match self {

@@ -95,7 +95,10 @@ pub(super) async fn page(
         JobState::Running => title = "job-title",
         JobState::Failed => {
             title = "job-failed-title";
-            let code = current.error.as_ref().map_or("internal", |e| e.code.as_str());
+            let code = current
+                .error
+                .as_ref()
+                .map_or("internal", |e| e.code.as_str());
             let key = match code {
                 "interrupted" | "conflict" => format!("job-error-{code}"),
                 _ => "job-error-internal".to_owned(),
@@ -164,10 +167,5 @@ pub(super) async fn page(
         job: current,
     };
     let html = render(&page)?;
-    Ok((
-        jar,
-        [(header::CACHE_CONTROL, "no-store")],
-        html,
-    )
-        .into_response())
+    Ok((jar, [(header::CACHE_CONTROL, "no-store")], html).into_response())
 }

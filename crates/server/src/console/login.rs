@@ -68,6 +68,41 @@ fn private_cookie(name: &'static str, value: String, state: &AppState) -> Cookie
         .build()
 }
 
+/// What the login pages can say went wrong: `?error=` names one of these
+/// (message `login-error-KEY`). Anything else shows nothing, since anyone
+/// can send a link to `/login?error=…`.
+const LOGIN_ERRORS: &[&str] = &["failed", "throttled", "code", "expired", "unavailable"];
+
+/// A login page, with its error message only if it is one of ours.
+fn login_page_for(ctx: &Ctx, title_key: &str) -> Page {
+    let mut page = ctx.page(title_key);
+    page.error = ctx
+        .error
+        .as_deref()
+        .filter(|key| LOGIN_ERRORS.contains(key))
+        .map(|key| ctx.tr.t(&format!("login-error-{key}")));
+    page
+}
+
+/// The message key of a failed login step; internal errors are logged.
+fn login_error_key(error: &crate::error::ApiError, wrong: &'static str) -> &'static str {
+    use crate::error::ApiError;
+    match error {
+        ApiError::TooManyRequests { .. } => "throttled",
+        ApiError::Store(
+            store::StoreError::Unauthenticated(_) | store::StoreError::Forbidden(_),
+        ) => wrong,
+        ApiError::Store(store::StoreError::NotFound { .. }) => "expired",
+        other => {
+            if other.problem().0.is_server_error() {
+                "unavailable"
+            } else {
+                wrong
+            }
+        }
+    }
+}
+
 pub(super) async fn login_page(
     State(state): State<AppState>,
     mut ctx: Ctx,
@@ -79,7 +114,7 @@ pub(super) async fn login_page(
         jar = jar.add(private_cookie(csrf::LOGIN_COOKIE, ctx.csrf.clone(), &state));
     }
     let page = LoginPage {
-        page: ctx.page("login-title"),
+        page: login_page_for(&ctx, "login-title"),
         next: safe_redirect(query.next.as_deref()),
         organisation_login: state.store.any_identity_provider().await?,
         organisation: String::new(),
@@ -171,9 +206,9 @@ pub(super) async fn login_submit(
                 )
                     .into_response())
             }
-            (None, None) => Ok(back_with_error(&back, "no session was issued")),
+            (None, None) => Ok(back_with_error(&back, "unavailable")),
         },
-        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+        Err(error) => Ok(back_with_error(&back, login_error_key(&error, "failed"))),
     }
 }
 
@@ -198,14 +233,14 @@ pub(super) async fn mfa_page(
         .map(|c| c.value().to_owned())
         .ok_or_else(|| ConsoleError::NotLoggedIn { next: "/".into() })?;
     let Ok((user_id, _, _)) = state.store.peek_challenge(&ticket, "mfa").await else {
-        return Ok(back_with_error("/login", &ctx.tr.t("mfa-expired")));
+        return Ok(back_with_error("/login", "expired"));
     };
     let (totp, webauthn) = state
         .store
         .second_factors(user_id.as_deref().unwrap_or_default())
         .await?;
     let page = MfaPage {
-        page: ctx.page("mfa-title"),
+        page: login_page_for(&ctx, "mfa-title"),
         ticket,
         next: safe_redirect(query.next.as_deref()),
         totp,
@@ -245,7 +280,7 @@ pub(super) async fn mfa_submit(
         }
         Err(error) => Ok(back_with_error(
             &format!("/login/mfa?next={}", super::encode(&next)),
-            &error.to_string(),
+            login_error_key(&error, "code"),
         )),
     }
 }

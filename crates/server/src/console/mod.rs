@@ -12,8 +12,8 @@ mod chart;
 mod context;
 mod csrf;
 mod error;
-mod list;
 mod jobs;
+mod list;
 mod login;
 mod manual;
 mod portal;
@@ -29,7 +29,7 @@ use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use context::Ctx;
-pub use error::{ConsoleError, ConsoleResult};
+pub use error::{ConsoleError, ConsoleResult, request_language, too_large_page};
 pub(crate) use error::{encode, escape};
 pub use status::PageCache;
 pub(crate) use tenant::short_time;

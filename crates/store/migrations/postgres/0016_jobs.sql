@@ -18,8 +18,8 @@ CREATE TABLE jobs (
     secret_result TEXT,
     result_state TEXT NOT NULL DEFAULT 'none',
     created_by TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    finished_at INTEGER
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    finished_at BIGINT
 );
 CREATE INDEX jobs_tenant ON jobs(tenant_id, created_at);

@@ -148,7 +148,7 @@ proptest::proptest! {
         proptest::prop_assert!(optional_text("f", Some(&text), 60).is_ok(), "{text:?}");
         proptest::prop_assert!(slug("f", &slug_value).is_ok(), "{slug_value:?}");
         proptest::prop_assert!(endpoint("f", &endpoint_value).is_ok(), "{endpoint_value:?}");
-        proptest::prop_assert!(port_ranges("f", &[ports.clone()]).is_ok(), "{ports:?}");
+        proptest::prop_assert!(port_ranges("f", std::slice::from_ref(&ports)).is_ok(), "{ports:?}");
         proptest::prop_assert!(cidr("f", &network).is_ok(), "{network:?}");
         proptest::prop_assert!(address_pool("f", &pool).is_ok(), "{pool:?}");
         // Usernames: ASCII ones (Unicode letters differ at the edges
