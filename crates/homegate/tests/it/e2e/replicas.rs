@@ -94,6 +94,13 @@ fn packaged_config(
         config.contains(&data_dir),
         "the packaged config sets data_dir"
     );
+    // Two replicas on one host: each its own metrics port.
+    let metrics = "metrics_listen = \"127.0.0.1:9590\"";
+    assert!(
+        config.contains(metrics),
+        "the packaged config opens metrics"
+    );
+    config = config.replace(metrics, "metrics_listen = \"127.0.0.1:0\"");
     for key in ["listen", "public_url", "database", "control_plane_urls"] {
         assert!(
             packaged.contains(&format!("#{key} = ")),
