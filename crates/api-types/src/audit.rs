@@ -42,7 +42,7 @@ pub struct AuditQuery {
     pub since: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
-    /// At most this many events (default 100, max 1000; export has no limit).
+    /// At most this many events (1–1000; default 100, export: all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(minimum = 1, maximum = 1000)]
     #[schema(minimum = 1, maximum = 1000)]

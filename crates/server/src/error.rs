@@ -148,6 +148,20 @@ impl ApiError {
                     ),
                 )
             }
+            // A cursor is opaque: one that is well-formed but not this
+            // list's is a value the server refuses, not a malformed request.
+            ApiError::Store(StoreError::Page(error @ store::paging::PageError::Cursor)) => {
+                let status = StatusCode::UNPROCESSABLE_ENTITY;
+                (
+                    status,
+                    make(
+                        status,
+                        "invalid-cursor",
+                        "Page link not valid",
+                        Some(error.to_string()),
+                    ),
+                )
+            }
             ApiError::Store(StoreError::Page(error)) => {
                 let status = StatusCode::BAD_REQUEST;
                 (

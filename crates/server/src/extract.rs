@@ -13,10 +13,31 @@ use store::{Actor, ProviderAccess, ProviderNeed, StoreError, TenantAccess, Tenan
 use crate::AppState;
 use crate::error::ApiError;
 
-/// JSON body whose rejections are problem documents.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// JSON body whose rejections are problem documents. Every request body of
+/// the API is an object: serde would also fill a struct from an array of
+/// its fields in order (`[null, null]`), which the document does not allow.
 pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(value) =
+            axum::Json::<serde_json::Value>::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::Unprocessable(
+                "the body must be a JSON object".to_owned(),
+            ));
+        }
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|error| ApiError::Unprocessable(format!("the body does not fit: {error}")))
+    }
+}
 
 /// Path parameters whose rejections are problem documents.
 #[derive(FromRequestParts)]

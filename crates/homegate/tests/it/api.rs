@@ -434,6 +434,17 @@ async fn bad_input_gets_problems_and_changes_nothing(server: &TestServer) {
     assert_eq!(status, 400);
     let status = raw_status(server, post.clone(), "/api/v1/tenants", Some("{}"), false).await;
     assert_eq!(status, 415);
+    // serde would fill a struct from an array of its fields; the API takes
+    // objects only.
+    let status = raw_status(
+        server,
+        reqwest::Method::PATCH,
+        "/api/v1/tenants/lemgo/policy",
+        Some("[null, null]"),
+        true,
+    )
+    .await;
+    assert_eq!(status, 422);
     let status = raw_status(
         server,
         post,

@@ -15,7 +15,7 @@ use client::{Client, PageQuery};
 use crate::both_backends;
 use crate::cli::ok;
 use crate::cli_sticks::login;
-use crate::employees_receive::{console_login, csrf_of, get_text};
+use crate::employees_receive::{console_login, get_text};
 use crate::support::{ADMIN_PASSWORD, TestServer, USER_PASSWORD, public_key};
 
 async fn add_devices(admin: &Client, tenant: &str, prefix: &str, count: usize) -> Vec<Device> {
@@ -371,7 +371,7 @@ async fn cursors_stay_in_their_list(server: &TestServer) {
             .await
         {
             Err(client::ClientError::Api { status, problem }) => {
-                assert_eq!(status, 400, "{tenant}/{list}");
+                assert_eq!(status, 422, "{tenant}/{list}");
                 assert!(problem.detail.unwrap().contains("cursor"));
             }
             other => panic!("{tenant}/{list}: {other:?}"),
@@ -385,7 +385,7 @@ async fn cursors_stay_in_their_list(server: &TestServer) {
         .get_page::<Vec<Device>>(&["tenants", "iso-b", "devices"], &with(&cursor))
         .await;
     assert!(
-        matches!(refused, Err(client::ClientError::Api { status: 400, .. })),
+        matches!(refused, Err(client::ClientError::Api { status: 422, .. })),
         "{refused:?}"
     );
     // Garbage is refused the same way.
@@ -394,7 +394,7 @@ async fn cursors_stay_in_their_list(server: &TestServer) {
         .await;
     assert!(matches!(
         garbage,
-        Err(client::ClientError::Api { status: 400, .. })
+        Err(client::ClientError::Api { status: 422, .. })
     ));
     // And the right list continues after it.
     let (page, _): (Vec<Device>, _) = admin

@@ -70,7 +70,19 @@ async fn export_events(
     ApiQuery(query): ApiQuery<AuditQuery>,
     ApiQuery(format): ApiQuery<ExportFormat>,
 ) -> ApiResult<Response> {
-    let events = state.store.audit_events(&actor, &query, None).await?;
+    // All matching events unless a limit is given; one is checked as the
+    // list's is.
+    let limit = query
+        .limit
+        .map(|limit| {
+            super::limit(
+                Some(limit),
+                store::audit::DEFAULT_LIMIT,
+                store::audit::MAX_LIMIT,
+            )
+        })
+        .transpose()?;
+    let events = state.store.audit_events(&actor, &query, limit).await?;
     match format.format.unwrap_or(ExportKind::Json) {
         ExportKind::Csv => Ok((
             [

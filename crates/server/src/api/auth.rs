@@ -275,7 +275,7 @@ pub(crate) async fn webauthn_login_finish(
     let ceremony: PasskeyAuthentication = serde_json::from_value(stored["ceremony"].clone())
         .map_err(|_| ApiError::BadRequest("broken WebAuthn state".into()))?;
     let credential: PublicKeyCredential = serde_json::from_value(credential)
-        .map_err(|e| ApiError::BadRequest(format!("not a WebAuthn credential: {e}")))?;
+        .map_err(|e| ApiError::Unprocessable(format!("not a WebAuthn credential: {e}")))?;
     let user = state.store.user_by_id(&user_id).await?;
     let result = match webauthn.finish_passkey_authentication(&credential, &ceremony) {
         Ok(result) => result,
@@ -351,7 +351,7 @@ pub(crate) async fn webauthn_register_complete(
     let ceremony: PasskeyRegistration = serde_json::from_value(stored["ceremony"].clone())
         .map_err(|_| ApiError::BadRequest("broken WebAuthn state".into()))?;
     let credential: RegisterPublicKeyCredential = serde_json::from_value(request.credential)
-        .map_err(|e| ApiError::BadRequest(format!("not a WebAuthn credential: {e}")))?;
+        .map_err(|e| ApiError::Unprocessable(format!("not a WebAuthn credential: {e}")))?;
     let key = webauthn
         .finish_passkey_registration(&credential, &ceremony)
         .map_err(|e| {

@@ -190,7 +190,43 @@ pub(super) fn constrain(openapi: &mut OpenApi) -> Result<(), String> {
         }
         *object = serde_json::from_value(value).map_err(|e| e.to_string())?;
     }
+    for object in components.schemas.values_mut() {
+        let mut value = serde_json::to_value(&*object).map_err(|e| e.to_string())?;
+        if widen_unsigned(&mut value) {
+            *object = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        }
+    }
     Ok(())
+}
+
+/// utoipa writes a `u32` as `format: int32, minimum: 0`, which clients read
+/// as at most 2^31 - 1 while the server takes up to 2^32 - 1: the schema
+/// says what the server takes. True when something changed.
+fn widen_unsigned(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    let mut changed = false;
+    match value {
+        Value::Object(map) => {
+            if map.get("format").and_then(Value::as_str) == Some("int32")
+                && map.get("minimum").and_then(Value::as_u64) == Some(0)
+                && !map.contains_key("maximum")
+            {
+                map.insert("format".to_owned(), "int64".into());
+                map.insert("maximum".to_owned(), u32::MAX.into());
+                changed = true;
+            }
+            for child in map.values_mut() {
+                changed |= widen_unsigned(child);
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                changed |= widen_unsigned(child);
+            }
+        }
+        _ => {}
+    }
+    changed
 }
 
 #[cfg(test)]
