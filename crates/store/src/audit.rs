@@ -21,13 +21,16 @@ pub(crate) struct Change<'a> {
 }
 
 /// Writes the audit event of a change inside its transaction, and marks the
-/// transaction as one that may change what gateways serve.
+/// transaction as one that may change what gateways serve (unless the
+/// action cannot: [`reaches_gateways`]).
 pub(crate) async fn record(
     tx: &mut WriteTx<'_>,
     who: &AuditSource,
     change: Change<'_>,
 ) -> Result<()> {
-    tx.mark_changed();
+    if reaches_gateways(change.action) {
+        tx.mark_changed();
+    }
     sqlx::query(
         "INSERT INTO audit_log (id, at, actor_id, actor_name, action, action_family, \
          target_type, target_id, target_name, tenant_id, tenant_slug, source, details) \
@@ -49,6 +52,21 @@ pub(crate) async fn record(
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// Whether an audited action may change what gateways serve, the access
+/// proxy publishes or the grants it holds — all of which follow the
+/// configuration version, and every gateway stream rebuilds its
+/// configuration when it moves (issue 19, item 3). Logins (thousands on a
+/// Monday morning; MFA-before-VPN reads `last_mfa_at` when a device is
+/// admitted, not the configuration), the proxy's access log, the status
+/// page and the manual do not. Everything else does, also what is added
+/// later: an action missing here costs a rebuild, never a stale gateway.
+pub(crate) fn reaches_gateways(action: &str) -> bool {
+    !(action == "user.login"
+        || action == "manual.update"
+        || action.starts_with("proxy.")
+        || action.starts_with("status."))
 }
 
 #[derive(FromRow)]
@@ -314,6 +332,31 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=cmd()"), "'=cmd()");
+    }
+
+    #[test]
+    fn what_reaches_gateways() {
+        for quiet in [
+            "user.login",
+            "proxy.access",
+            "proxy.denied",
+            "status.incident.create",
+            "manual.update",
+        ] {
+            assert!(!super::reaches_gateways(quiet), "{quiet}");
+        }
+        for change in [
+            "device.revoke",
+            "user.update",
+            "user.delete",
+            "user.password.change",
+            "access_rule.create",
+            "tenant.quota.set",
+            "session.end",
+            "something.new",
+        ] {
+            assert!(super::reaches_gateways(change), "{change}");
+        }
     }
 
     #[test]

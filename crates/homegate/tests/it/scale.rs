@@ -17,7 +17,54 @@ use tokio::sync::mpsc;
 use crate::both_backends;
 use crate::support::{TestServer, public_key};
 
-both_backends!(a_region_of_200000_devices_reaches_its_gateway);
+both_backends!(
+    a_region_of_200000_devices_reaches_its_gateway,
+    logins_and_the_status_page_leave_gateways_alone,
+);
+
+/// Item 3: every gateway stream rebuilds its configuration when the
+/// configuration version moves. A login (thousands at 8:00 on Monday) or a
+/// status-page change must not move it; a change to what gateways serve
+/// must.
+async fn logins_and_the_status_page_leave_gateways_alone(server: &TestServer) {
+    server.tenant("lemgo", "10.31.0.0/16").await;
+    server
+        .login_as(Some("lemgo"), "anna", api_types::Role::Employee)
+        .await;
+    let version = || *server.store.watch_config_version().borrow();
+    let before = version();
+    for _ in 0..3 {
+        server.login("anna", crate::support::USER_PASSWORD).await;
+    }
+    let _: serde_json::Value = server
+        .admin
+        .post(
+            &["status", "components"],
+            &api_types::status::CreateComponent {
+                name: "mail".into(),
+                title: "Mail".into(),
+                description: None,
+                group: None,
+                tenants: Vec::new(),
+                position: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(version(), before, "logins and the status page moved it");
+    server
+        .admin
+        .create_group(
+            "lemgo",
+            &api_types::tenancy::CreateGroup {
+                name: "office".into(),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(version() > before, "a new group did not move it");
+}
 
 /// Devices in the region; `HOMEGATE_SCALE_DEVICES` changes it.
 fn device_count() -> usize {
