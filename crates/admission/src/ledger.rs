@@ -1,6 +1,7 @@
-//! The control plane's seat ledger. `store` keeps the same ledger in the
-//! database (table `seat_holders`) with the same rules; this in-memory version
-//! is the reference the simulation tests check the protocol against.
+//! The control plane's seat ledger. `store` keeps its state in the database
+//! (table `seat_holders`): to decide admissions it loads a tenant's
+//! holdings into this ledger, decides here and writes the outcome back, so
+//! the rules the simulation tests check are the ones production runs.
 //!
 //! A seat belongs to a device and is held by one or more gateways, each with
 //! its own lease. The device counts once as long as any holding is unexpired.
@@ -47,6 +48,17 @@ pub enum Grant {
 pub struct Ledger {
     seats: BTreeMap<(String, String), Seat>,
     quotas: BTreeMap<String, Quota>,
+    /// One tenant's usage at one instant, kept while only `admit` changes
+    /// the ledger: a burst of admissions decided at one `now` (the store's
+    /// batches) costs a lookup each instead of a scan of every seat.
+    counted: Option<Counted>,
+}
+
+#[derive(Debug, Clone)]
+struct Counted {
+    tenant: String,
+    now: Millis,
+    usage: Usage,
 }
 
 fn key(tenant: &str, device: &str) -> (String, String) {
@@ -67,12 +79,34 @@ impl Ledger {
 
     pub fn usage(&self, tenant: &str, now: Millis) -> Usage {
         let mut usage = Usage::default();
-        for ((seat_tenant, _), seat) in &self.seats {
-            if seat_tenant == tenant && seat.active(now) {
+        let tenant_seats = self
+            .seats
+            .range(key(tenant, "")..)
+            .take_while(|((seat_tenant, _), _)| seat_tenant == tenant);
+        for (_, seat) in tenant_seats {
+            if seat.active(now) {
                 usage.total += 1;
                 usage.priority += u32::from(seat.priority);
             }
         }
+        usage
+    }
+
+    /// [`Ledger::usage`], from `counted` when it holds this tenant and
+    /// instant.
+    fn counted_usage(&mut self, tenant: &str, now: Millis) -> Usage {
+        if let Some(counted) = &self.counted
+            && counted.tenant == tenant
+            && counted.now == now
+        {
+            return counted.usage;
+        }
+        let usage = self.usage(tenant, now);
+        self.counted = Some(Counted {
+            tenant: tenant.to_owned(),
+            now,
+            usage,
+        });
         usage
     }
 
@@ -91,16 +125,39 @@ impl Ledger {
             .filter(|h| h.expires_at > now)
     }
 
-    /// Seats in use by devices other than `device`.
-    fn usage_without(&self, tenant: &str, device: &str, now: Millis) -> Usage {
-        let mut usage = Usage::default();
-        for ((seat_tenant, seat_device), seat) in &self.seats {
-            if seat_tenant == tenant && seat_device != device && seat.active(now) {
-                usage.total += 1;
-                usage.priority += u32::from(seat.priority);
-            }
-        }
-        usage
+    /// Puts a holding read from storage back: the store loads a tenant's
+    /// holdings, decides with this ledger and writes the outcome back, so
+    /// production and the simulation tests share one set of rules.
+    pub fn restore(
+        &mut self,
+        tenant: &str,
+        device: &str,
+        gateway: &str,
+        priority: bool,
+        holding: Holding,
+    ) {
+        self.counted = None;
+        let seat = self.seats.entry(key(tenant, device)).or_insert(Seat {
+            priority,
+            holders: BTreeMap::new(),
+        });
+        seat.priority |= priority;
+        seat.holders.insert(gateway.to_owned(), holding);
+    }
+
+    /// The seat of `device`, current or not.
+    pub fn seat(&self, tenant: &str, device: &str) -> Option<&Seat> {
+        self.seats.get(&key(tenant, device))
+    }
+
+    /// Whether `device` holds a current seat: some holding neither expired
+    /// nor superseded. Such a device keeps its seat when it asks again.
+    pub fn is_current(&self, tenant: &str, device: &str, now: Millis) -> bool {
+        self.seat(tenant, device).is_some_and(|seat| {
+            seat.holders
+                .values()
+                .any(|h| h.expires_at > now && !h.superseded)
+        })
     }
 
     /// A gateway asks for a seat for `device`.
@@ -122,11 +179,8 @@ impl Ledger {
             expires_at: now + lease,
             superseded: false,
         };
-        if let Some(seat) = self.seats.get_mut(&key(tenant, device))
-            && seat
-                .holders
-                .values()
-                .any(|h| h.expires_at > now && !h.superseded)
+        if self.is_current(tenant, device, now)
+            && let Some(seat) = self.seats.get_mut(&key(tenant, device))
         {
             let mut supersedes = Vec::new();
             for (holder, holding) in &mut seat.holders {
@@ -138,7 +192,17 @@ impl Ledger {
             seat.holders.insert(gateway.to_owned(), current);
             return Grant::Admitted { supersedes };
         }
-        let usage = self.usage_without(tenant, device, now);
+        // Seats in use by devices other than this one (its superseded
+        // holdings may still count).
+        let mut usage = self.counted_usage(tenant, now);
+        if let Some(own) = self
+            .seats
+            .get(&key(tenant, device))
+            .filter(|seat| seat.active(now))
+        {
+            usage.total = usage.total.saturating_sub(1);
+            usage.priority = usage.priority.saturating_sub(u32::from(own.priority));
+        }
         match decide(self.quota(tenant), usage, is_priority) {
             Ok(()) => {
                 let seat = self.seats.entry(key(tenant, device)).or_insert(Seat {
@@ -147,6 +211,17 @@ impl Ledger {
                 });
                 seat.priority = is_priority;
                 seat.holders.insert(gateway.to_owned(), current);
+                if let Some(counted) = &mut self.counted {
+                    counted.usage = Usage {
+                        total: usage.total + 1,
+                        priority: usage.priority + u32::from(is_priority),
+                    };
+                }
+                #[cfg(test)]
+                assert_eq!(
+                    self.counted.as_ref().map(|c| c.usage),
+                    Some(self.usage(tenant, now))
+                );
                 Grant::Admitted {
                     supersedes: Vec::new(),
                 }
@@ -163,6 +238,7 @@ impl Ledger {
         lease: Millis,
         now: Millis,
     ) -> Vec<(String, String)> {
+        self.counted = None;
         let mut renewed = Vec::new();
         for device in devices {
             if let Some(holding) = self
@@ -181,6 +257,7 @@ impl Ledger {
 
     /// The gateway ended its session of the device.
     pub fn release(&mut self, gateway: &str, tenant: &str, device: &str) {
+        self.counted = None;
         let seat_key = key(tenant, device);
         if let Some(seat) = self.seats.get_mut(&seat_key) {
             seat.holders.remove(gateway);
@@ -194,6 +271,7 @@ impl Ledger {
     /// free once every gateway confirmed or its lease ran out. Returns the
     /// gateways to tell.
     pub fn end(&mut self, tenant: &str, device: &str, now: Millis) -> Vec<String> {
+        self.counted = None;
         let Some(seat) = self.seats.get_mut(&key(tenant, device)) else {
             return Vec::new();
         };
@@ -209,6 +287,7 @@ impl Ledger {
 
     /// Forgets expired holdings and seats.
     pub fn prune(&mut self, now: Millis) {
+        self.counted = None;
         for seat in self.seats.values_mut() {
             seat.holders.retain(|_, h| h.expires_at > now);
         }

@@ -148,6 +148,18 @@ impl ApiError {
                     ),
                 )
             }
+            ApiError::Store(error @ StoreError::AmbiguousLogin) => {
+                let status = StatusCode::UNAUTHORIZED;
+                (
+                    status,
+                    make(
+                        status,
+                        "login-ambiguous",
+                        "Name the municipality",
+                        Some(error.to_string()),
+                    ),
+                )
+            }
             // A cursor is opaque: one that is well-formed but not this
             // list's is a value the server refuses, not a malformed request.
             ApiError::Store(StoreError::Page(error @ store::paging::PageError::Cursor)) => {

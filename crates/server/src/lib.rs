@@ -147,6 +147,9 @@ pub struct AppState {
     /// Enrollment attempts per source address.
     pub enroll_limiter: Arc<ratelimit::AddressLimiter>,
     pub hub: Arc<gateway::Hub>,
+    /// Admission requests of this process's gateway streams, decided in
+    /// batches.
+    pub admissions: Arc<gateway::Admissions>,
     /// Stick batches being written by the console.
     pub stick_jobs: Arc<stick_jobs::StickJobs>,
     /// The WebAuthn relying party; `None` when the public URL is an IP address.
@@ -185,6 +188,7 @@ impl AppState {
                 "enrollment attempts",
             )),
             hub: Arc::new(gateway::Hub::default()),
+            admissions: Arc::new(gateway::Admissions::default()),
             stick_jobs: Arc::default(),
             webauthn: webauthn::relying_party(&settings.public_url),
             openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()),

@@ -215,19 +215,16 @@ impl Store {
     /// tenant, or a new employee if the tenant allows it.
     pub async fn oidc_user(&self, config: &IdpConfig, username: &str) -> Result<String> {
         let username = validate::username("username", username)?;
-        let row = sqlx::query("SELECT id, tenant_id, disabled FROM users WHERE username = $1")
-            .bind(&username)
-            .fetch_optional(self.pool())
-            .await?;
+        // The identity provider speaks for its own tenant only: a namesake
+        // in another municipality is another person.
+        let row =
+            sqlx::query("SELECT id, disabled FROM users WHERE tenant_id = $1 AND username = $2")
+                .bind(&config.tenant_id)
+                .bind(&username)
+                .fetch_optional(self.pool())
+                .await?;
         if let Some(row) = row {
-            let tenant_id: Option<String> = row.try_get("tenant_id")?;
             let disabled: i64 = row.try_get("disabled")?;
-            if tenant_id.as_deref() != Some(config.tenant_id.as_str()) {
-                return Err(StoreError::Forbidden(format!(
-                    "{username} is not a user of {}",
-                    config.tenant_slug
-                )));
-            }
             if disabled != 0 {
                 return Err(StoreError::Unauthenticated(
                     "this account is disabled; ask your administrator".to_owned(),

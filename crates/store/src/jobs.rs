@@ -197,16 +197,17 @@ impl Store {
             Ok(rows) => rows,
             Err(problem) => return Ok(Err(problem)),
         };
-        // Usernames are unique across tenants: look up the file's names.
+        // Usernames are unique within the tenant: look up the file's names.
         let names: Vec<&str> = rows.iter().map(|r| r.username.as_str()).collect();
         let mut existing = BTreeSet::new();
         for chunk in names.chunks(500) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let placeholders: Vec<String> =
+                (2..=chunk.len() + 1).map(|n| format!("${n}")).collect();
             let sql = format!(
-                "SELECT username FROM users WHERE username IN ({})",
+                "SELECT username FROM users WHERE tenant_id = $1 AND username IN ({})",
                 placeholders.join(", ")
             );
-            let mut query = sqlx::query_scalar::<_, String>(&sql);
+            let mut query = sqlx::query_scalar::<_, String>(&sql).bind(access.tenant_id());
             for name in chunk {
                 query = query.bind(*name);
             }
@@ -329,11 +330,9 @@ impl Store {
         let mut group_ids: BTreeMap<String, String> = BTreeMap::new();
         let mut secrets = Vec::with_capacity(rows.len());
         for ((row, hash), password) in rows.iter().zip(hashes).zip(passwords.iter()) {
-            let taken = sqlx::query("SELECT id FROM users WHERE username = $1")
-                .bind(&row.username)
-                .fetch_optional(tx.conn())
-                .await?;
-            if taken.is_some() {
+            if crate::users::username_taken(&mut tx, Some(access.tenant_id()), &row.username)
+                .await?
+            {
                 return Err(StoreError::Conflict(format!(
                     "line {}: the username '{}' was taken meanwhile",
                     row.line, row.username

@@ -36,6 +36,7 @@ pub mod regions;
 pub mod replicas;
 pub mod rules;
 pub mod sealing;
+pub mod seats;
 pub mod sessions;
 pub mod status;
 pub mod sticks;
@@ -107,6 +108,12 @@ pub enum StoreError {
     Forbidden(String),
     #[error("{0}")]
     Unauthenticated(String),
+    /// A login name that several accounts answer to with the same
+    /// password: the user has to name the municipality.
+    #[error(
+        "several accounts have this username: log in as username@municipality, e.g. anna@lemgo"
+    )]
+    AmbiguousLogin,
     #[error("{0}")]
     Config(String),
     #[error("database error")]
@@ -382,7 +389,41 @@ impl Store {
         {
             return Err(StoreError::SchemaTooNew { found, known });
         }
-        self.migrator().run(&self.pool).await?;
+        match self.backend {
+            Backend::Postgres => self.migrator().run(&self.pool).await?,
+            Backend::Sqlite => self.migrate_sqlite().await?,
+        }
+        Ok(())
+    }
+
+    /// SQLite migrations run with foreign keys off, as SQLite's own recipe
+    /// for rebuilding a table demands (its `DROP TABLE` would otherwise
+    /// cascade into the tables that reference it; the pragma cannot change
+    /// inside the migration's transaction). The keys are checked after.
+    async fn migrate_sqlite(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await.map_err(StoreError::Database)?;
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await?;
+        let migrated = self.migrator().run(&mut *conn).await;
+        let restored = sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await;
+        if let Err(error) = restored {
+            // Never back into the pool without its foreign keys.
+            drop(conn.detach());
+            return Err(error.into());
+        }
+        migrated?;
+        let broken = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut *conn)
+            .await?;
+        if !broken.is_empty() {
+            return Err(StoreError::Config(format!(
+                "{} rows have broken references after migrating",
+                broken.len()
+            )));
+        }
         Ok(())
     }
 

@@ -77,6 +77,11 @@ fn totp(secret: &str, account: &str) -> Result<Totp> {
         .map_err(|e| StoreError::Conflict(format!("cannot use the TOTP secret: {e}")))
 }
 
+/// How many accounts sharing one login name a password is tried against;
+/// beyond that the login needs `name@municipality`. Each try costs an
+/// argon2 hash, so this bounds what one anonymous request can cost.
+const MAX_NAMESAKES: i64 = 4;
+
 fn new_recovery_code() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut rng = rand::rng();
@@ -93,32 +98,53 @@ fn normalize_recovery(code: &str) -> String {
 }
 
 impl Store {
-    /// Checks a password (first login step). Disabled users and wrong
-    /// passwords get the same kind of error.
-    pub async fn check_password(&self, username: &str, password: &str) -> Result<PasswordOk> {
-        let username = username.trim().to_lowercase();
-        let row = sqlx::query(
-            "SELECT u.id, u.password_hash, u.disabled, u.totp_enabled, \
+    /// Checks a password (first login step). A login name is a username
+    /// or `username@municipality` (the tenant's slug): usernames are unique
+    /// only within a municipality. When several accounts answer to the name,
+    /// the password picks the one; if it fits more than one, the login is
+    /// refused as ambiguous. Disabled users and wrong passwords get the same
+    /// kind of error.
+    pub async fn check_password(&self, login: &str, password: &str) -> Result<PasswordOk> {
+        let login = login.trim().to_lowercase();
+        let (name, slug) = login.rsplit_once('@').unwrap_or(("", ""));
+        let rows = sqlx::query(
+            "SELECT u.id, u.username, u.password_hash, u.disabled, u.totp_enabled, \
              (SELECT COUNT(*) FROM webauthn_credentials w WHERE w.user_id = u.id) AS keys \
-             FROM users u WHERE u.username = $1",
+             FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id \
+             WHERE u.username = $1 OR (u.username = $2 AND t.slug = $3) \
+             ORDER BY u.id LIMIT $4",
         )
-        .bind(&username)
-        .fetch_optional(self.pool())
+        .bind(&login)
+        .bind(name)
+        .bind(slug)
+        .bind(MAX_NAMESAKES + 1)
+        .fetch_all(self.pool())
         .await?;
         let refused = || StoreError::Unauthenticated("wrong username or password".to_owned());
-        let Some(row) = row else {
+        if rows.is_empty() {
             credentials::verify_password_blocking(
                 password.to_owned(),
                 credentials::dummy_hash().to_owned(),
             )
             .await;
             return Err(refused());
-        };
-        let hash: Option<String> = row.try_get("password_hash")?;
-        let hash = hash.unwrap_or_else(|| credentials::dummy_hash().to_owned());
-        if !credentials::verify_password_blocking(password.to_owned(), hash).await {
-            return Err(refused());
         }
+        if rows.len() > MAX_NAMESAKES as usize {
+            return Err(StoreError::AmbiguousLogin);
+        }
+        let mut fitting = Vec::new();
+        for row in rows {
+            let hash: Option<String> = row.try_get("password_hash")?;
+            let hash = hash.unwrap_or_else(|| credentials::dummy_hash().to_owned());
+            if credentials::verify_password_blocking(password.to_owned(), hash).await {
+                fitting.push(row);
+            }
+        }
+        let row = match fitting.len() {
+            0 => return Err(refused()),
+            1 => fitting.remove(0),
+            _ => return Err(StoreError::AmbiguousLogin),
+        };
         let disabled: i64 = row.try_get("disabled")?;
         if disabled != 0 {
             return Err(StoreError::Unauthenticated(
@@ -129,7 +155,7 @@ impl Store {
         let keys: i64 = row.try_get("keys")?;
         Ok(PasswordOk {
             user_id: row.try_get("id")?,
-            username,
+            username: row.try_get("username")?,
             totp: totp_enabled != 0,
             webauthn: keys > 0,
         })

@@ -266,10 +266,10 @@ impl Store {
         Ok(rows.into_iter().map(Refusal::from).collect())
     }
 
-    /// Forgets refusals older than [`crate::gateway_stream::REFUSAL_RETENTION_MS`].
+    /// Forgets refusals older than [`crate::seats::REFUSAL_RETENTION_MS`].
     pub async fn prune_refusals(&self, now: i64) -> Result<u64> {
         Ok(sqlx::query("DELETE FROM refusals WHERE at < $1")
-            .bind(now - crate::gateway_stream::REFUSAL_RETENTION_MS)
+            .bind(now - crate::seats::REFUSAL_RETENTION_MS)
             .execute(self.pool())
             .await?
             .rows_affected())

@@ -110,6 +110,24 @@ impl NewUser {
     }
 }
 
+/// Whether the tenant (or, for `None`, the provider staff) already has a
+/// user of this name. Names are unique only there: other municipalities'
+/// names are none of a tenant admin's business.
+pub(crate) async fn username_taken(
+    tx: &mut WriteTx<'_>,
+    tenant_id: Option<&str>,
+    username: &str,
+) -> Result<bool> {
+    let taken = sqlx::query(
+        "SELECT id FROM users WHERE COALESCE(tenant_id, '') = COALESCE($1, '') AND username = $2",
+    )
+    .bind(tenant_id)
+    .bind(username)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(taken.is_some())
+}
+
 async fn insert_user(
     tx: &mut WriteTx<'_>,
     who: &AuditSource,
@@ -121,11 +139,7 @@ async fn insert_user(
         hash,
         generated,
     } = hashed;
-    let taken = sqlx::query("SELECT id FROM users WHERE username = $1")
-        .bind(&user.username)
-        .fetch_optional(tx.conn())
-        .await?;
-    if taken.is_some() {
+    if username_taken(tx, tenant.map(|(id, _)| id), &user.username).await? {
         return Err(StoreError::Conflict(format!(
             "the username '{}' is taken",
             user.username

@@ -12,7 +12,8 @@ use crate::output::{self, Tabular};
 pub(crate) struct LoginArgs {
     /// The control plane, e.g. http://127.0.0.1:8080
     url: String,
-    /// The login name.
+    /// The login name: the username, or `username@municipality` (e.g.
+    /// anna@lemgo) when several municipalities have that username.
     #[arg(long, short = 'u')]
     username: String,
     /// Read the password from the first line of stdin (and a second-factor

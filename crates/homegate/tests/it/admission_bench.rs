@@ -141,6 +141,35 @@ impl Gateway {
         times
     }
 
+    /// Waits for the answers to `asked` (request id -> device index):
+    /// `(device, admitted, undecided)` each.
+    async fn decisions(
+        &mut self,
+        mut asked: std::collections::HashMap<u64, usize>,
+    ) -> Vec<(usize, bool, bool)> {
+        let mut answers = Vec::new();
+        while !asked.is_empty() {
+            let answer = self
+                .wait_for(|m| match m {
+                    ToGateway::AdmitResult {
+                        request_id,
+                        admitted,
+                        undecided,
+                        ..
+                    } if asked.contains_key(request_id) => {
+                        Some((*request_id, *admitted, *undecided))
+                    }
+                    _ => None,
+                })
+                .await;
+            let (id, admitted, undecided) = answer;
+            if let Some(device) = asked.remove(&id) {
+                answers.push((device, admitted, undecided));
+            }
+        }
+        answers
+    }
+
     fn end(&self, key: &str) {
         self.outbox
             .send(FromGateway::SessionEnded {
@@ -330,6 +359,157 @@ async fn admission_benchmark_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admission_benchmark_postgres() {
     admission_and_quota_changes(Backend::Postgres).await;
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Issue 19 item 5, 8:00 on Monday: every device of `tenants` tenants asks
+/// at once, spread over two gateways; each tenant's quota is three quarters
+/// of its devices. Undecided answers ("busy") are asked again at once, as
+/// gateways do on the device's next handshake. Measures the time until
+/// every device has its decision and checks that each tenant got exactly
+/// its quota. `HOMEGATE_BENCH_TENANTS` and `HOMEGATE_BENCH_TENANT_DEVICES`
+/// set the shape (defaults 2 × 40, quick enough for CI).
+async fn monday_morning(backend: Backend) {
+    let tenants = env_or("HOMEGATE_BENCH_TENANTS", 2);
+    let per_tenant = env_or("HOMEGATE_BENCH_TENANT_DEVICES", 40);
+    let quota_each = per_tenant * 3 / 4;
+    let server = TestServer::start(backend).await;
+    let admin = &server.admin;
+    admin
+        .create_region(&CreateRegion {
+            name: "bench".into(),
+            description: None,
+        })
+        .await
+        .unwrap();
+    let registering = Instant::now();
+    // (tenant, key) of every device.
+    let mut devices: Vec<(String, String)> = Vec::new();
+    for t in 0..tenants {
+        let slug = format!("monday{t}");
+        admin
+            .create_tenant(&CreateTenant {
+                slug: slug.clone(),
+                name: format!("Gemeinde {t}"),
+                default_language: None,
+                address_pool: format!("10.{}.0.0/16", 100 + t),
+                region: Some("bench".into()),
+                max_sessions: Some(u32::try_from(quota_each).unwrap()),
+                max_devices: None,
+            })
+            .await
+            .unwrap();
+        let keys: Vec<String> = (0..per_tenant).map(|_| public_key()).collect();
+        use futures::StreamExt;
+        futures::stream::iter(keys.iter().enumerate())
+            .map(|(i, key)| {
+                let slug = &slug;
+                async move {
+                    admin
+                        .create_device(
+                            slug,
+                            &CreateDevice {
+                                name: format!("laptop-{i}"),
+                                owner: None,
+                                kind: DeviceKind::Laptop,
+                                public_key: key.clone(),
+                            },
+                        )
+                        .await
+                }
+            })
+            .buffer_unordered(8)
+            .for_each(|created| async move {
+                created.unwrap();
+            })
+            .await;
+        devices.extend(keys.into_iter().map(|key| (slug.clone(), key)));
+    }
+    let registered = registering.elapsed();
+    let mut gateways = [
+        Gateway::connect(&server, "gw-a").await,
+        Gateway::connect(&server, "gw-b").await,
+    ];
+
+    // Interleave the tenants, as their employees arrive together.
+    let mut order: Vec<usize> = (0..devices.len()).collect();
+    order.sort_by_key(|&i| (i % per_tenant, i / per_tenant));
+    let started = Instant::now();
+    let mut admitted = vec![false; devices.len()];
+    let mut pending = order;
+    let mut rounds = 0;
+    let mut last_answer = Duration::ZERO;
+    while !pending.is_empty() {
+        rounds += 1;
+        let mut asked = [
+            std::collections::HashMap::new(),
+            std::collections::HashMap::new(),
+        ];
+        for (n, &device) in pending.iter().enumerate() {
+            let id = gateways[n % 2].ask(&devices[device].1);
+            asked[n % 2].insert(id, device);
+        }
+        let [a, b] = &mut gateways;
+        let [asked_a, asked_b] = asked;
+        let (mut answers, on_b) = tokio::join!(a.decisions(asked_a), b.decisions(asked_b));
+        answers.extend(on_b);
+        last_answer = started.elapsed();
+        pending = Vec::new();
+        for (device, yes, undecided) in answers {
+            if undecided {
+                pending.push(device);
+            } else {
+                admitted[device] = yes;
+            }
+        }
+        assert!(rounds < 100, "{} devices never decided", pending.len());
+    }
+
+    // Exact: every tenant got its quota, no seat more or less.
+    for t in 0..tenants {
+        let slug = format!("monday{t}");
+        let in_tenant = devices
+            .iter()
+            .zip(&admitted)
+            .filter(|((tenant, _), yes)| *tenant == slug && **yes)
+            .count();
+        assert_eq!(in_tenant, quota_each, "{slug}: admitted");
+        let sessions = admin.list_sessions(&slug).await.unwrap();
+        assert_eq!(
+            sessions.in_use,
+            u32::try_from(quota_each).unwrap(),
+            "{slug}: seats held"
+        );
+    }
+    println!(
+        "\nmonday morning on {backend:?}: {tenants} tenants x {per_tenant} devices \
+         (quota {quota_each} each), 2 gateways: registered in {:.1} s; all {} decided in \
+         {:.2} s over {rounds} round(s); admitted exactly {} per tenant",
+        registered.as_secs_f64(),
+        devices.len(),
+        last_answer.as_secs_f64(),
+        quota_each,
+    );
+    for gateway in gateways {
+        gateway.task.abort();
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monday_morning_sqlite() {
+    monday_morning(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monday_morning_postgres() {
+    monday_morning(Backend::Postgres).await;
 }
 
 /// An admission that cannot be decided before the gateway gives up is

@@ -13,7 +13,8 @@ both_backends!(
     changing_totp_needs_a_fresh_code,
     password_change_ends_other_logins,
     webhook_credentials_stay_hidden,
-    secrets_are_sealed_at_rest
+    secrets_are_sealed_at_rest,
+    usernames_are_unique_per_tenant
 );
 
 /// Every account endpoint: `(method, path, body)`.
@@ -626,4 +627,218 @@ async fn secrets_are_sealed_at_rest(server: &TestServer) {
         .unwrap();
     assert_eq!(target.secret, "hgw_written_in_clear");
     restarted.close().await;
+}
+
+/// A user of `tenant` (or provider staff) with a password of our choosing.
+async fn user_with_password(
+    server: &TestServer,
+    tenant: Option<&str>,
+    username: &str,
+    password: &str,
+) -> api_types::tenancy::User {
+    let request = api_types::tenancy::CreateUser {
+        username: username.to_owned(),
+        display_name: None,
+        email: None,
+        role: Role::Employee,
+        password: Some(password.to_owned()),
+        language: None,
+    };
+    match tenant {
+        Some(tenant) => server.admin.create_user(tenant, &request).await,
+        None => server.admin.create_provider_user(&request).await,
+    }
+    .unwrap()
+    .user
+}
+
+/// Which user a login name and password log in as, or the problem type.
+async fn who_logs_in(server: &TestServer, login: &str, password: &str) -> Result<String, String> {
+    match server
+        .anonymous()
+        .login(&api_types::auth::LoginRequest {
+            username: login.to_owned(),
+            password: password.to_owned(),
+            token_name: None,
+        })
+        .await
+    {
+        Ok(response) => Ok(response.user.id),
+        Err(client::ClientError::Api { problem, .. }) => Err(problem
+            .kind
+            .rsplit(['#', '/'])
+            .next()
+            .unwrap_or_default()
+            .to_owned()),
+        Err(other) => panic!("{other:?}"),
+    }
+}
+
+/// Issue 20 item 6: a tenant admin cannot learn which usernames exist in
+/// other municipalities, because names are unique only within one (and
+/// among provider staff). A shared name logs in by its password, and
+/// `name@municipality` names the account when the password fits several.
+async fn usernames_are_unique_per_tenant(server: &TestServer) {
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    server.tenant("detmold", "10.21.0.0/16").await;
+    let lemgo_admin = server
+        .login_as(Some("lemgo"), "lemgo-admin", Role::TenantAdmin)
+        .await;
+    let detmold_admin = server
+        .login_as(Some("detmold"), "detmold-admin", Role::TenantAdmin)
+        .await;
+    let anna = |password: &str| api_types::tenancy::CreateUser {
+        username: "Anna".into(),
+        display_name: None,
+        email: None,
+        role: Role::Employee,
+        password: Some(password.to_owned()),
+        language: None,
+    };
+    let lemgo_anna = lemgo_admin
+        .create_user("lemgo", &anna("anna-in-lemgo-12345"))
+        .await
+        .unwrap()
+        .user;
+    // Before, this was 409 "taken": it told Detmold that Lemgo has an Anna.
+    let detmold_anna = detmold_admin
+        .create_user("detmold", &anna("anna-in-detmold-12345"))
+        .await
+        .unwrap()
+        .user;
+    assert_eq!(detmold_anna.username, "anna");
+    // Within a tenant a name is still taken.
+    let (status, _) = problem_of(
+        lemgo_admin
+            .create_user("lemgo", &anna("another-anna-12345"))
+            .await,
+    );
+    assert_eq!(status, 409);
+    // A tenant may have a user named like a provider admin; the provider
+    // staff keep their own namespace.
+    let detmold_admin_namesake =
+        user_with_password(server, Some("detmold"), "admin", "not-the-admins-12345").await;
+    let (status, _) = problem_of(
+        server
+            .admin
+            .create_provider_user(&api_types::tenancy::CreateUser {
+                username: "admin".into(),
+                display_name: None,
+                email: None,
+                role: Role::ProviderAdmin,
+                password: None,
+                language: None,
+            })
+            .await,
+    );
+    assert_eq!(status, 409);
+
+    // The password picks the account; `name@municipality` names it.
+    assert_eq!(
+        who_logs_in(server, "anna", "anna-in-lemgo-12345").await,
+        Ok(lemgo_anna.id.clone())
+    );
+    assert_eq!(
+        who_logs_in(server, "anna", "anna-in-detmold-12345").await,
+        Ok(detmold_anna.id.clone())
+    );
+    assert_eq!(
+        who_logs_in(server, "Anna@Detmold", "anna-in-detmold-12345").await,
+        Ok(detmold_anna.id.clone())
+    );
+    assert_eq!(
+        who_logs_in(server, "anna@lemgo", "anna-in-detmold-12345").await,
+        Err("unauthenticated".to_owned())
+    );
+    assert_eq!(
+        who_logs_in(server, "admin", "not-the-admins-12345").await,
+        Ok(detmold_admin_namesake.id.clone())
+    );
+    assert!(
+        who_logs_in(server, "admin", crate::support::ADMIN_PASSWORD)
+            .await
+            .is_ok()
+    );
+
+    // One password for two namesakes: the login names the municipality.
+    let same = "the-same-password-12345";
+    let lemgo_ben = user_with_password(server, Some("lemgo"), "ben", same).await;
+    let detmold_ben = user_with_password(server, Some("detmold"), "ben", same).await;
+    assert_eq!(
+        who_logs_in(server, "ben", same).await,
+        Err("login-ambiguous".to_owned())
+    );
+    assert_eq!(
+        who_logs_in(server, "ben@lemgo", same).await,
+        Ok(lemgo_ben.id)
+    );
+    assert_eq!(
+        who_logs_in(server, "ben@detmold", same).await,
+        Ok(detmold_ben.id)
+    );
+    // The console says so in the user's language.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = browser
+        .get(format!("{}/login", server.url))
+        .header("accept-language", "de")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let page = browser
+        .post(format!("{}/login", server.url))
+        .header("accept-language", "de")
+        .form(&[
+            ("csrf", csrf_of(&page)),
+            ("username", "ben"),
+            ("password", same),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Mehrere Konten haben diesen Benutzernamen"),
+        "{page}"
+    );
+
+    // An import into Detmold may bring names Lemgo has.
+    let started = detmold_admin
+        .import_users(
+            "detmold",
+            &api_types::jobs::ImportUsers {
+                csv: "username,display_name\nlemgo-admin,Namesake\n".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let job = loop {
+        let job = detmold_admin
+            .get_job("detmold", &started.job.id, None)
+            .await
+            .unwrap();
+        if job.state != api_types::jobs::JobState::Running {
+            break job;
+        }
+        assert!(std::time::Instant::now() < deadline, "{job:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(job.state, api_types::jobs::JobState::Done, "{job:?}");
+    let names: Vec<String> = server
+        .admin
+        .list_users("detmold")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert!(names.contains(&"lemgo-admin".to_owned()), "{names:?}");
 }

@@ -9,21 +9,27 @@ use store::gateway_stream::GatewayIdentity;
 use crate::both_backends;
 use crate::support::{TestServer, public_key};
 
-async fn seats_spread_and_count_once(server: &TestServer) {
-    let admin = &server.admin;
-    admin
+/// A region with connected gateways, as the store knows them.
+async fn region_with_gateways(
+    server: &TestServer,
+    region: &str,
+    names: &[&str],
+) -> Vec<GatewayIdentity> {
+    server
+        .admin
         .create_region(&CreateRegion {
-            name: "west".into(),
+            name: region.into(),
             description: None,
         })
         .await
         .unwrap();
     let mut gateways = Vec::new();
-    for name in ["gw-a", "gw-b"] {
-        let created = admin
+    for name in names {
+        let created = server
+            .admin
             .create_gateway(&CreateGateway {
-                name: name.into(),
-                region: "west".into(),
+                name: (*name).into(),
+                region: region.into(),
                 endpoint: Some(format!("{name}.example:51820")),
             })
             .await
@@ -40,6 +46,35 @@ async fn seats_spread_and_count_once(server: &TestServer) {
             .unwrap();
         gateways.push(identity);
     }
+    gateways
+}
+
+/// Laptops registered in `tenant`; their public keys.
+async fn laptops(server: &TestServer, tenant: &str, count: usize) -> Vec<String> {
+    let mut keys = Vec::new();
+    for n in 0..count {
+        let key = public_key();
+        server
+            .admin
+            .create_device(
+                tenant,
+                &CreateDevice {
+                    name: format!("laptop-{n}"),
+                    owner: None,
+                    kind: DeviceKind::Laptop,
+                    public_key: key.clone(),
+                },
+            )
+            .await
+            .unwrap();
+        keys.push(key);
+    }
+    keys
+}
+
+async fn seats_spread_and_count_once(server: &TestServer) {
+    let admin = &server.admin;
+    let gateways = region_with_gateways(server, "west", &["gw-a", "gw-b"]).await;
     let tenant = admin
         .create_tenant(&CreateTenant {
             slug: "kleve".into(),
@@ -140,9 +175,99 @@ async fn seats_spread_and_count_once(server: &TestServer) {
     );
 
     // Refusals are kept for 30 days.
-    let later = store::now_ms() + store::gateway_stream::REFUSAL_RETENTION_MS + 1;
+    let later = store::now_ms() + store::seats::REFUSAL_RETENTION_MS + 1;
     assert!(server.store.prune_refusals(later).await.unwrap() >= 1);
     assert!(admin.list_refusals("kleve", 100).await.unwrap().is_empty());
 }
 
-both_backends!(seats_spread_and_count_once);
+/// Issue 19 item 5: admissions decided as one batch keep the quota exact,
+/// in request order, across gateways and tenants; a device asking again in
+/// the same batch keeps its seat and moves, an unknown key is refused.
+async fn a_batch_of_admissions_keeps_the_quota_exact(server: &TestServer) {
+    let gateways = region_with_gateways(server, "west", &["gw-a", "gw-b"]).await;
+    for (slug, pool, quota) in [
+        ("kleve", "10.70.0.0/16", Some(10)),
+        ("goch", "10.71.0.0/16", None),
+    ] {
+        server
+            .admin
+            .create_tenant(&CreateTenant {
+                slug: slug.into(),
+                name: format!("Stadt {slug}"),
+                default_language: None,
+                address_pool: pool.into(),
+                region: Some("west".into()),
+                max_sessions: quota,
+                max_devices: None,
+            })
+            .await
+            .unwrap();
+    }
+    let kleve = laptops(server, "kleve", 25).await;
+    let goch = laptops(server, "goch", 5).await;
+    let request = |gateway: usize, key: &str| store::seats::AdmitRequest {
+        gateway: gateways[gateway].clone(),
+        public_key: key.to_owned(),
+        lease_ms: 60_000,
+    };
+    let mut requests: Vec<_> = kleve
+        .iter()
+        .zip(goch.iter().chain(std::iter::repeat(&String::new())))
+        .enumerate()
+        .flat_map(|(n, (k, g))| {
+            let mut both = vec![request(n % 2, k)];
+            if !g.is_empty() {
+                both.push(request(n % 2, g));
+            }
+            both
+        })
+        .collect();
+    requests.push(request(1, &kleve[0]));
+    requests.push(request(0, &public_key()));
+    let outcomes = server.store.admit_sessions(&requests).await.unwrap();
+    assert_eq!(outcomes.len(), requests.len());
+
+    let admitted = |keys: &[String]| {
+        keys.iter()
+            .filter(|key| {
+                requests
+                    .iter()
+                    .zip(&outcomes)
+                    .any(|(r, o)| r.public_key == **key && o.admitted)
+            })
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        admitted(&kleve),
+        kleve[..10].to_vec(),
+        "the first ten, in order"
+    );
+    assert_eq!(admitted(&goch).len(), 5, "no quota in goch");
+    let again = &outcomes[outcomes.len() - 2];
+    assert!(again.admitted, "{again:?}");
+    assert_eq!(again.supersedes, vec![gateways[0].id.clone()]);
+    let unknown = &outcomes[outcomes.len() - 1];
+    assert_eq!(
+        unknown.refusal.as_ref().map(|(code, _)| code.as_str()),
+        Some("unknown_device")
+    );
+    let sessions = server.admin.list_sessions("kleve").await.unwrap();
+    assert_eq!(sessions.in_use, 10, "{sessions:?}");
+    let refusals = server.admin.list_refusals("kleve", 100).await.unwrap();
+    assert_eq!(refusals.iter().map(|r| r.count).sum::<u32>(), 15);
+
+    // The next batch sees the seats the first one took.
+    let outcomes = server
+        .store
+        .admit_sessions(&[request(0, &kleve[20]), request(0, &kleve[5])])
+        .await
+        .unwrap();
+    assert!(!outcomes[0].admitted);
+    assert!(outcomes[1].admitted, "a device in session keeps its seat");
+}
+
+both_backends!(
+    seats_spread_and_count_once,
+    a_batch_of_admissions_keeps_the_quota_exact
+);

@@ -57,6 +57,7 @@ mfa-recovery = Stattdessen einen Wiederherstellungscode verwenden
 mfa-recovery-code = Wiederherstellungscode
 login-error-expired = Die Anmeldung hat zu lange gedauert. Bitte melden Sie sich erneut an.
 login-error-failed = Benutzername oder Passwort ist falsch.
+login-error-ambiguous = Mehrere Konten haben diesen Benutzernamen. Schreiben Sie Ihren Benutzernamen mit Ihrer Kommune, z. B. „anna@lemgo“.
 login-error-throttled = Zu viele fehlgeschlagene Anmeldungen. Bitte warten Sie einige Minuten und versuchen Sie es dann erneut.
 login-error-code = Der Code ist falsch oder wurde schon verwendet.
 login-error-unavailable = Die Anmeldung ist gerade nicht möglich. Bitte versuchen Sie es später erneut.

@@ -57,6 +57,7 @@ mfa-recovery = Use a recovery code instead
 mfa-recovery-code = Recovery code
 login-error-expired = The login took too long. Please log in again.
 login-error-failed = Wrong username or password.
+login-error-ambiguous = Several accounts have this username. Write your username with your municipality, e.g. "anna@lemgo".
 login-error-throttled = Too many failed logins. Please wait a few minutes and try again.
 login-error-code = The code was wrong or has already been used.
 login-error-unavailable = Logging in is not possible right now. Please try again later.

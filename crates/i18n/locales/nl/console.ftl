@@ -57,6 +57,7 @@ mfa-recovery = Een herstelcode gebruiken
 mfa-recovery-code = Herstelcode
 login-error-expired = Het aanmelden duurde te lang. Meld u opnieuw aan.
 login-error-failed = Gebruikersnaam of wachtwoord is onjuist.
+login-error-ambiguous = Meerdere accounts hebben deze gebruikersnaam. Schrijf uw gebruikersnaam met uw gemeente, bijv. "anna@lemgo".
 login-error-throttled = Te veel mislukte aanmeldingen. Wacht een paar minuten en probeer het dan opnieuw.
 login-error-code = De code is onjuist of al gebruikt.
 login-error-unavailable = Aanmelden is nu niet mogelijk. Probeer het later opnieuw.

@@ -31,7 +31,11 @@ fn rules() -> Vec<(&'static str, &'static str, Rule)> {
         ),
         ("UpdateTenant", "name", Pattern(patterns::name(200))),
         ("CreateUser", "username", Pattern(patterns::username())),
-        ("CreateUser", "display_name", Pattern(patterns::name(200))),
+        (
+            "CreateUser",
+            "display_name",
+            Pattern(patterns::optional_name(200)),
+        ),
         ("CreateUser", "email", Pattern(patterns::email())),
         ("CreateUser", "password", Length(12, 1024)),
         ("UpdateUser", "display_name", Pattern(patterns::name(200))),

@@ -66,7 +66,9 @@ impl From<StoreError> for ConsoleError {
         match error {
             StoreError::NotFound { .. } => ConsoleError::NotFound(error.to_string()),
             StoreError::Forbidden(message) => ConsoleError::Forbidden(message),
-            StoreError::Unauthenticated(_) => ConsoleError::NotLoggedIn { next: "/".into() },
+            StoreError::Unauthenticated(_) | StoreError::AmbiguousLogin => {
+                ConsoleError::NotLoggedIn { next: "/".into() }
+            }
             StoreError::Conflict(_)
             | StoreError::Invalid(_)
             | StoreError::Unworkable(_)

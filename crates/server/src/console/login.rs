@@ -71,7 +71,14 @@ fn private_cookie(name: &'static str, value: String, state: &AppState) -> Cookie
 /// What the login pages can say went wrong: `?error=` names one of these
 /// (message `login-error-KEY`). Anything else shows nothing, since anyone
 /// can send a link to `/login?error=…`.
-const LOGIN_ERRORS: &[&str] = &["failed", "throttled", "code", "expired", "unavailable"];
+const LOGIN_ERRORS: &[&str] = &[
+    "failed",
+    "ambiguous",
+    "throttled",
+    "code",
+    "expired",
+    "unavailable",
+];
 
 /// A login page, with its error message only if it is one of ours.
 fn login_page_for(ctx: &Ctx, title_key: &str) -> Page {
@@ -89,6 +96,7 @@ fn login_error_key(error: &crate::error::ApiError, wrong: &'static str) -> &'sta
     use crate::error::ApiError;
     match error {
         ApiError::TooManyRequests { .. } => "throttled",
+        ApiError::Store(store::StoreError::AmbiguousLogin) => "ambiguous",
         ApiError::Store(
             store::StoreError::Unauthenticated(_) | store::StoreError::Forbidden(_),
         ) => wrong,

@@ -5,8 +5,10 @@
 //! proxies, needs no code generation, and its JSON messages are the same
 //! `api-types` the rest of the API uses.
 
+mod admissions;
 mod hub;
 
+pub use admissions::Admissions;
 pub use hub::Hub;
 
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use tokio::sync::mpsc;
 
 use crate::AppState;
 use crate::error::ApiError;
+use admissions::Decision;
 
 /// A gateway that says nothing (not even a pong) for this long is gone.
 const SILENCE_LIMIT: Duration = Duration::from_secs(6);
@@ -369,20 +372,17 @@ async fn handle(
             let replies = replies.clone();
             let deadline = tokio::time::Instant::now() + state.settings.admission_deadline;
             tokio::spawn(async move {
-                // Too late already (a backlog of tasks), or too late once
-                // the database is free: answer without deciding.
-                let outcome = if tokio::time::Instant::now() >= deadline {
-                    None
-                } else {
-                    tokio::time::timeout_at(
-                        deadline,
-                        state.store.admit_session(&gateway, &public_key, lease_ms),
-                    )
-                    .await
-                    .ok()
+                let request = store::seats::AdmitRequest {
+                    gateway: gateway.clone(),
+                    public_key: public_key.clone(),
+                    lease_ms,
                 };
-                let (admitted, reason, undecided) = match outcome {
-                    None => {
+                let decision = state
+                    .admissions
+                    .decide(&state.store, request, deadline)
+                    .await;
+                let (admitted, reason, undecided) = match decision {
+                    Decision::Late => {
                         tracing::debug!(gateway = %gateway.name, "admission shed: too late to decide");
                         (
                             false,
@@ -390,7 +390,7 @@ async fn handle(
                             true,
                         )
                     }
-                    Some(Ok(outcome)) => {
+                    Decision::Decided(outcome) => {
                         for old in &outcome.supersedes {
                             let end = ToGateway::EndSession {
                                 public_key: public_key.clone(),
@@ -404,14 +404,11 @@ async fn handle(
                             false,
                         )
                     }
-                    Some(Err(error)) => {
-                        tracing::warn!(gateway = %gateway.name, error = ?error, "admission failed");
-                        (
-                            false,
-                            Some("the control plane could not decide; try again".into()),
-                            true,
-                        )
-                    }
+                    Decision::Failed => (
+                        false,
+                        Some("the control plane could not decide; try again".into()),
+                        true,
+                    ),
                 };
                 let _ = replies.send(ToGateway::AdmitResult {
                     request_id,

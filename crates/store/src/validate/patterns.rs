@@ -17,6 +17,12 @@ pub fn name(max: usize) -> String {
     )
 }
 
+/// A name that may also be left blank (the server then picks one, e.g. a
+/// user's display name defaults to the username).
+pub fn optional_name(max: usize) -> String {
+    format!("^[{WS}]*$|{}", name(max))
+}
+
 /// [`super::optional_text`]: at most `max` characters after trimming.
 pub fn optional_text(max: usize) -> String {
     format!(
