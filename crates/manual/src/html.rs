@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use pdf_layout::{Block, Document, Span, Style};
 
-const STYLE: &str = "body{font-family:'DejaVu Sans',system-ui,sans-serif;max-width:46rem;margin:2rem auto;\
+pub(crate) const STYLE: &str = "body{font-family:'DejaVu Sans',system-ui,sans-serif;max-width:46rem;margin:2rem auto;\
 padding:0 1rem;line-height:1.5;color:#1f1f1f}h1{font-size:2rem;margin-bottom:.2rem}\
 .subtitle{color:#5a5a5a;margin-top:0}h2{margin-top:2.2rem;border-bottom:1px solid #ddd}\
 pre{background:#eee;padding:.6rem;overflow-x:auto}dl{display:grid;grid-template-columns:max-content 1fr;\

@@ -220,6 +220,12 @@ pub fn pdf(input: &ManualInput<'_>) -> Result<Vec<u8>, pdf_layout::Error> {
     pdf_layout::to_pdf(&document(input))
 }
 
+/// The one inline style sheet of [`html`]'s page, for a Content-Security-
+/// Policy that allows exactly it (by its hash).
+pub fn html_style() -> &'static str {
+    html::STYLE
+}
+
 /// The manual as a standalone HTML page (no scripts, inline styles only).
 pub fn html(input: &ManualInput<'_>, pdf_link: Option<&str>) -> String {
     let label = Tr::new(input.language).t("manual-download-pdf");

@@ -1,7 +1,10 @@
 //! What a gateway needs from the store: authentication, its configuration
 //! snapshot, and the seat ledger of `crates/admission` in SQL.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
 
 use api_types::gateway::{GatewayConfig, PeerConfig, RuleConfig, TenantConfig};
 use serde_json::json;
@@ -47,6 +50,34 @@ fn parse_ports(text: &str) -> Vec<(u16, u16)> {
             }
         })
         .collect()
+}
+
+/// The newest configuration built per region (by region id), with its
+/// version.
+#[derive(Default)]
+pub(crate) struct RegionConfigs {
+    built: std::sync::Mutex<HashMap<String, (u64, SharedConfig)>>,
+}
+
+/// One configuration, built by whichever gateway asks first.
+type SharedConfig = Arc<OnceCell<GatewayConfig>>;
+
+impl RegionConfigs {
+    /// Where the region's configuration at `version` is (being) built.
+    fn cell(&self, region_id: &str, version: u64) -> SharedConfig {
+        let mut built = self
+            .built
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match built.get(region_id) {
+            Some((built_version, cell)) if *built_version == version => cell.clone(),
+            _ => {
+                let cell = Arc::new(OnceCell::new());
+                built.insert(region_id.to_owned(), (version, cell.clone()));
+                cell
+            }
+        }
+    }
 }
 
 impl Store {
@@ -127,8 +158,24 @@ impl Store {
 
     /// Everything `gateway` serves: the tenants of its region (and those
     /// without a region), their rules, and the devices that may connect.
+    /// Built once per region and version, whichever of the region's
+    /// gateways asks first: a region of 100,000 devices takes seconds.
     pub async fn gateway_config(&self, gateway: &GatewayIdentity) -> Result<GatewayConfig> {
         let version = *self.watch_config_version().borrow();
+        let cell = self.region_configs.cell(&gateway.region_id, version);
+        let shared = cell
+            .get_or_try_init(|| self.build_gateway_config(gateway, version))
+            .await?;
+        let mut config = shared.clone();
+        config.gateway_name.clone_from(&gateway.name);
+        Ok(config)
+    }
+
+    async fn build_gateway_config(
+        &self,
+        gateway: &GatewayIdentity,
+        version: u64,
+    ) -> Result<GatewayConfig> {
         let tenant_rows = sqlx::query(
             "SELECT id, slug, address_pool, session_idle_timeout_secs FROM tenants \
              WHERE region_id = $1 OR region_id IS NULL ORDER BY id",

@@ -225,6 +225,8 @@ pub struct Store {
     /// Seals the secrets read back in clear ([`sealing`]); set by
     /// [`Store::use_secrets_key`].
     secrets: Option<Arc<sealing::SecretsKey>>,
+    /// Gateway configurations, shared by the gateways of a region.
+    region_configs: Arc<gateway_stream::RegionConfigs>,
 }
 
 /// `synchronous = FULL`: the WAL is synced at every commit, so a change
@@ -286,6 +288,7 @@ impl Store {
             url: Arc::from(url),
             outbound_policy: Arc::default(),
             secrets: None,
+            region_configs: Arc::default(),
         };
         store.migrate().await?;
         let version = store.load_config_version().await?;

@@ -426,6 +426,26 @@ impl Store {
         Ok(claimed.rows_affected() == 1)
     }
 
+    /// The authenticator-app setup the user started and has not confirmed
+    /// yet: `(secret, otpauth URL)`, so that a mistyped code keeps the
+    /// secret already saved in the app.
+    pub async fn pending_totp(&self, actor: &Actor) -> Result<Option<(String, String)>> {
+        let row = sqlx::query("SELECT totp_secret, totp_enabled FROM users WHERE id = $1")
+            .bind(&actor.user_id)
+            .fetch_one(self.pool())
+            .await?;
+        let enabled: i64 = row.try_get("totp_enabled")?;
+        let sealed: Option<String> = row.try_get("totp_secret")?;
+        let Some(sealed) = sealed.filter(|_| enabled == 0) else {
+            return Ok(None);
+        };
+        let secret = self.unseal(&sealed)?;
+        let url = totp(&secret, &actor.username)?
+            .to_url()
+            .map_err(|e| StoreError::Conflict(format!("cannot make the TOTP URL: {e}")))?;
+        Ok(Some((secret, url)))
+    }
+
     /// Confirms TOTP setup with a code from the app; returns fresh recovery codes.
     pub async fn confirm_totp(&self, actor: &Actor, code: &str) -> Result<Vec<String>> {
         if !self.verify_totp(&actor.user_id, code, false).await? {

@@ -381,7 +381,17 @@ async fn console_first_steps_in_a_browser() {
     change_password(browser, &anna_password, "anna's own password").await;
     browser.goto(&format!("{base}/portal")).await.unwrap();
     submit(browser, "/portal/totp").await;
-    let secret = secrets(browser).await.remove(0);
+    let shown = secrets(browser).await.remove(0);
+    assert!(shown.contains(' '), "the secret in groups of four: {shown}");
+    let secret = shown.replace(' ', "");
+    // A typo keeps the page and the secret the app has already saved.
+    fill(browser, "code", &totp_code(&secret, 300)).await;
+    submit(browser, "/portal/totp/confirm").await;
+    assert!(
+        browser.find(Locator::Css("#code-error")).await.is_ok(),
+        "the message at the field"
+    );
+    assert_eq!(secrets(browser).await, vec![shown]);
     fill(browser, "code", &totp_code(&secret, 0)).await;
     submit(browser, "/portal/totp/confirm").await;
     assert_eq!(secrets(browser).await.len(), 10, "recovery codes");
@@ -420,6 +430,15 @@ async fn console_first_steps_in_a_browser() {
     assert_eq!(heading(browser).await, "Thuiswerken");
     let manual = browser.source().await.unwrap();
     assert!(manual.contains("Alte Hansestadt Lemgo"), "{manual}");
+    // Styled: the console's policy does not block the manual's style sheet.
+    let width = browser
+        .execute(
+            "return getComputedStyle(document.body).maxWidth",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(width.as_str(), Some("736px"), "the manual is unstyled");
     assert!(
         browser
             .find(Locator::Css("a[href^='/manual/lemgo/pdf?language=nl']"))

@@ -276,6 +276,12 @@ async fn mfa_before_vpn(server: &TestServer) {
     assert!(message.contains("8 hours"));
     let mine = carl.my_refusals().await.unwrap();
     assert_eq!(mine[0].reason, "mfa_required");
+    // The portal tells him what helps: without a second factor, logging in
+    // again would not; setting one up does.
+    let browser = crate::employees_receive::console_login(server, "carl", USER_PASSWORD).await;
+    let portal_url = format!("{}/portal", server.url);
+    let portal = crate::employees_receive::get_text(&browser, &portal_url).await;
+    assert!(portal.contains("Set one up below"), "{portal}");
 
     // After a login with a second factor, the device gets in.
     let setup = carl.totp_start(&Default::default()).await.unwrap();
@@ -284,6 +290,8 @@ async fn mfa_before_vpn(server: &TestServer) {
     })
     .await
     .unwrap();
+    let portal = crate::employees_receive::get_text(&browser, &portal_url).await;
+    assert!(portal.contains("log out and log in again"), "{portal}");
     let challenge = password_step(server, "carl").await.mfa.unwrap();
     server
         .anonymous()

@@ -308,6 +308,7 @@ portal-gateways-down = Alle VPN-Gateways Ihrer Region sind ausgefallen; der Dien
 portal-gateways-up = { $online } von { $total } VPN-Gateways Ihrer Region sind in Betrieb.
 portal-mfa-ok = Ihre letzte Anmeldung mit zweitem Faktor ist aktuell genug (nötig alle { $hours } Stunden).
 portal-mfa-needed = Ihre Organisation verlangt alle { $hours } Stunden eine Anmeldung mit zweitem Faktor, bevor Sie das VPN nutzen: melden Sie sich ab und damit erneut an.
+portal-mfa-setup = Ihre Organisation verlangt alle { $hours } Stunden eine Anmeldung mit zweitem Faktor, bevor Sie das VPN nutzen. Richten Sie unten einen ein (eine Authenticator-App oder einen Sicherheitsschlüssel), melden Sie sich dann ab und damit erneut an.
 portal-no-refusals = In letzter Zeit wurde keine Ihrer Verbindungen abgewiesen.
 portal-mfa = Zweiter Faktor
 portal-totp-on = Ihre Authenticator-App ist eingerichtet.

@@ -308,6 +308,7 @@ portal-gateways-down = All VPN gateways of your region are down; the provider is
 portal-gateways-up = { $online } of { $total } VPN gateways of your region are working.
 portal-mfa-ok = Your last login with a second factor is recent enough (needed every { $hours } hours).
 portal-mfa-needed = Your organisation requires a login with a second factor every { $hours } hours before using the VPN: log out and log in again with it.
+portal-mfa-setup = Your organisation requires a login with a second factor every { $hours } hours before using the VPN. Set one up below (an authenticator app or a security key), then log out and log in again with it.
 portal-no-refusals = None of your connections was refused recently.
 portal-mfa = Second factor
 portal-totp-on = Your authenticator app is set up.

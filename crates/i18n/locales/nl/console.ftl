@@ -308,6 +308,7 @@ portal-gateways-down = Alle VPN-gateways in uw regio zijn uitgevallen; de dienst
 portal-gateways-up = { $online } van de { $total } VPN-gateways in uw regio werken.
 portal-mfa-ok = Uw laatste aanmelding met een tweede factor is recent genoeg (nodig elke { $hours } uur).
 portal-mfa-needed = Uw organisatie vereist elke { $hours } uur een aanmelding met een tweede factor voordat u het VPN gebruikt: meld u af en opnieuw aan met die factor.
+portal-mfa-setup = Uw organisatie vereist elke { $hours } uur een aanmelding met een tweede factor voordat u het VPN gebruikt. Stel er hieronder een in (een authenticator-app of een beveiligingssleutel), meld u daarna af en opnieuw aan met die factor.
 portal-no-refusals = Er is onlangs geen verbinding van u geweigerd.
 portal-mfa = Tweede factor
 portal-totp-on = Uw authenticator-app is ingesteld.

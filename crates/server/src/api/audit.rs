@@ -74,13 +74,7 @@ async fn export_events(
     // list's is.
     let limit = query
         .limit
-        .map(|limit| {
-            super::limit(
-                Some(limit),
-                store::audit::DEFAULT_LIMIT,
-                store::audit::MAX_LIMIT,
-            )
-        })
+        .map(|limit| super::checked_limit(limit, store::audit::MAX_LIMIT))
         .transpose()?;
     let events = state.store.audit_events(&actor, &query, limit).await?;
     match format.format.unwrap_or(ExportKind::Json) {

@@ -58,13 +58,9 @@ pub(crate) async fn render(
         ManualFormat::Html => (
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
-                // The page has no scripts; its styles are inline.
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
-                     frame-ancestors 'none'; form-action 'none'"
-                        .to_owned(),
-                ),
+                // The page has no scripts; its one style sheet is inline,
+                // so that it also works saved to a file.
+                (header::CONTENT_SECURITY_POLICY, manual_csp().to_owned()),
             ],
             manual::html(&input, pdf_link),
         )
@@ -114,4 +110,20 @@ async fn set_settings(
     Ok(Json(
         state.store.set_manual_settings(&access, settings).await?,
     ))
+}
+
+/// The manual page's Content-Security-Policy: nothing but its own inline
+/// style sheet, allowed by hash.
+fn manual_csp() -> &'static str {
+    static CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let hash = sha2::Sha256::digest(manual::html_style().as_bytes());
+        format!(
+            "default-src 'none'; style-src 'sha256-{}'; img-src data:; \
+             frame-ancestors 'none'; form-action 'none'",
+            base64::engine::general_purpose::STANDARD.encode(hash)
+        )
+    });
+    &CSP
 }

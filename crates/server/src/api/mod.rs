@@ -133,12 +133,17 @@ async fn not_found() -> ApiError {
 /// `1..=max`, the range the OpenAPI document states (never silently
 /// clamped, so a client learns that it asked for more than it gets).
 pub(crate) fn limit(value: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
-    match value {
-        None => Ok(default),
-        Some(value) if (1..=max).contains(&value) => Ok(value),
-        Some(value) => Err(ApiError::BadRequest(format!(
+    value.map_or(Ok(default), |value| checked_limit(value, max))
+}
+
+/// A `limit` someone gave: 1 to `max`.
+pub(crate) fn checked_limit(value: u32, max: u32) -> Result<u32, ApiError> {
+    if (1..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::BadRequest(format!(
             "limit {value} is out of range: give 1 to {max}"
-        ))),
+        )))
     }
 }
 

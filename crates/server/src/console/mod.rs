@@ -202,7 +202,8 @@ pub fn router(proxy_origins: Option<&str>) -> Router<AppState> {
         .route("/portal/webauthn/finish", post(portal::webauthn_finish))
         .route("/assets/console.css", get(css))
         .route("/assets/webauthn.js", get(js))
-        .layer(SetResponseHeaderLayer::overriding(
+        // A page with a policy of its own (the manual) keeps it.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static(CSP)),
         ))

@@ -68,8 +68,12 @@ pub(super) async fn home(State(state): State<AppState>, ctx: Ctx) -> ConsoleResu
         let recent = mfa.last_mfa_at.is_some_and(|at| {
             (time::OffsetDateTime::now_utc() - at).whole_hours() < i64::from(hours)
         });
+        let has_factor = mfa.totp_enabled || !mfa.webauthn.is_empty();
         if recent {
             ctx.tr.t1("portal-mfa-ok", "hours", &hours.to_string())
+        } else if !has_factor {
+            // Logging in again would not help: there is nothing to log in with.
+            ctx.tr.t1("portal-mfa-setup", "hours", &hours.to_string())
         } else {
             ctx.tr.t1("portal-mfa-needed", "hours", &hours.to_string())
         }
@@ -192,7 +196,30 @@ pub(super) async fn revoke_device(
 struct TotpSetupPage {
     page: Page,
     qr_svg: String,
+    /// The secret in groups of four, for typing it into an app.
     secret: String,
+    /// Why the code was not taken, in the user's language.
+    code_error: Option<String>,
+}
+
+impl TotpSetupPage {
+    fn new(ctx: &Ctx, secret: &str, url: &str, code_error: Option<String>) -> TotpSetupPage {
+        TotpSetupPage {
+            page: ctx.page("totp-setup-title"),
+            qr_svg: crate::qr::svg(url).unwrap_or_default(),
+            secret: in_groups_of_four(secret),
+            code_error,
+        }
+    }
+}
+
+fn in_groups_of_four(secret: &str) -> String {
+    secret
+        .as_bytes()
+        .chunks(4)
+        .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub(super) async fn totp_start(
@@ -203,12 +230,7 @@ pub(super) async fn totp_start(
     let actor = ctx.actor()?;
     ctx.check_csrf(&form.csrf)?;
     let (secret, url) = state.store.start_totp(actor, None).await?;
-    let page = TotpSetupPage {
-        page: ctx.page("totp-setup-title"),
-        qr_svg: crate::qr::svg(&url).unwrap_or_default(),
-        secret,
-    };
-    Ok(render(&page)?.into_response())
+    Ok(render(&TotpSetupPage::new(&ctx, &secret, &url, None))?.into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,6 +259,15 @@ pub(super) async fn totp_confirm(
             None,
             "/portal",
         ),
+        // A mistyped code: the same page, the same secret (the one the app
+        // has saved), the message at the field.
+        Err(store::StoreError::Invalid(_)) => match state.store.pending_totp(actor).await? {
+            Some((secret, url)) => {
+                let error = Some(ctx.tr.t("login-error-code"));
+                Ok(render(&TotpSetupPage::new(&ctx, &secret, &url, error))?.into_response())
+            }
+            None => Ok(back_with_error("/portal", &ctx.tr.t("login-error-code"))),
+        },
         Err(error) => Ok(back_with_error("/portal", &error.to_string())),
     }
 }

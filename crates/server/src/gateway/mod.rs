@@ -212,6 +212,9 @@ async fn serve(
 
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut last_heard = tokio::time::Instant::now();
+    // At most one configuration is built at a time for this stream.
+    let (built_tx, mut built_rx) = mpsc::channel::<store::Result<GatewayConfig>>(1);
+    let mut building = false;
     let mut shutting_down = state.shutting_down.subscribe();
     let result = loop {
         if *shutting_down.borrow() {
@@ -245,11 +248,24 @@ async fn serve(
                     break Err(error);
                 }
             }
-            changed = versions.changed() => {
+            changed = versions.changed(), if !building => {
                 if changed.is_err() {
                     break Err(StreamError::Closed);
                 }
-                match state.store.gateway_config(&gateway).await {
+                // Built off the loop: a region of 100,000 devices takes
+                // seconds, and meanwhile the loop keeps reading the socket,
+                // answering admissions and pinging, so the stream is not
+                // taken for silent. A change during the build is seen by
+                // `changed()` once this build is in.
+                building = true;
+                let (store, gateway, built) = (state.store.clone(), gateway.clone(), built_tx.clone());
+                tokio::spawn(async move {
+                    let _ = built.send(store.gateway_config(&gateway).await).await;
+                });
+            }
+            Some(next) = built_rx.recv() => {
+                building = false;
+                match next {
                     Ok(next) => {
                         let delta = current.diff(&next);
                         current = next;
