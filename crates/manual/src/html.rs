@@ -7,12 +7,13 @@ use std::fmt::Write as _;
 use pdf_layout::{Block, Document, Span, Style};
 
 pub(crate) const STYLE: &str = "body{font-family:'DejaVu Sans',system-ui,sans-serif;max-width:46rem;margin:2rem auto;\
-padding:0 1rem;line-height:1.5;color:#1f1f1f}h1{font-size:2rem;margin-bottom:.2rem}\
+padding:0 1rem;line-height:1.5;color:#1f1f1f;overflow-wrap:break-word}h1{font-size:2rem;margin-bottom:.2rem}\
 .subtitle{color:#5a5a5a;margin-top:0}h2{margin-top:2.2rem;border-bottom:1px solid #ddd}\
 pre{background:#eee;padding:.6rem;overflow-x:auto}dl{display:grid;grid-template-columns:max-content 1fr;\
 gap:.2rem 1rem}dt{font-weight:bold;color:#5a5a5a}dd{margin:0}.qr{display:flex;gap:1rem;align-items:center}\
 .qr svg{width:8rem;height:8rem;flex:none}nav ol{padding-left:1.2rem}a{color:#0b57d0}\
-@media print{.download{display:none}h2{break-after:avoid}}";
+@media print{.download{display:none}h2{break-after:avoid}}\
+@media(max-width:40rem){dl{grid-template-columns:1fr}dd{margin-bottom:.4rem}.qr{flex-wrap:wrap}}";
 
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

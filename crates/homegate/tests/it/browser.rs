@@ -455,8 +455,65 @@ async fn console_first_steps_in_a_browser() {
         "Status van de dienst voor Alte Hansestadt Lemgo"
     );
 
+    // On a phone no page is wider than the screen: the employee's pages,
+    // then the administrators'.
+    browser.set_window_size(390, 844).await.unwrap();
+    let mut too_wide = wider_than_the_screen(
+        browser,
+        &base,
+        &["/portal", "/manual/lemgo", "/status/lemgo"],
+    )
+    .await;
+    browser.goto(&format!("{base}/portal")).await.unwrap();
+    logout(browser).await;
+    login(browser, &base, "admin", "the admin's own password").await;
+    too_wide.extend(
+        wider_than_the_screen(
+            browser,
+            &base,
+            &[
+                "/console",
+                "/console/gateways",
+                "/console/capacity",
+                "/console/audit",
+                "/console/tokens",
+                "/console/t/lemgo",
+                "/console/t/lemgo/users",
+                "/console/t/lemgo/groups",
+                "/console/t/lemgo/applications",
+                "/console/t/lemgo/devices",
+                "/console/t/lemgo/sticks",
+                "/console/t/lemgo/identity",
+                "/console/t/lemgo/manual",
+            ],
+        )
+        .await,
+    );
+    assert!(too_wide.is_empty(), "wider than a phone: {too_wide:?}");
+
     driver.client.clone().close().await.unwrap();
     server.stop().await;
+}
+
+/// The pages (of `paths`) whose content is wider than the window, with
+/// their width.
+async fn wider_than_the_screen(browser: &Client, base: &str, paths: &[&str]) -> Vec<String> {
+    let mut too_wide = Vec::new();
+    for path in paths {
+        browser.goto(&format!("{base}{path}")).await.unwrap();
+        let widths = browser
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth]",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        let widths: Vec<u64> = serde_json::from_value(widths).unwrap();
+        if widths[0] > widths[1] {
+            too_wide.push(format!("{path}: {} > {}", widths[0], widths[1]));
+        }
+    }
+    too_wide
 }
 
 /// Issue 7 in the console: a batch of sticks with a progress bar, its

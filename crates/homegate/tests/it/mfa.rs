@@ -282,6 +282,22 @@ async fn mfa_before_vpn(server: &TestServer) {
     let portal_url = format!("{}/portal", server.url);
     let portal = crate::employees_receive::get_text(&browser, &portal_url).await;
     assert!(portal.contains("Set one up below"), "{portal}");
+    // The refusal in his language, from its code.
+    assert!(portal.contains("log in to the portal with it"), "{portal}");
+    browser
+        .post(format!("{}/language", server.url))
+        .form(&[
+            ("csrf", crate::employees_receive::csrf_of(&portal).as_str()),
+            ("language", "de"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let german = crate::employees_receive::get_text(&browser, &portal_url).await;
+    assert!(
+        german.contains("Ihre Organisation verlangt vor der VPN-Nutzung"),
+        "{german}"
+    );
 
     // After a login with a second factor, the device gets in.
     let setup = carl.totp_start(&Default::default()).await.unwrap();
@@ -291,7 +307,10 @@ async fn mfa_before_vpn(server: &TestServer) {
     .await
     .unwrap();
     let portal = crate::employees_receive::get_text(&browser, &portal_url).await;
-    assert!(portal.contains("log out and log in again"), "{portal}");
+    assert!(
+        portal.contains("melden Sie sich ab und damit erneut an"),
+        "{portal}"
+    );
     let challenge = password_step(server, "carl").await.mfa.unwrap();
     server
         .anonymous()

@@ -107,6 +107,10 @@ session-end = Sitzung beenden
 refusals-heading = Kürzlich abgewiesen
 refusals-none = Keine Verbindung wurde abgewiesen.
 refusal-reason = Grund
+refusal-quota_full = Alle VPN-Plätze Ihrer Organisation sind belegt. Versuchen Sie es später erneut.
+refusal-reserved_for_priority = Die freien VPN-Plätze Ihrer Organisation sind für vorrangiges Personal reserviert. Versuchen Sie es später erneut.
+refusal-mfa_required = Ihre Organisation verlangt vor der VPN-Nutzung eine aktuelle Anmeldung mit zweitem Faktor: Melden Sie sich damit im Portal an und versuchen Sie es dann erneut.
+refusal-unknown_device = Dieses Gerät ist nicht eingerichtet (oder wurde gesperrt).
 refusal-count = Versuche
 
 users-title = Beschäftigte und Admins

@@ -107,6 +107,10 @@ session-end = End session
 refusals-heading = Recently refused
 refusals-none = No connection was refused.
 refusal-reason = Reason
+refusal-quota_full = All VPN seats of your organisation are in use. Try again later.
+refusal-reserved_for_priority = The free VPN seats of your organisation are reserved for priority staff. Try again later.
+refusal-mfa_required = Your organisation requires a recent login with a second factor before using the VPN: log in to the portal with it, then try again.
+refusal-unknown_device = This device is not enrolled (or was revoked).
 refusal-count = Attempts
 
 users-title = Employees and admins

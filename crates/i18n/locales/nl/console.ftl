@@ -107,6 +107,10 @@ session-end = Sessie beëindigen
 refusals-heading = Onlangs geweigerd
 refusals-none = Er is geen verbinding geweigerd.
 refusal-reason = Reden
+refusal-quota_full = Alle VPN-plaatsen van uw organisatie zijn in gebruik. Probeer het later opnieuw.
+refusal-reserved_for_priority = De vrije VPN-plaatsen van uw organisatie zijn gereserveerd voor prioritair personeel. Probeer het later opnieuw.
+refusal-mfa_required = Uw organisatie vereist vóór het gebruik van het VPN een recente aanmelding met een tweede factor: meld u daarmee aan in het portaal en probeer het dan opnieuw.
+refusal-unknown_device = Dit apparaat is niet ingericht (of is ingetrokken).
 refusal-count = Pogingen
 
 users-title = Medewerkers en beheerders

@@ -74,6 +74,18 @@ impl Page {
         self.tr.t(key.as_ref())
     }
 
+    /// Why a device was refused, in the reader's language (the stored
+    /// message for a reason this release has no words for).
+    pub fn refusal(&self, reason: &str, message: &str) -> String {
+        let key = format!("refusal-{reason}");
+        let text = self.tr.t(&key);
+        if text == key {
+            message.to_owned()
+        } else {
+            text
+        }
+    }
+
     /// A time for people: `2026-11-23 08:15 UTC`.
     pub fn time(&self, at: &time::OffsetDateTime) -> String {
         super::tenant::short_time(at)
