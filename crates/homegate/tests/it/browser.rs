@@ -263,6 +263,9 @@ async fn console_first_steps_in_a_browser() {
         "form[action='/console/gateways/gw-1/drain'] button[value=drain]",
     )
     .await;
+    // Draining moves devices: asked first.
+    assert_eq!(heading(browser).await, "Drain the gateway gw-1?");
+    submit(browser, "/console/gateways/gw-1/drain").await;
     let page = browser.source().await.unwrap();
     assert!(
         page.contains("The gateway is being drained")
@@ -611,20 +614,22 @@ async fn stick_batch_in_the_console() {
             .all(|s| s.state == api_types::tenancy::DeviceState::Shipped)
     );
     let lost = &sticks[0].stick_id;
-    submit(
-        browser,
-        &format!("/console/t/lemgo/sticks/{batch_id}/sticks/{lost}/revoke"),
-    )
-    .await;
+    let revoke = format!("/console/t/lemgo/sticks/{batch_id}/sticks/{lost}/revoke");
+    submit(browser, &revoke).await;
+    // Asked first; nothing happened yet.
+    assert_eq!(heading(browser).await, "Revoke this stick?");
+    let stick = server.admin.get_stick("lemgo", lost).await.unwrap();
+    assert_eq!(stick.state, api_types::tenancy::DeviceState::Shipped);
+    submit(browser, &revoke).await;
     let stick = server.admin.get_stick("lemgo", lost).await.unwrap();
     assert_eq!(stick.state, api_types::tenancy::DeviceState::Revoked);
 
     // The files, with their tokens, can be removed from the server.
-    submit(
-        browser,
-        &format!("/console/t/lemgo/sticks/{batch_id}/delete-files"),
-    )
-    .await;
+    let delete = format!("/console/t/lemgo/sticks/{batch_id}/delete-files");
+    submit(browser, &delete).await;
+    assert_eq!(heading(browser).await, "Delete the files of this batch?");
+    assert!(letters.exists());
+    submit(browser, &delete).await;
     assert!(!letters.exists());
     driver.client.clone().close().await.unwrap();
     server.stop().await;

@@ -227,7 +227,69 @@ pub(crate) async fn get_text(browser: &reqwest::Client, url: &str) -> String {
     browser.get(url).send().await.unwrap().text().await.unwrap()
 }
 
-both_backends!(the_portal_refuses_a_phone_that_cannot_work);
+both_backends!(
+    the_portal_refuses_a_phone_that_cannot_work,
+    revoking_a_device_asks_first
+);
+
+/// Issue 24 item 4: revoking a device in the portal first says what will
+/// happen; only the confirmed form revokes.
+async fn revoking_a_device_asks_first(server: &TestServer) {
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    server.login_as(Some("lemgo"), "anna", Role::Employee).await;
+    let device = server
+        .admin
+        .create_device(
+            "lemgo",
+            &api_types::tenancy::CreateDevice {
+                name: "Annas Laptop".into(),
+                owner: Some("anna".into()),
+                kind: api_types::tenancy::DeviceKind::Laptop,
+                public_key: public_key(),
+            },
+        )
+        .await
+        .unwrap();
+    let browser = console_login(server, "anna", crate::support::USER_PASSWORD).await;
+    let portal = get_text(&browser, &format!("{}/portal", server.url)).await;
+    let csrf = csrf_of(&portal);
+    let revoke = format!("{}/portal/devices/{}/revoke", server.url, device.id);
+    let state = || async {
+        server
+            .admin
+            .list_devices("lemgo")
+            .await
+            .unwrap()
+            .remove(0)
+            .state
+    };
+    let before = state().await;
+    let asked = browser
+        .post(&revoke)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        asked.contains("<h1>Revoke the device &#34;Annas Laptop&#34;?</h1>"),
+        "{asked}"
+    );
+    assert!(
+        asked.contains("name=\"confirmed\" value=\"yes\""),
+        "{asked}"
+    );
+    assert_eq!(state().await, before, "nothing revoked yet");
+    browser
+        .post(&revoke)
+        .form(&[("csrf", csrf.as_str()), ("confirmed", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(state().await, api_types::tenancy::DeviceState::Revoked);
+}
 
 async fn the_portal_refuses_a_phone_that_cannot_work(server: &TestServer) {
     server.tenant("lemgo", "10.20.0.0/16").await;

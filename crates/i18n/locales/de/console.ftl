@@ -412,3 +412,27 @@ page-cursor = Dieser Seitenlink gilt für diese Liste nicht mehr; hier ist die e
 page-search = Der Suchtext ist zu lang: höchstens 100 Zeichen.
 too-large-title = Zu viele Daten
 too-large-detail = Was Sie gesendet haben, ist größer, als dieser Server annimmt ({ $mib } MiB). Senden Sie weniger auf einmal, oder bitten Sie den Betreiber, die Grenze zu erhöhen.
+
+# Asking before what cannot be undone.
+confirm-yes = Ja, fortfahren
+confirm-cancel = Abbrechen
+confirm-revoke-device = Gerät „{ $name }“ sperren?
+confirm-revoke-device-what = Das Gerät funktioniert sofort nicht mehr: Seine VPN-Sitzung endet, und es kann sich nie wieder verbinden. Um es wieder zu nutzen, richten Sie es neu ein.
+confirm-end-session = VPN-Sitzung von „{ $name }“ beenden?
+confirm-end-session-what = Das Gerät wird jetzt getrennt. Es kann sich sofort wieder verbinden, wenn ein Platz frei ist.
+confirm-disable-user = Das Konto von { $name } deaktivieren?
+confirm-disable-user-what = { $name } kann sich nicht mehr anmelden, und die VPN-Sitzungen der Geräte enden. Sie können das Konto später wieder aktivieren.
+confirm-delete-application = Die Anwendung „{ $name }“ löschen?
+confirm-delete-application-what = Die Anwendung und ihre Zugriffsregeln werden gelöscht: Niemand erreicht sie mehr über homegate.
+confirm-delete-rule = Die Regel { $group } → { $application } löschen?
+confirm-delete-rule-what = Mitglieder von { $group } verlieren sofort den Zugriff auf { $application }.
+confirm-drain-gateway = Das Gateway { $name } leeren?
+confirm-drain-gateway-what = Seine Geräte wechseln zu den anderen Gateways der Region, und es nimmt keine neuen an, bis Sie es zurücknehmen.
+confirm-revoke-batch = Alle Sticks dieser Charge sperren?
+confirm-revoke-batch-what = Jeder Stick der Charge funktioniert sofort nicht mehr und kann sich nie wieder verbinden.
+confirm-cancel-batch = Diese Charge abbrechen?
+confirm-cancel-batch-what = Die Charge und ihre Dateien werden gelöscht; ihre Sticks werden nie ausgegeben.
+confirm-delete-files = Die Dateien dieser Charge löschen?
+confirm-delete-files-what = Die Stick-Abbilder und Briefe dieser Charge werden vom Server gelöscht. Die Sticks funktionieren weiter.
+confirm-revoke-stick = Diesen Stick sperren?
+confirm-revoke-stick-what = Der Stick funktioniert sofort nicht mehr und kann sich nie wieder verbinden.

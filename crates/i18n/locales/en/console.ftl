@@ -412,3 +412,27 @@ page-cursor = This page link is not valid for this list any more; here is the fi
 page-search = The search text is too long: at most 100 characters.
 too-large-title = Too much data
 too-large-detail = What you sent is larger than this server accepts ({ $mib } MiB). Send less at once, or ask the operator to raise the limit.
+
+# Asking before what cannot be undone.
+confirm-yes = Yes, continue
+confirm-cancel = Cancel
+confirm-revoke-device = Revoke the device "{ $name }"?
+confirm-revoke-device-what = The device stops working at once: its VPN session ends and it can never connect again. To use it again, set it up anew.
+confirm-end-session = End the VPN session of "{ $name }"?
+confirm-end-session-what = The device is disconnected now. It may connect again at once if a seat is free.
+confirm-disable-user = Disable the account of { $name }?
+confirm-disable-user-what = { $name } can no longer log in, and their devices lose their VPN sessions. You can enable the account again later.
+confirm-delete-application = Delete the application "{ $name }"?
+confirm-delete-application-what = The application and its access rules are deleted: nobody reaches it through homegate any more.
+confirm-delete-rule = Delete the rule { $group } → { $application }?
+confirm-delete-rule-what = Members of { $group } lose access to { $application } at once.
+confirm-drain-gateway = Drain the gateway { $name }?
+confirm-drain-gateway-what = Its devices move to the region's other gateways, and it takes no new ones until you take it back.
+confirm-revoke-batch = Revoke all sticks of this batch?
+confirm-revoke-batch-what = Every stick of the batch stops working at once and can never connect again.
+confirm-cancel-batch = Cancel this batch?
+confirm-cancel-batch-what = The batch and its files are deleted; its sticks are never issued.
+confirm-delete-files = Delete the files of this batch?
+confirm-delete-files-what = The stick images and letters of this batch are deleted from the server. The sticks keep working.
+confirm-revoke-stick = Revoke this stick?
+confirm-revoke-stick-what = The stick stops working at once and can never connect again.

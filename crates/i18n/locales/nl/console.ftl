@@ -412,3 +412,27 @@ page-cursor = Deze paginalink geldt niet meer voor deze lijst; hier is de eerste
 page-search = De zoektekst is te lang: hoogstens 100 tekens.
 too-large-title = Te veel gegevens
 too-large-detail = Wat u hebt verzonden, is groter dan deze server aanneemt ({ $mib } MiB). Verzend minder tegelijk, of vraag de beheerder de grens te verhogen.
+
+# Asking before what cannot be undone.
+confirm-yes = Ja, doorgaan
+confirm-cancel = Annuleren
+confirm-revoke-device = Het apparaat "{ $name }" intrekken?
+confirm-revoke-device-what = Het apparaat werkt meteen niet meer: de VPN-sessie eindigt en het kan nooit meer verbinden. Om het weer te gebruiken, richt u het opnieuw in.
+confirm-end-session = De VPN-sessie van "{ $name }" beëindigen?
+confirm-end-session-what = Het apparaat wordt nu losgekoppeld. Het kan meteen weer verbinden als er een plaats vrij is.
+confirm-disable-user = Het account van { $name } uitschakelen?
+confirm-disable-user-what = { $name } kan niet meer aanmelden, en de VPN-sessies van de apparaten eindigen. U kunt het account later weer inschakelen.
+confirm-delete-application = De toepassing "{ $name }" verwijderen?
+confirm-delete-application-what = De toepassing en haar toegangsregels worden verwijderd: niemand bereikt haar nog via homegate.
+confirm-delete-rule = De regel { $group } → { $application } verwijderen?
+confirm-delete-rule-what = Leden van { $group } verliezen meteen de toegang tot { $application }.
+confirm-drain-gateway = De gateway { $name } leegmaken?
+confirm-drain-gateway-what = De apparaten gaan naar de andere gateways van de regio, en hij neemt geen nieuwe aan tot u hem terugneemt.
+confirm-revoke-batch = Alle sticks van deze partij intrekken?
+confirm-revoke-batch-what = Elke stick van de partij werkt meteen niet meer en kan nooit meer verbinden.
+confirm-cancel-batch = Deze partij annuleren?
+confirm-cancel-batch-what = De partij en haar bestanden worden verwijderd; haar sticks worden nooit uitgegeven.
+confirm-delete-files = De bestanden van deze partij verwijderen?
+confirm-delete-files-what = De stick-images en brieven van deze partij worden van de server verwijderd. De sticks blijven werken.
+confirm-revoke-stick = Deze stick intrekken?
+confirm-revoke-stick-what = De stick werkt meteen niet meer en kan nooit meer verbinden.

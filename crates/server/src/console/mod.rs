@@ -9,6 +9,7 @@ mod admin;
 mod audit;
 mod capacity;
 mod chart;
+mod confirm;
 mod context;
 mod csrf;
 mod error;

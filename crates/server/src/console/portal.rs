@@ -180,11 +180,31 @@ pub(super) async fn revoke_device(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(device): Path<String>,
-    axum::Form(form): axum::Form<CsrfOnly>,
+    axum::Form(form): axum::Form<super::confirm::Confirmable>,
 ) -> ConsoleResult<Response> {
     let actor = ctx.actor()?;
     ctx.check_csrf(&form.csrf)?;
     let me = state.store.self_access(actor).await?;
+    if !form.confirmed() {
+        let name = state
+            .store
+            .list_my_devices(&me)
+            .await?
+            .into_iter()
+            .find(|d| d.id == device)
+            .map(|d| d.name)
+            .ok_or_else(|| super::ConsoleError::NotFound(device.clone()))?;
+        return super::confirm::ask(
+            &ctx,
+            super::confirm::Question {
+                title: ctx.tr.t1("confirm-revoke-device", "name", &name),
+                consequence: ctx.tr.t("confirm-revoke-device-what"),
+                action: format!("/portal/devices/{device}/revoke"),
+                back: "/portal".into(),
+                fields: Vec::new(),
+            },
+        );
+    }
     match state.store.revoke_my_device(&me, &device).await {
         Ok(_) => Ok(back_with_notice("/portal", "device-revoked")),
         Err(error) => Ok(back_with_error("/portal", &error.to_string())),

@@ -209,6 +209,8 @@ pub(super) struct DrainForm {
     csrf: String,
     /// "drain" or "resume".
     action: String,
+    #[serde(default)]
+    confirmed: Option<String>,
 }
 
 /// Drains a gateway or takes it back into service.
@@ -222,6 +224,19 @@ pub(super) async fn drain_gateway(
     ctx.check_csrf(&form.csrf)?;
     let access = actor.provider(ProviderNeed::Staff)?;
     let drained = form.action == "drain";
+    // Taking a gateway back needs no second thought; draining moves devices.
+    if drained && form.confirmed.as_deref() != Some("yes") {
+        return super::confirm::ask(
+            &ctx,
+            super::confirm::Question {
+                title: ctx.tr.t1("confirm-drain-gateway", "name", &gateway),
+                consequence: ctx.tr.t("confirm-drain-gateway-what"),
+                action: format!("/console/gateways/{gateway}/drain"),
+                back: "/console/gateways".into(),
+                fields: vec![("action", "drain".to_owned())],
+            },
+        );
+    }
     match state
         .store
         .set_gateway_drained(&access, &gateway, drained)

@@ -17,7 +17,6 @@ use store::{TenantAccess, TenantNeed};
 
 use super::context::Page;
 use super::error::{ConsoleError, ConsoleResult, back_with_error, back_with_notice};
-use super::tenant::CsrfOnly;
 use super::{Ctx, render};
 use crate::AppState;
 use crate::stick_jobs::JobStatus;
@@ -258,6 +257,19 @@ pub(super) async fn batch_page(
 #[derive(Debug, Deserialize)]
 pub(super) struct BatchAction {
     csrf: String,
+    #[serde(default)]
+    confirmed: Option<String>,
+}
+
+/// The question asked before a batch or stick action that cannot be
+/// undone (`confirm-KEY` and `confirm-KEY-what`); `None` for the others.
+fn irreversible(action: &str) -> Option<&'static str> {
+    match action {
+        "revoke" => Some("revoke-batch"),
+        "cancel" => Some("cancel-batch"),
+        "delete-files" => Some("delete-files"),
+        _ => None,
+    }
 }
 
 /// `ship`, `revoke`, `cancel`, `resume` or `delete-files` for a batch.
@@ -271,6 +283,20 @@ pub(super) async fn batch_action(
     let access = access(&state, &ctx, &tenant).await?;
     let here = format!("/console/t/{tenant}/sticks/{batch}");
     let list = format!("/console/t/{tenant}/sticks");
+    if let Some(key) = irreversible(&action)
+        && form.confirmed.as_deref() != Some("yes")
+    {
+        return super::confirm::ask(
+            &ctx,
+            super::confirm::Question {
+                title: ctx.tr.t(&format!("confirm-{key}")),
+                consequence: ctx.tr.t(&format!("confirm-{key}-what")),
+                action: format!("/console/t/{tenant}/sticks/{batch}/{action}"),
+                back: here,
+                fields: Vec::new(),
+            },
+        );
+    }
     let dir = batch_dir(&state, &access, &batch);
     let result = match action.as_str() {
         "ship" => state
@@ -324,11 +350,23 @@ pub(super) async fn stick_action(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((tenant, batch, stick, action)): Path<(String, String, String, String)>,
-    axum::Form(form): axum::Form<CsrfOnly>,
+    axum::Form(form): axum::Form<BatchAction>,
 ) -> ConsoleResult<Response> {
     ctx.check_csrf(&form.csrf)?;
     let access = access(&state, &ctx, &tenant).await?;
     let here = format!("/console/t/{tenant}/sticks/{batch}");
+    if action == "revoke" && form.confirmed.as_deref() != Some("yes") {
+        return super::confirm::ask(
+            &ctx,
+            super::confirm::Question {
+                title: ctx.tr.t("confirm-revoke-stick"),
+                consequence: ctx.tr.t("confirm-revoke-stick-what"),
+                action: format!("/console/t/{tenant}/sticks/{batch}/sticks/{stick}/{action}"),
+                back: here,
+                fields: Vec::new(),
+            },
+        );
+    }
     let (target, notice) = match action.as_str() {
         "ship" => (DeviceState::Shipped, "sticks-stick-shipped"),
         "revoke" => (DeviceState::Revoked, "sticks-stick-revoked"),

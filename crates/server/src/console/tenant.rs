@@ -15,6 +15,7 @@ use serde::Deserialize;
 use store::{TenantAccess, TenantNeed};
 
 use super::admin::one_time;
+use super::confirm::{self, Confirmable, Question};
 use super::context::Page;
 use super::error::{ConsoleError, ConsoleResult, back_with_error, back_with_notice};
 use super::list::{ListNav, ListParams};
@@ -262,11 +263,24 @@ pub(super) async fn end_session(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((tenant, device)): Path<(String, String)>,
-    axum::Form(form): axum::Form<CsrfOnly>,
+    axum::Form(form): axum::Form<Confirmable>,
 ) -> ConsoleResult<Response> {
     ctx.check_csrf(&form.csrf)?;
     let access = access(&state, &ctx, &tenant, TenantNeed::Operate).await?;
     let back = format!("/console/t/{tenant}");
+    if !form.confirmed() {
+        let name = state.store.get_device(&access, &device).await?.name;
+        return confirm::ask(
+            &ctx,
+            Question {
+                title: ctx.tr.t1("confirm-end-session", "name", &name),
+                consequence: ctx.tr.t("confirm-end-session-what"),
+                action: format!("/console/t/{tenant}/sessions/{device}/end"),
+                back,
+                fields: Vec::new(),
+            },
+        );
+    }
     match crate::api::sessions::end_device_session(
         &state,
         &access,
@@ -469,6 +483,8 @@ pub(super) async fn import_users(
 pub(super) struct DisabledForm {
     csrf: String,
     disabled: String,
+    #[serde(default)]
+    confirmed: Option<String>,
 }
 
 pub(super) async fn set_disabled(
@@ -480,6 +496,24 @@ pub(super) async fn set_disabled(
     ctx.check_csrf(&form.csrf)?;
     let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
     let back = format!("/console/t/{tenant}/users");
+    // Enabling needs no second thought; disabling ends the user's sessions.
+    if form.disabled == "1" && form.confirmed.as_deref() != Some("yes") {
+        let name = state
+            .store
+            .get_tenant_user(&access, &user)
+            .await?
+            .display_name;
+        return confirm::ask(
+            &ctx,
+            Question {
+                title: ctx.tr.t1("confirm-disable-user", "name", &name),
+                consequence: ctx.tr.t1("confirm-disable-user-what", "name", &name),
+                action: format!("/console/t/{tenant}/users/{user}/disabled"),
+                back,
+                fields: vec![("disabled", "1".to_owned())],
+            },
+        );
+    }
     let request = UpdateUser {
         disabled: Some(form.disabled == "1"),
         ..UpdateUser::default()
@@ -698,11 +732,28 @@ pub(super) async fn delete_application(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((tenant, application)): Path<(String, String)>,
-    axum::Form(form): axum::Form<CsrfOnly>,
+    axum::Form(form): axum::Form<Confirmable>,
 ) -> ConsoleResult<Response> {
     ctx.check_csrf(&form.csrf)?;
     let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
     let back = format!("/console/t/{tenant}/applications");
+    if !form.confirmed() {
+        let name = state
+            .store
+            .get_application(&access, &application)
+            .await?
+            .name;
+        return confirm::ask(
+            &ctx,
+            Question {
+                title: ctx.tr.t1("confirm-delete-application", "name", &name),
+                consequence: ctx.tr.t("confirm-delete-application-what"),
+                action: format!("/console/t/{tenant}/applications/{application}/delete"),
+                back,
+                fields: Vec::new(),
+            },
+        );
+    }
     match state.store.delete_application(&access, &application).await {
         Ok(()) => Ok(back_with_notice(&back, "saved")),
         Err(error) => Ok(back_with_error(&back, &error.to_string())),
@@ -739,11 +790,34 @@ pub(super) async fn delete_rule(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((tenant, rule)): Path<(String, String)>,
-    axum::Form(form): axum::Form<CsrfOnly>,
+    axum::Form(form): axum::Form<Confirmable>,
 ) -> ConsoleResult<Response> {
     ctx.check_csrf(&form.csrf)?;
     let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
     let back = format!("/console/t/{tenant}/applications");
+    if !form.confirmed() {
+        let found = state
+            .store
+            .list_access_rules(&access)
+            .await?
+            .into_iter()
+            .find(|r| r.id == rule)
+            .ok_or_else(|| ConsoleError::NotFound(rule.clone()))?;
+        let names = [
+            ("group", found.group.as_str()),
+            ("application", found.application.as_str()),
+        ];
+        return confirm::ask(
+            &ctx,
+            Question {
+                title: ctx.tr.args("confirm-delete-rule", &names),
+                consequence: ctx.tr.args("confirm-delete-rule-what", &names),
+                action: format!("/console/t/{tenant}/rules/{rule}/delete"),
+                back,
+                fields: Vec::new(),
+            },
+        );
+    }
     match state.store.delete_access_rule(&access, &rule).await {
         Ok(()) => Ok(back_with_notice(&back, "saved")),
         Err(error) => Ok(back_with_error(&back, &error.to_string())),
@@ -807,11 +881,24 @@ pub(super) async fn revoke_device(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((tenant, device)): Path<(String, String)>,
-    axum::Form(form): axum::Form<CsrfOnly>,
+    axum::Form(form): axum::Form<Confirmable>,
 ) -> ConsoleResult<Response> {
     ctx.check_csrf(&form.csrf)?;
     let access = access(&state, &ctx, &tenant, TenantNeed::Operate).await?;
     let back = format!("/console/t/{tenant}/devices");
+    if !form.confirmed() {
+        let name = state.store.get_device(&access, &device).await?.name;
+        return confirm::ask(
+            &ctx,
+            Question {
+                title: ctx.tr.t1("confirm-revoke-device", "name", &name),
+                consequence: ctx.tr.t("confirm-revoke-device-what"),
+                action: format!("/console/t/{tenant}/devices/{device}/revoke"),
+                back,
+                fields: Vec::new(),
+            },
+        );
+    }
     match state.store.revoke_device(&access, &device).await {
         Ok(_) => Ok(back_with_notice(&back, "device-revoked")),
         Err(error) => Ok(back_with_error(&back, &error.to_string())),

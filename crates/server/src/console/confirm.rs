@@ -1,0 +1,61 @@
+//! "Are you sure?" before what cannot be undone (GOV.UK's pattern): a
+//! destructive form first answers with a page that says what will happen;
+//! its button sends the same form again with `confirmed=yes`, so a stray
+//! click, a reload or a link never does the harm itself.
+
+use askama::Template;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::context::Page;
+use super::{ConsoleResult, Ctx, render};
+
+/// A destructive form: its CSRF token and whether the user confirmed.
+#[derive(Debug, Deserialize)]
+pub(super) struct Confirmable {
+    pub(super) csrf: String,
+    #[serde(default)]
+    confirmed: Option<String>,
+}
+
+impl Confirmable {
+    pub(super) fn confirmed(&self) -> bool {
+        self.confirmed.as_deref() == Some("yes")
+    }
+}
+
+/// What the confirmation page asks.
+pub(super) struct Question {
+    /// The page's title, naming the object: "Revoke the device …?".
+    pub(super) title: String,
+    /// What will happen.
+    pub(super) consequence: String,
+    /// Where the form goes (the address it came to).
+    pub(super) action: String,
+    /// Where "Cancel" leads.
+    pub(super) back: String,
+    /// Further fields of the form, sent again as they were.
+    pub(super) fields: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    page: Page,
+    consequence: String,
+    action: String,
+    back: String,
+    fields: Vec<(&'static str, String)>,
+}
+
+/// The page that asks before doing it.
+pub(super) fn ask(ctx: &Ctx, question: Question) -> ConsoleResult<Response> {
+    let page = ConfirmPage {
+        page: ctx.page_titled(question.title),
+        consequence: question.consequence,
+        action: question.action,
+        back: question.back,
+        fields: question.fields,
+    };
+    Ok(render(&page)?.into_response())
+}
