@@ -155,6 +155,26 @@ pub struct CreateUser {
     pub language: Option<Language>,
 }
 
+/// An administrator resets a user's password (and second factor).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPassword {
+    /// Also remove the user's authenticator app, security keys and recovery
+    /// codes (a lost phone); they set up a new one after logging in.
+    #[serde(default)]
+    pub second_factor: bool,
+}
+
+/// The new one-time password, shown this one time only.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasswordReset {
+    pub user: User,
+    /// To hand to the user; it must be replaced at the next login.
+    pub one_time_password: String,
+    /// The user's logins (browser sessions, login tokens) that were ended.
+    pub logins_ended: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UserCreated {
     pub user: User,

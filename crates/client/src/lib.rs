@@ -595,6 +595,20 @@ impl Client {
             .await
     }
 
+    /// Resets a user's password (and, if asked, second factor).
+    pub async fn reset_password(
+        &self,
+        tenant: &str,
+        user: &str,
+        request: &api_types::tenancy::ResetPassword,
+    ) -> Result<api_types::tenancy::PasswordReset> {
+        self.post(
+            &["tenants", tenant, "users", user, "reset-password"],
+            request,
+        )
+        .await
+    }
+
     pub async fn create_user(&self, tenant: &str, request: &CreateUser) -> Result<UserCreated> {
         self.post(&["tenants", tenant, "users"], request).await
     }

@@ -1,6 +1,6 @@
 //! Users: provider staff and the tenants' admins and employees; login.
 
-use api_types::tenancy::{CreateUser, UpdateUser, User, UserCreated};
+use api_types::tenancy::{CreateUser, PasswordReset, ResetPassword, UpdateUser, User, UserCreated};
 use api_types::{Language, Role};
 use serde_json::json;
 use sqlx::{AnyConnection, FromRow};
@@ -409,6 +409,80 @@ impl Store {
         .await?;
         tx.commit().await?;
         self.user_by_id(id).await
+    }
+
+    /// An administrator resets a user's password (the user forgot it): a
+    /// new one-time password, returned once, to be replaced at the next
+    /// login. With `second_factor`, the user's authenticator app, security
+    /// keys and recovery codes go too (a lost phone). The user's logins
+    /// end; API tokens made on purpose stay.
+    pub async fn reset_user_password(
+        &self,
+        access: &TenantAccess,
+        user: &str,
+        request: ResetPassword,
+    ) -> Result<PasswordReset> {
+        let existing = self.get_tenant_user(access, user).await?;
+        let password = credentials::new_password();
+        let hash = credentials::hash_password_blocking(password.clone()).await?;
+        let now = now_ms();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, must_change_password = 1, updated_at = $2 \
+             WHERE id = $3 AND tenant_id = $4",
+        )
+        .bind(&hash)
+        .bind(now)
+        .bind(&existing.id)
+        .bind(access.tenant_id())
+        .execute(tx.conn())
+        .await?;
+        let logins_ended = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND login = 1 \
+             AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(&existing.id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        if request.second_factor {
+            sqlx::query(
+                "UPDATE users SET totp_secret = NULL, totp_enabled = 0, totp_last_step = NULL \
+                 WHERE id = $1",
+            )
+            .bind(&existing.id)
+            .execute(tx.conn())
+            .await?;
+            for table in ["webauthn_credentials", "recovery_codes"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+                    .bind(&existing.id)
+                    .execute(tx.conn())
+                    .await?;
+            }
+        }
+        audit::record(
+            &mut tx,
+            access.audit(),
+            Change {
+                action: "user.password.reset",
+                target_type: "user",
+                target_id: &existing.id,
+                target_name: &existing.username,
+                tenant: Some((access.tenant_id(), access.tenant_slug())),
+                details: json!({
+                    "second_factor": request.second_factor,
+                    "logins_ended": logins_ended,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(PasswordReset {
+            user: self.user_by_id(&existing.id).await?,
+            one_time_password: password,
+            logins_ended,
+        })
     }
 
     pub async fn delete_tenant_user(&self, access: &TenantAccess, user: &str) -> Result<()> {

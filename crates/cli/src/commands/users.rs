@@ -36,6 +36,19 @@ pub(crate) enum UsersCommand {
         tenant: String,
         user: String,
     },
+    /// Reset a user's password (they forgot it): prints a new one-time
+    /// password, which they must replace at their next login. Their logins
+    /// end.
+    ResetPassword {
+        /// Tenant slug or id.
+        #[arg(long)]
+        tenant: String,
+        user: String,
+        /// Also remove their authenticator app, security keys and recovery
+        /// codes (a lost phone).
+        #[arg(long)]
+        second_factor: bool,
+    },
     /// Enable a disabled user.
     Enable {
         /// Tenant slug or id.
@@ -214,6 +227,29 @@ pub(crate) async fn run(context: &Context, command: UsersCommand) -> anyhow::Res
         }
         UsersCommand::Disable { tenant, user } => {
             set_disabled(context, &client, &tenant, &user, true).await
+        }
+        UsersCommand::ResetPassword {
+            tenant,
+            user,
+            second_factor,
+        } => {
+            let reset = client
+                .reset_password(
+                    &tenant,
+                    &user,
+                    &api_types::tenancy::ResetPassword { second_factor },
+                )
+                .await?;
+            let secret_line = format!(
+                "One-time password (shown only now; they must change it at their next login): {}{}",
+                reset.one_time_password,
+                if second_factor {
+                    "\nTheir second factors were removed; they set up a new one after logging in."
+                } else {
+                    ""
+                }
+            );
+            output::with_secret(context.output, &reset, &reset.user, &secret_line)
         }
         UsersCommand::Enable { tenant, user } => {
             set_disabled(context, &client, &tenant, &user, false).await

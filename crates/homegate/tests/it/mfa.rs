@@ -14,7 +14,8 @@ use crate::support::{TestServer, USER_PASSWORD, problem_of, public_key};
 both_backends!(
     totp_and_recovery_codes,
     webauthn_passkey_login,
-    mfa_before_vpn
+    mfa_before_vpn,
+    an_administrator_resets_a_forgotten_password
 );
 
 fn code_at(secret: &str, offset_secs: u64) -> String {
@@ -326,4 +327,145 @@ async fn mfa_before_vpn(server: &TestServer) {
         .await
         .unwrap();
     assert!(admitted.admitted, "{admitted:?}");
+}
+
+/// A login with `password`: the response, or the HTTP status.
+async fn try_login(
+    server: &TestServer,
+    username: &str,
+    password: &str,
+) -> Result<LoginResponse, u16> {
+    server
+        .anonymous()
+        .login(&LoginRequest {
+            username: username.into(),
+            password: password.into(),
+            token_name: None,
+        })
+        .await
+        .map_err(|error| problem_of::<()>(Err(error)).0)
+}
+
+/// Issue 24 item 7: an IT coordinator resets an employee's forgotten
+/// password (API, CLI, console), and after a lost phone the second factor
+/// too; the employee's logins end, the event is audited.
+async fn an_administrator_resets_a_forgotten_password(server: &TestServer) {
+    use api_types::tenancy::ResetPassword;
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    let coordinator = server
+        .login_as(Some("lemgo"), "it-lemgo", Role::TenantAdmin)
+        .await;
+    let anna = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
+    let setup = anna.totp_start(&Default::default()).await.unwrap();
+    anna.totp_confirm(&TotpCode {
+        code: code_at(&setup.secret, 0),
+    })
+    .await
+    .unwrap();
+
+    // The password only: her authenticator app stays.
+    let reset = coordinator
+        .reset_password("lemgo", "anna", &ResetPassword::default())
+        .await
+        .unwrap();
+    assert_eq!(reset.logins_ended, 1);
+    assert_eq!(problem_of(anna.me().await).0, 401, "her login ended");
+    assert_eq!(
+        try_login(server, "anna", USER_PASSWORD).await.err(),
+        Some(401)
+    );
+    let login = try_login(server, "anna", &reset.one_time_password)
+        .await
+        .unwrap();
+    assert!(login.mfa.is_some(), "the second factor is still asked");
+
+    // A lost phone: the second factor goes too (through the CLI).
+    let dir = tempfile::tempdir().unwrap();
+    crate::cli_sticks::login(dir.path(), server);
+    let out = crate::cli::ok(
+        dir.path(),
+        &[
+            "users",
+            "reset-password",
+            "--tenant",
+            "lemgo",
+            "anna",
+            "--second-factor",
+        ],
+    );
+    let password = out
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(
+                "One-time password (shown only now; they must change it at their next login): ",
+            )
+        })
+        .unwrap_or_else(|| panic!("{out}"))
+        .trim()
+        .to_owned();
+    let login = try_login(server, "anna", &password).await.unwrap();
+    assert!(login.mfa.is_none(), "no second factor left");
+    assert!(login.password_change_required);
+    let anna = server.anonymous().with_token(login.token.unwrap());
+    let own = "anna's very own password";
+    anna.change_password(&api_types::auth::ChangePassword {
+        current_password: password.clone(),
+        new_password: own.into(),
+    })
+    .await
+    .unwrap();
+    let mfa = anna.mfa_status().await.unwrap();
+    assert!(!mfa.totp_enabled);
+    assert_eq!(mfa.recovery_codes_left, 0);
+
+    // The console asks first, then shows the password once.
+    let browser = crate::employees_receive::console_login(server, "it-lemgo", USER_PASSWORD).await;
+    let users = crate::employees_receive::get_text(
+        &browser,
+        &format!("{}/console/t/lemgo/users", server.url),
+    )
+    .await;
+    let csrf = crate::employees_receive::csrf_of(&users);
+    let action = format!("{}/console/t/lemgo/users/anna/reset-password", server.url);
+    let asked = browser
+        .post(&action)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(asked.contains("Reset the password of anna?"), "{asked}");
+    assert!(
+        try_login(server, "anna", own).await.is_ok(),
+        "nothing reset yet"
+    );
+    let shown = browser
+        .post(&action)
+        .form(&[("csrf", csrf.as_str()), ("confirmed", "yes")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains("New one-time password"), "{shown}");
+    assert_eq!(try_login(server, "anna", own).await.err(), Some(401));
+
+    let audit = server
+        .admin
+        .audit(&api_types::audit::AuditQuery {
+            tenant: Some("lemgo".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let resets: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "user.password.reset" && e.target_name == "anna")
+        .collect();
+    assert_eq!(resets.len(), 3, "{resets:?}");
+    assert!(resets.iter().any(|e| e.details["second_factor"] == true));
+    assert_eq!(resets[0].actor, "it-lemgo");
 }

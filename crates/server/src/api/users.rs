@@ -1,5 +1,5 @@
 use api_types::problem::Problem;
-use api_types::tenancy::{CreateUser, UpdateUser, User, UserCreated};
+use api_types::tenancy::{CreateUser, PasswordReset, ResetPassword, UpdateUser, User, UserCreated};
 use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -17,6 +17,30 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_provider_users, create_provider_user))
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user, delete_user))
+        .routes(routes!(reset_password))
+}
+
+/// Reset a user's password (they forgot it): a new one-time password,
+/// returned once, to be replaced at the next login; with `second_factor`
+/// also their authenticator app, security keys and recovery codes. Their
+/// logins end; API tokens stay. Audited as `user.password.reset`.
+#[utoipa::path(post, path = "/tenants/{tenant}/users/{user}/reset-password", tag = "users",
+    params(("tenant" = String, Path, description = "Tenant slug or id"),
+           ("user" = String, Path, description = "Username or id")),
+    request_body = ResetPassword,
+    responses((status = 200, body = PasswordReset), (status = 404, body = Problem)))]
+async fn reset_password(
+    State(state): State<AppState>,
+    TenantManage(_actor, access): TenantManage,
+    ApiPath((_tenant, user)): ApiPath<(String, String)>,
+    ApiJson(request): ApiJson<ResetPassword>,
+) -> ApiResult<Json<PasswordReset>> {
+    Ok(Json(
+        state
+            .store
+            .reset_user_password(&access, &user, request)
+            .await?,
+    ))
 }
 
 /// Provider staff accounts (provider admins).

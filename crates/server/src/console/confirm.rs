@@ -36,6 +36,8 @@ pub(super) struct Question {
     pub(super) back: String,
     /// Further fields of the form, sent again as they were.
     pub(super) fields: Vec<(&'static str, String)>,
+    /// A checkbox the user may tick on the way: `(name, label)`.
+    pub(super) option: Option<(&'static str, String)>,
 }
 
 #[derive(Template)]
@@ -46,6 +48,7 @@ struct ConfirmPage {
     action: String,
     back: String,
     fields: Vec<(&'static str, String)>,
+    option: Option<(&'static str, String)>,
 }
 
 /// The page that asks before doing it.
@@ -56,6 +59,7 @@ pub(super) fn ask(ctx: &Ctx, question: Question) -> ConsoleResult<Response> {
         action: question.action,
         back: question.back,
         fields: question.fields,
+        option: question.option,
     };
     Ok(render(&page)?.into_response())
 }

@@ -103,6 +103,10 @@ pub fn router(proxy_origins: Option<&str>) -> Router<AppState> {
             post(tenant::set_disabled),
         )
         .route(
+            "/console/t/{tenant}/users/{user}/reset-password",
+            post(tenant::reset_password),
+        )
+        .route(
             "/console/t/{tenant}/users/{user}/code",
             post(tenant::create_code),
         )

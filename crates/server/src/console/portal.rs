@@ -202,6 +202,7 @@ pub(super) async fn revoke_device(
                 action: format!("/portal/devices/{device}/revoke"),
                 back: "/portal".into(),
                 fields: Vec::new(),
+                option: None,
             },
         );
     }

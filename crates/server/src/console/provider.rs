@@ -234,6 +234,7 @@ pub(super) async fn drain_gateway(
                 action: format!("/console/gateways/{gateway}/drain"),
                 back: "/console/gateways".into(),
                 fields: vec![("action", "drain".to_owned())],
+                option: None,
             },
         );
     }

@@ -294,6 +294,7 @@ pub(super) async fn batch_action(
                 action: format!("/console/t/{tenant}/sticks/{batch}/{action}"),
                 back: here,
                 fields: Vec::new(),
+                option: None,
             },
         );
     }
@@ -364,6 +365,7 @@ pub(super) async fn stick_action(
                 action: format!("/console/t/{tenant}/sticks/{batch}/sticks/{stick}/{action}"),
                 back: here,
                 fields: Vec::new(),
+                option: None,
             },
         );
     }

@@ -278,6 +278,7 @@ pub(super) async fn end_session(
                 action: format!("/console/t/{tenant}/sessions/{device}/end"),
                 back,
                 fields: Vec::new(),
+                option: None,
             },
         );
     }
@@ -511,6 +512,7 @@ pub(super) async fn set_disabled(
                 action: format!("/console/t/{tenant}/users/{user}/disabled"),
                 back,
                 fields: vec![("disabled", "1".to_owned())],
+                option: None,
             },
         );
     }
@@ -524,6 +526,61 @@ pub(super) async fn set_disabled(
         .await
     {
         Ok(_) => Ok(back_with_notice(&back, "saved")),
+        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ResetForm {
+    csrf: String,
+    #[serde(default)]
+    confirmed: Option<String>,
+    #[serde(default)]
+    second_factor: Option<String>,
+}
+
+/// Resets a user's password (after asking): the one-time password is
+/// shown once.
+pub(super) async fn reset_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((tenant, user)): Path<(String, String)>,
+    axum::Form(form): axum::Form<ResetForm>,
+) -> ConsoleResult<Response> {
+    ctx.check_csrf(&form.csrf)?;
+    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let back = format!("/console/t/{tenant}/users");
+    let existing = state.store.get_tenant_user(&access, &user).await?;
+    let name = existing.display_name;
+    if form.confirmed.as_deref() != Some("yes") {
+        return confirm::ask(
+            &ctx,
+            Question {
+                title: ctx.tr.t1("confirm-reset-password", "name", &name),
+                consequence: ctx.tr.t1("confirm-reset-password-what", "name", &name),
+                action: format!("/console/t/{tenant}/users/{user}/reset-password"),
+                back,
+                fields: Vec::new(),
+                option: Some(("second_factor", ctx.tr.t("confirm-reset-second-factor"))),
+            },
+        );
+    }
+    let request = api_types::tenancy::ResetPassword {
+        second_factor: form.second_factor.as_deref() == Some("1"),
+    };
+    match state
+        .store
+        .reset_user_password(&access, &user, request)
+        .await
+    {
+        Ok(reset) => one_time(
+            &ctx,
+            "password-reset-title",
+            ctx.tr.t1("password-reset-intro", "name", &name),
+            vec![(reset.user.username, reset.one_time_password)],
+            None,
+            &back,
+        ),
         Err(error) => Ok(back_with_error(&back, &error.to_string())),
     }
 }
@@ -751,6 +808,7 @@ pub(super) async fn delete_application(
                 action: format!("/console/t/{tenant}/applications/{application}/delete"),
                 back,
                 fields: Vec::new(),
+                option: None,
             },
         );
     }
@@ -815,6 +873,7 @@ pub(super) async fn delete_rule(
                 action: format!("/console/t/{tenant}/rules/{rule}/delete"),
                 back,
                 fields: Vec::new(),
+                option: None,
             },
         );
     }
@@ -896,6 +955,7 @@ pub(super) async fn revoke_device(
                 action: format!("/console/t/{tenant}/devices/{device}/revoke"),
                 back,
                 fields: Vec::new(),
+                option: None,
             },
         );
     }
