@@ -235,13 +235,19 @@ pub fn app(state: AppState) -> Router {
     let (api, _) = api::router();
     let router = Router::new()
         .nest("/api/v1", api)
-        .merge(console::router(
-            state
-                .proxy
-                .as_ref()
-                .map(|proxy| proxy.domain.origins())
-                .as_deref(),
-        ))
+        .merge(
+            console::router(
+                state
+                    .proxy
+                    .as_ref()
+                    .map(|proxy| proxy.domain.origins())
+                    .as_deref(),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                console::localized_errors,
+            )),
+        )
         .route("/healthz", axum::routing::get(healthz))
         .route("/readyz", axum::routing::get(ready))
         .route("/metrics", axum::routing::get(metrics::for_staff))

@@ -229,8 +229,49 @@ pub(crate) async fn get_text(browser: &reqwest::Client, url: &str) -> String {
 
 both_backends!(
     the_portal_refuses_a_phone_that_cannot_work,
-    revoking_a_device_asks_first
+    revoking_a_device_asks_first,
+    error_pages_speak_the_readers_language
 );
+
+/// Issue 24 item 1: an error page has the console's header and the
+/// reader's language, like every other page.
+async fn error_pages_speak_the_readers_language(server: &TestServer) {
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    server
+        .login_as(Some("lemgo"), "it-lemgo", Role::TenantAdmin)
+        .await;
+    let browser = console_login(server, "it-lemgo", crate::support::USER_PASSWORD).await;
+    let users = get_text(&browser, &format!("{}/console/t/lemgo/users", server.url)).await;
+    browser
+        .post(format!("{}/language", server.url))
+        .form(&[("csrf", csrf_of(&users).as_str()), ("language", "de")])
+        .send()
+        .await
+        .unwrap();
+    let missing = browser
+        .get(format!("{}/console/t/lemgo/jobs/no-such-job", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let page = missing.text().await.unwrap();
+    assert!(page.contains("<html lang=\"de\">"), "{page}");
+    assert!(page.contains("<h1>Nicht gefunden</h1>"), "{page}");
+    assert!(page.contains("action=\"/logout\""), "the header: {page}");
+    assert!(page.contains("name=\"viewport\""), "{page}");
+    // A forged form: refused in German too.
+    let forged = browser
+        .post(format!(
+            "{}/console/t/lemgo/devices/some-device/revoke",
+            server.url
+        ))
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.text().await.unwrap().contains("Formular abgelaufen"));
+}
 
 /// Issue 24 item 4: revoking a device in the portal first says what will
 /// happen; only the confirmed form revokes.

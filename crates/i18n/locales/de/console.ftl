@@ -442,3 +442,12 @@ confirm-reset-password-what = Ein neues Einmalpasswort wird erzeugt, und die Anm
 confirm-reset-second-factor = Auch den zweiten Faktor entfernen (Authenticator-App, Sicherheitsschlüssel, Wiederherstellungscodes), z. B. nach einem verlorenen Telefon
 password-reset-title = Neues Einmalpasswort
 password-reset-intro = Das neue Passwort von { $name }, nur jetzt angezeigt. Es muss bei der nächsten Anmeldung ersetzt werden.
+
+# Error pages.
+error-home = Zur Startseite
+error-csrf-title = Formular abgelaufen
+error-csrf-detail = Dieses Formular ist nicht mehr gültig (oder wurde von einer anderen Website gesendet). Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es erneut.
+error-forbidden-title = Nicht erlaubt
+error-not-found-title = Nicht gefunden
+error-internal-title = Etwas ist schiefgegangen
+error-internal-detail = Der Betrieb findet die Fehlernummer { $id } im Serverprotokoll.

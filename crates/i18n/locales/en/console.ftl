@@ -442,3 +442,12 @@ confirm-reset-password-what = A new one-time password is made, and { $name }'s l
 confirm-reset-second-factor = Also remove their second factor (authenticator app, security keys, recovery codes), e.g. after a lost phone
 password-reset-title = New one-time password
 password-reset-intro = The new password of { $name }, shown only now. They must replace it at their next login.
+
+# Error pages.
+error-home = To the start page
+error-csrf-title = Form expired
+error-csrf-detail = This form is no longer valid (or was sent from another site). Go back, reload the page and try again.
+error-forbidden-title = Not allowed
+error-not-found-title = Not found
+error-internal-title = Something went wrong
+error-internal-detail = The operator can find error id { $id } in the server log.

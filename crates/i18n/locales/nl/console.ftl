@@ -442,3 +442,12 @@ confirm-reset-password-what = Er wordt een nieuw eenmalig wachtwoord gemaakt, en
 confirm-reset-second-factor = Ook de tweede factor verwijderen (authenticator-app, beveiligingssleutels, herstelcodes), bijv. na een verloren telefoon
 password-reset-title = Nieuw eenmalig wachtwoord
 password-reset-intro = Het nieuwe wachtwoord van { $name }, alleen nu getoond. Het moet bij de volgende aanmelding worden vervangen.
+
+# Error pages.
+error-home = Naar de startpagina
+error-csrf-title = Formulier verlopen
+error-csrf-detail = Dit formulier is niet meer geldig (of werd vanaf een andere site verzonden). Ga terug, laad de pagina opnieuw en probeer het nog eens.
+error-forbidden-title = Niet toegestaan
+error-not-found-title = Niet gevonden
+error-internal-title = Er ging iets mis
+error-internal-detail = De beheerder vindt foutnummer { $id } in het serverlogboek.

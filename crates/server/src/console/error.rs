@@ -110,7 +110,9 @@ pub(crate) fn escape(text: &str) -> String {
 
 fn page(status: StatusCode, title: &str, detail: &str) -> Response {
     let body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · homegate</title>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · homegate</title>\
          <link rel=\"stylesheet\" href=\"/assets/console.css\"></head><body><main id=\"main\">\
          <h1>{title}</h1><p class=\"error\" role=\"alert\">{}</p><p><a href=\"/\">homegate</a></p>\
          </main></body></html>",
@@ -152,32 +154,115 @@ pub fn too_large_page(language: api_types::Language, mib: usize) -> Response {
     response
 }
 
+/// An error page to be made in the reader's language, with the console's
+/// header, by [`localized_errors`]; the response carries it as an
+/// extension (its body is the English page, for a reader without a
+/// session).
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorPage {
+    /// Message key of the title (`error-KEY-title`).
+    key: &'static str,
+    /// The detail: the key's own text (`error-KEY-detail`, with `id`), or a
+    /// text of its own.
+    detail: Option<String>,
+    error_id: Option<String>,
+}
+
+impl ErrorPage {
+    fn words(&self, tr: &i18n::Tr) -> (String, String) {
+        let title = tr.t(&format!("error-{}-title", self.key));
+        let detail = match &self.detail {
+            Some(detail) => detail.clone(),
+            None => tr.t1(
+                &format!("error-{}-detail", self.key),
+                "id",
+                self.error_id.as_deref().unwrap_or(""),
+            ),
+        };
+        (title, detail)
+    }
+
+    fn response(self, status: StatusCode) -> Response {
+        let (title, detail) = self.words(&i18n::Tr::new(api_types::Language::En));
+        let mut response = page(status, &title, &detail);
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
 impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
+        let error_page = |key, detail| ErrorPage {
+            key,
+            detail,
+            error_id: None,
+        };
         match self {
             ConsoleError::NotLoggedIn { next } => {
                 Redirect::to(&format!("/login?next={}", encode(&next))).into_response()
             }
             ConsoleError::PasswordChange => Redirect::to("/password").into_response(),
-            ConsoleError::Csrf => page(
-                StatusCode::FORBIDDEN,
-                "Form expired",
-                "This form is no longer valid (or was sent from another site). Go back, reload the page and try again.",
-            ),
+            ConsoleError::Csrf => error_page("csrf", None).response(StatusCode::FORBIDDEN),
             ConsoleError::Forbidden(message) => {
-                page(StatusCode::FORBIDDEN, "Not allowed", &message)
+                error_page("forbidden", Some(message)).response(StatusCode::FORBIDDEN)
             }
-            ConsoleError::NotFound(message) => page(StatusCode::NOT_FOUND, "Not found", &message),
+            ConsoleError::NotFound(message) => {
+                error_page("not-found", Some(message)).response(StatusCode::NOT_FOUND)
+            }
             ConsoleError::Refused { back, message } => back_with_error(&back, &message),
             ConsoleError::Internal(detail) => {
                 let error_id = uuid::Uuid::new_v4();
                 tracing::error!(%error_id, %detail, "console error");
-                page(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    &format!("The operator can find error id {error_id} in the server log."),
-                )
+                ErrorPage {
+                    key: "internal",
+                    detail: None,
+                    error_id: Some(error_id.to_string()),
+                }
+                .response(StatusCode::INTERNAL_SERVER_ERROR)
             }
         }
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate {
+    page: super::context::Page,
+    detail: String,
+}
+
+/// Makes the console's error pages again in the reader's language, with
+/// the header and navigation of every page (the error itself is decided
+/// where the request's context is no longer at hand).
+pub(crate) async fn localized_errors(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (headers, uri) = (request.headers().clone(), request.uri().clone());
+    let response = next.run(request).await;
+    let Some(error_page) = response.extensions().get::<ErrorPage>().cloned() else {
+        return response;
+    };
+    let status = response.status();
+    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    parts.uri = uri;
+    let Ok(ctx) =
+        <super::Ctx as axum::extract::FromRequestParts<crate::AppState>>::from_request_parts(
+            &mut parts, &state,
+        )
+        .await
+    else {
+        return response;
+    };
+    let (title, detail) = error_page.words(&ctx.tr);
+    let page = ErrorTemplate {
+        page: ctx.page_titled(title),
+        detail,
+    };
+    match askama::Template::render(&page) {
+        Ok(body) => (status, Html(body)).into_response(),
+        Err(_) => response,
     }
 }
