@@ -275,6 +275,24 @@ async fn status_follows_the_gateways(server: &TestServer) {
     assert!(lemgo.contains("alle VPN-Plätze Ihrer Kommune sind belegt"));
     assert!(!lemgo.contains("<script"));
 
+    // It reloads itself only when the visitor asks (issue 24 item 10).
+    assert!(!lemgo.contains("http-equiv=\"refresh\""), "{lemgo}");
+    assert!(lemgo.contains("refresh=1"), "{lemgo}");
+    let url = format!("{}/status/lemgo", server.url);
+    let plain = reqwest::get(&url).await.unwrap();
+    assert!(plain.headers().get("refresh").is_none());
+    let asked = reqwest::get(format!("{url}?language=en&refresh=1"))
+        .await
+        .unwrap();
+    assert_eq!(asked.headers()["refresh"], "60");
+    assert!(
+        asked
+            .text()
+            .await
+            .unwrap()
+            .contains("Stop updating this page")
+    );
+
     let (status, missing) = page(server, "/status/nowhere", "en").await;
     assert_eq!(status, 404);
     assert!(missing.contains("nowhere"), "{missing}");

@@ -202,6 +202,8 @@ struct StatusPage {
     maintenance: Vec<IncidentView>,
     past: Vec<IncidentView>,
     checked_at: String,
+    /// The visitor asked for the page to update itself (`?refresh=1`).
+    refreshing: bool,
     path: String,
     tenant_slug: String,
     subscribe: bool,
@@ -211,7 +213,14 @@ struct StatusPage {
 #[derive(Debug, Deserialize)]
 pub(super) struct StatusQuery {
     language: Option<Language>,
+    /// Any value: the visitor asks the page to update itself every minute
+    /// (a `Refresh` header only then: a page that reloads by itself is a
+    /// barrier to screen-reader and keyboard users).
+    refresh: Option<String>,
 }
+
+/// How often a page the visitor asked to update itself reloads.
+const REFRESH_SECS: &str = "60";
 
 /// The reader's language when they name one of ours (`?language=`, then
 /// `Accept-Language`); otherwise `serve` falls back to the municipality's.
@@ -428,6 +437,7 @@ fn page(
     status: &PublicStatus,
     tr: Tr,
     slug: Option<&str>,
+    refreshing: bool,
 ) -> ConsoleResult<String> {
     let (overall, overall_class) = headline(tr, status.worst());
     let title = match &status.tenant_name {
@@ -481,6 +491,7 @@ fn page(
         maintenance,
         past,
         checked_at: time_text(&time::OffsetDateTime::now_utc()),
+        refreshing,
         path: slug.map_or_else(|| "/status".to_owned(), |slug| format!("/status/{slug}")),
         tenant_slug: slug.unwrap_or_default().to_owned(),
         subscribe: state.mailer.is_some(),
@@ -756,7 +767,8 @@ fn feed(status: &PublicStatus, tr: Tr, page_url: &str) -> Vec<u8> {
 
 #[derive(Clone, Copy)]
 enum Format {
-    Html,
+    /// The page; `true` when the visitor asked it to update itself.
+    Html(bool),
     Atom,
     Json,
 }
@@ -764,7 +776,7 @@ enum Format {
 impl Format {
     fn content_type(self) -> &'static str {
         match self {
-            Format::Html => "text/html; charset=utf-8",
+            Format::Html(_) => "text/html; charset=utf-8",
             Format::Atom => "application/atom+xml; charset=utf-8",
             Format::Json => "application/json",
         }
@@ -788,10 +800,11 @@ async fn serve(
         (None, None) => Language::De,
     };
     let key = format!(
-        "{}:{}:{}",
+        "{}:{}:{}:{}",
         slug.as_deref().unwrap_or(""),
         language.code(),
-        format.content_type()
+        format.content_type(),
+        matches!(format, Format::Html(true)),
     );
     let (content_type, body) = match state.page_cache.get(&key) {
         Some(hit) => hit,
@@ -817,7 +830,9 @@ async fn serve(
                 None => format!("{}/status", state.settings.public_url),
             };
             let body = Bytes::from(match format {
-                Format::Html => page(state, &status, tr, slug.as_deref())?.into_bytes(),
+                Format::Html(refreshing) => {
+                    page(state, &status, tr, slug.as_deref(), refreshing)?.into_bytes()
+                }
                 Format::Atom => feed(&status, tr, &page_url),
                 Format::Json => summary(&status, &page_url),
             });
@@ -827,7 +842,7 @@ async fn serve(
             (format.content_type(), body)
         }
     };
-    Ok((
+    let mut response = (
         [
             (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, PUBLIC_CACHE_CONTROL),
@@ -835,7 +850,14 @@ async fn serve(
         ],
         body,
     )
-        .into_response())
+        .into_response();
+    if matches!(format, Format::Html(true)) {
+        response.headers_mut().insert(
+            header::REFRESH,
+            axum::http::HeaderValue::from_static(REFRESH_SECS),
+        );
+    }
+    Ok(response)
 }
 
 pub(super) async fn all(
@@ -843,7 +865,13 @@ pub(super) async fn all(
     headers: HeaderMap,
     Query(query): Query<StatusQuery>,
 ) -> ConsoleResult<Response> {
-    serve(&state, None, language(&query, &headers), Format::Html).await
+    serve(
+        &state,
+        None,
+        language(&query, &headers),
+        Format::Html(query.refresh.is_some()),
+    )
+    .await
 }
 
 pub(super) async fn tenant(
@@ -852,7 +880,13 @@ pub(super) async fn tenant(
     Path(slug): Path<String>,
     Query(query): Query<StatusQuery>,
 ) -> ConsoleResult<Response> {
-    serve(&state, Some(slug), language(&query, &headers), Format::Html).await
+    serve(
+        &state,
+        Some(slug),
+        language(&query, &headers),
+        Format::Html(query.refresh.is_some()),
+    )
+    .await
 }
 
 pub(super) async fn feed_all(
@@ -1022,6 +1056,7 @@ impl MailLink {
             language(
                 &StatusQuery {
                     language: query.language,
+                    refresh: None,
                 },
                 headers,
             )
@@ -1037,6 +1072,7 @@ impl MailLink {
             language(
                 &StatusQuery {
                     language: form.language,
+                    refresh: None,
                 },
                 headers,
             )
