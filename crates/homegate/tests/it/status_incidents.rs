@@ -397,6 +397,9 @@ async fn incidents_components_and_maintenance(server: &TestServer) {
     assert!(row.contains("bar bad"), "{row}");
     // Three days up, one day up half the time: 87.5 % over the known days.
     assert!(row.contains("87.50 % available over 90 days"), "{row}");
+    // As a German reader writes it.
+    let german = page(server, "/status/detmold?language=de").await;
+    assert!(german.contains("87,50 % verfügbar in 90 Tagen"), "{german}");
 
     // A region's VPN follows its gateway until an operator overrides it.
     admin

@@ -86,6 +86,12 @@ impl Page {
         }
     }
 
+    /// An amount of traffic as people read it: `512 B`, `1.5 MB` (`1,5 MB`
+    /// in German and Dutch), decimal units.
+    pub fn bytes(&self, count: &u64) -> String {
+        human_bytes(*count, self.tr.language)
+    }
+
     /// A time for people: `2026-11-23 08:15 UTC`.
     pub fn time(&self, at: &time::OffsetDateTime) -> String {
         super::tenant::short_time(at)
@@ -258,5 +264,40 @@ impl Ctx {
             warning: None,
             path: self.path.clone(),
         }
+    }
+}
+
+fn human_bytes(count: u64, language: Language) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if count < 1000 {
+        return format!("{count} B");
+    }
+    // Precision is not the point: one decimal is what people compare.
+    #[allow(clippy::cast_precision_loss)]
+    let mut value = count as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let text = format!("{value:.1} {}", UNITS[unit]);
+    match language {
+        Language::De | Language::Nl => text.replace('.', ","),
+        Language::En => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use api_types::Language;
+
+    #[test]
+    fn traffic_reads_as_people_write_it() {
+        assert_eq!(super::human_bytes(0, Language::En), "0 B");
+        assert_eq!(super::human_bytes(999, Language::En), "999 B");
+        assert_eq!(super::human_bytes(1_500, Language::En), "1.5 kB");
+        assert_eq!(super::human_bytes(1_500_000, Language::De), "1,5 MB");
+        assert_eq!(super::human_bytes(2_340_000_000, Language::Nl), "2,3 GB");
+        assert_eq!(super::human_bytes(u64::MAX, Language::En), "18446.7 PB");
     }
 }

@@ -254,13 +254,20 @@ fn day_text(ms: i64) -> String {
     )
 }
 
-fn percent(share: f64) -> String {
-    format!("{:.2}", share * 100.0)
+/// A share as people of the language write it: 99.78 in English, 99,78 in
+/// German and Dutch.
+fn percent(share: f64, tr: Tr) -> String {
+    let text = format!("{:.2}", share * 100.0);
+    match tr.language {
+        Language::De | Language::Nl => text.replace('.', ","),
+        Language::En => text,
+    }
 }
 
 /// The tooltips of the uptime bars. A page has 90 per component, so each
 /// message is formatted once with markers and filled in per bar.
 struct BarLabels {
+    tr: Tr,
     known: String,
     unknown: String,
     statuses: [String; 5],
@@ -273,6 +280,7 @@ impl BarLabels {
 
     fn new(tr: Tr) -> BarLabels {
         BarLabels {
+            tr,
             known: tr.args(
                 "status-bar",
                 &[
@@ -294,7 +302,7 @@ impl BarLabels {
         self.known
             .replace(Self::DAY, &day_text(day))
             .replace(Self::STATUS, status)
-            .replace(Self::PERCENT, &percent(up))
+            .replace(Self::PERCENT, &percent(up, self.tr))
     }
 
     fn unknown(&self, day: i64) -> String {
@@ -364,7 +372,7 @@ fn component_view(tr: Tr, shown: &PageComponent) -> ComponentView {
         source,
         detail: detail.join(" · "),
         uptime: match shown.uptime {
-            Some(share) => tr.t1("status-uptime", "percent", &percent(share)),
+            Some(share) => tr.t1("status-uptime", "percent", &percent(share, tr)),
             None => tr.t("status-uptime-unknown"),
         },
         bars,
