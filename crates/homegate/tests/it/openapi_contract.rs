@@ -114,7 +114,11 @@ async fn schemathesis_finds_no_failure() {
             .args(["--checks", "all"])
             .args(["--max-examples", MAX_EXAMPLES])
             .args(["--seed", SEED])
-            .args(["--workers", "2"])
+            // One worker: with two, Hypothesis parses its own sources in
+            // both threads at once, and Python 3.11 then fails now and then
+            // with "AST constructor recursion depth mismatch" (CPython
+            // gh-106905), a runtime error of the tool, not a finding.
+            .args(["--workers", "1"])
             .args(["--generation-database", "none"])
             .args(["--exclude-path", "/auth/logout"])
             .args(["--exclude-path", "/tokens/{id}"])
@@ -132,12 +136,9 @@ async fn schemathesis_finds_no_failure() {
     };
     let started = std::time::Instant::now();
     let mut output = run().await;
-    // Now and then the tool trips over itself ("Runtime Error": Hypothesis
-    // parses source in both worker threads, and Debian 12's Python 3.11
-    // raises "AST constructor recursion depth mismatch" when two threads
-    // parse at once, CPython gh-106905) without any request having failed:
-    // that run says nothing about the API, so it is made once more. A
-    // failure found in the API is never retried.
+    // Should the tool still trip over itself (a "Runtime Error" and no
+    // failure found in the API), that run says nothing about the API: it
+    // is made once more. A failure found in the API is never retried.
     let first = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() && tool_error_only(&first) {
         eprintln!("schemathesis hit an error of its own; running it again:\n{first}");
