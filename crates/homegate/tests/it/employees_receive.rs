@@ -227,6 +227,43 @@ pub(crate) async fn get_text(browser: &reqwest::Client, url: &str) -> String {
     browser.get(url).send().await.unwrap().text().await.unwrap()
 }
 
+/// Sends a console form; the page that comes back.
+/// Switches the logged-in browser's console to `language`.
+pub(crate) async fn choose_language(
+    browser: &reqwest::Client,
+    server: &TestServer,
+    language: &str,
+) {
+    let page = get_text(browser, &format!("{}/portal", server.url)).await;
+    let page = if page.contains("name=\"csrf\"") {
+        page
+    } else {
+        get_text(browser, &format!("{}/console", server.url)).await
+    };
+    post_text(
+        browser,
+        &format!("{}/language", server.url),
+        &[("csrf", &csrf_of(&page)), ("language", language)],
+    )
+    .await;
+}
+
+pub(crate) async fn post_text(
+    browser: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> String {
+    browser
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 both_backends!(
     the_portal_refuses_a_phone_that_cannot_work,
     revoking_a_device_asks_first,
@@ -241,13 +278,7 @@ async fn error_pages_speak_the_readers_language(server: &TestServer) {
         .login_as(Some("lemgo"), "it-lemgo", Role::TenantAdmin)
         .await;
     let browser = console_login(server, "it-lemgo", crate::support::USER_PASSWORD).await;
-    let users = get_text(&browser, &format!("{}/console/t/lemgo/users", server.url)).await;
-    browser
-        .post(format!("{}/language", server.url))
-        .form(&[("csrf", csrf_of(&users).as_str()), ("language", "de")])
-        .send()
-        .await
-        .unwrap();
+    choose_language(&browser, server, "de").await;
     let missing = browser
         .get(format!("{}/console/t/lemgo/jobs/no-such-job", server.url))
         .send()
@@ -305,15 +336,7 @@ async fn revoking_a_device_asks_first(server: &TestServer) {
             .state
     };
     let before = state().await;
-    let asked = browser
-        .post(&revoke)
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let asked = post_text(&browser, &revoke, &[("csrf", &csrf)]).await;
     assert!(
         asked.contains("<h1>Revoke the device &#34;Annas Laptop&#34;?</h1>"),
         "{asked}"
@@ -323,12 +346,7 @@ async fn revoking_a_device_asks_first(server: &TestServer) {
         "{asked}"
     );
     assert_eq!(state().await, before, "nothing revoked yet");
-    browser
-        .post(&revoke)
-        .form(&[("csrf", csrf.as_str()), ("confirmed", "yes")])
-        .send()
-        .await
-        .unwrap();
+    post_text(&browser, &revoke, &[("csrf", &csrf), ("confirmed", "yes")]).await;
     assert_eq!(state().await, api_types::tenancy::DeviceState::Revoked);
 }
 

@@ -285,15 +285,7 @@ async fn mfa_before_vpn(server: &TestServer) {
     assert!(portal.contains("Set one up below"), "{portal}");
     // The refusal in his language, from its code.
     assert!(portal.contains("log in to the portal with it"), "{portal}");
-    browser
-        .post(format!("{}/language", server.url))
-        .form(&[
-            ("csrf", crate::employees_receive::csrf_of(&portal).as_str()),
-            ("language", "de"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    crate::employees_receive::choose_language(&browser, server, "de").await;
     let german = crate::employees_receive::get_text(&browser, &portal_url).await;
     assert!(
         german.contains("Ihre Organisation verlangt vor der VPN-Nutzung"),
@@ -427,29 +419,18 @@ async fn an_administrator_resets_a_forgotten_password(server: &TestServer) {
     .await;
     let csrf = crate::employees_receive::csrf_of(&users);
     let action = format!("{}/console/t/lemgo/users/anna/reset-password", server.url);
-    let asked = browser
-        .post(&action)
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let asked = crate::employees_receive::post_text(&browser, &action, &[("csrf", &csrf)]).await;
     assert!(asked.contains("Reset the password of anna?"), "{asked}");
     assert!(
         try_login(server, "anna", own).await.is_ok(),
         "nothing reset yet"
     );
-    let shown = browser
-        .post(&action)
-        .form(&[("csrf", csrf.as_str()), ("confirmed", "yes")])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let shown = crate::employees_receive::post_text(
+        &browser,
+        &action,
+        &[("csrf", &csrf), ("confirmed", "yes")],
+    )
+    .await;
     assert!(shown.contains("New one-time password"), "{shown}");
     assert_eq!(try_login(server, "anna", own).await.err(), Some(401));
 
