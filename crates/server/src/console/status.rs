@@ -1162,7 +1162,7 @@ mod tests {
                     &[
                         ("day", &day_text(day)),
                         ("status", &tr.t("status-major-outage")),
-                        ("percent", "50.00"),
+                        ("percent", &percent(0.5, tr)),
                     ],
                 )
             );
