@@ -12,6 +12,7 @@ pub mod auth;
 pub mod enrollment;
 pub mod gateway;
 pub mod infra;
+pub mod invitations;
 pub mod jobs;
 pub mod keys;
 pub mod manual;

@@ -44,6 +44,10 @@ pub struct TenantPolicy {
     /// If set, a device is admitted only if its employee completed an MFA
     /// login within this many hours.
     pub mfa_before_vpn_hours: Option<u32>,
+    /// If set, an employee who has not used their invitation mail after
+    /// this many days gets one reminder with a new link.
+    #[serde(default)]
+    pub invitation_reminder_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -122,6 +126,13 @@ pub struct SetPolicy {
         deserialize_with = "crate::double_option"
     )]
     pub mfa_before_vpn_hours: Option<Option<u32>>,
+    /// 1–30 days; `null` = no automatic reminders.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::double_option"
+    )]
+    pub invitation_reminder_days: Option<Option<u32>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

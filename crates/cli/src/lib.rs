@@ -96,6 +96,16 @@ enum Command {
     /// Provider staff, tenant admins and employees.
     #[command(subcommand)]
     Users(commands::users::UsersCommand),
+    /// Invitations to the first login: by e-mail or letter, resend, withdraw.
+    #[command(subcommand)]
+    Invitations(commands::invitations::InvitationsCommand),
+    /// How far each municipality's move home has come: counts per step and
+    /// who is stuck (with --tenant), or all municipalities side by side.
+    Onboarding {
+        /// Tenant slug or id (tenant admins: their own by default).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Groups of a tenant's users.
     #[command(subcommand)]
     Groups(commands::groups::GroupsCommand),
@@ -253,6 +263,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Quota(command) => commands::tenants::run_quota(&context, command).await,
         Command::Policy(command) => commands::tenants::run_policy(&context, command).await,
         Command::Users(command) => commands::users::run(&context, command).await,
+        Command::Invitations(command) => commands::invitations::run(&context, command).await,
+        Command::Onboarding { tenant } => commands::invitations::onboarding(&context, tenant).await,
         Command::Groups(command) => commands::groups::run(&context, command).await,
         Command::Applications(command) => {
             commands::groups::run_applications(&context, command).await

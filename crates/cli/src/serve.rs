@@ -203,7 +203,7 @@ pub(crate) struct ServeConfig {
     pub seat_lease_secs: u32,
     pub tls: TlsMode,
     pub tls_pin: Option<String>,
-    pub smtp: Option<server::status_delivery::SmtpSettings>,
+    pub smtp: Option<server::mail::SmtpSettings>,
     pub incident_stale_minutes: i64,
     pub status_cache_secs: u64,
     pub proxy: Option<server::proxy::ProxySettings>,
@@ -329,8 +329,8 @@ fn resolve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
             return Err(UsageError("smtp_url needs mail_from (the sender)".to_owned()).into());
         }
         (Some(url), Some(from)) => {
-            let smtp = server::status_delivery::SmtpSettings { url, from };
-            server::status_delivery::Mailer::new(&smtp).map_err(UsageError)?;
+            let smtp = server::mail::SmtpSettings { url, from };
+            server::mail::Mailer::new(&smtp).map_err(UsageError)?;
             Some(smtp)
         }
     };

@@ -77,6 +77,16 @@ impl Tr {
             .unwrap_or_else(|| key.to_owned())
     }
 
+    /// A number with `places` decimals as the language writes it: 99.78 in
+    /// English, 99,78 in German and Dutch.
+    pub fn decimal(&self, value: f64, places: usize) -> String {
+        let text = format!("{value:.places$}");
+        match self.language {
+            Language::De | Language::Nl => text.replace('.', ","),
+            Language::En => text,
+        }
+    }
+
     /// The message `key` with string arguments.
     pub fn args(&self, key: &str, args: &[(&str, &str)]) -> String {
         let map: HashMap<Cow<'static, str>, FluentValue<'_>> = args

@@ -24,6 +24,7 @@ fn tenant() -> Tenant {
             priority_group: None,
             session_idle_timeout_secs: 300,
             mfa_before_vpn_hours: None,
+            invitation_reminder_days: None,
         },
         created_at: OffsetDateTime::UNIX_EPOCH,
     }

@@ -9,7 +9,9 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod gateway;
+pub mod invitation_delivery;
 pub mod listen;
+pub mod mail;
 mod metrics;
 pub mod oidc;
 pub mod proxy;
@@ -56,7 +58,7 @@ pub struct Settings {
     pub incident_stale_after_ms: i64,
     /// Where status-page mails go out; without it, e-mail subscriptions
     /// are off.
-    pub smtp: Option<status_delivery::SmtpSettings>,
+    pub smtp: Option<mail::SmtpSettings>,
     /// How long a rendered public status page is reused. API changes clear
     /// it at once; gateway health shows after at most this long.
     pub status_page_cache: Duration,
@@ -146,6 +148,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// Enrollment attempts per source address.
     pub enroll_limiter: Arc<ratelimit::AddressLimiter>,
+    /// Attempts to use an invitation link, per source address.
+    pub invitation_limiter: Arc<ratelimit::AddressLimiter>,
     pub hub: Arc<gateway::Hub>,
     /// Admission requests of this process's gateway streams, decided in
     /// batches.
@@ -160,7 +164,7 @@ pub struct AppState {
     /// so their peers fail over at once.
     pub shutting_down: tokio::sync::watch::Sender<bool>,
     /// Sends status-page mails; `None` without SMTP settings.
-    pub mailer: Option<Arc<status_delivery::Mailer>>,
+    pub mailer: Option<Arc<mail::Mailer>>,
     /// Outgoing HTTP (webhooks).
     pub http: reqwest::Client,
     /// Public status pages rendered in the last seconds.
@@ -187,6 +191,11 @@ impl AppState {
                 Duration::from_secs(60),
                 "enrollment attempts",
             )),
+            invitation_limiter: Arc::new(ratelimit::AddressLimiter::new(
+                20,
+                Duration::from_secs(60),
+                "invitation attempts",
+            )),
             hub: Arc::new(gateway::Hub::default()),
             admissions: Arc::new(gateway::Admissions::default()),
             stick_jobs: Arc::default(),
@@ -194,7 +203,7 @@ impl AppState {
             openapi: Arc::new(openapi.to_pretty_json().unwrap_or_default()),
             shutting_down: tokio::sync::watch::Sender::new(false),
             mailer: settings.smtp.as_ref().and_then(|smtp| {
-                status_delivery::Mailer::new(smtp)
+                mail::Mailer::new(smtp)
                     .inspect_err(|error| tracing::error!(%error, "e-mail is off"))
                     .ok()
                     .map(Arc::new)
@@ -349,6 +358,7 @@ pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut status = tokio::time::interval(STATUS_SAMPLE_EVERY);
         let mut deliveries = tokio::time::interval(Duration::from_secs(1));
         let mut pruning = tokio::time::interval(Duration::from_secs(3600));
+        let mut reminders = tokio::time::interval(Duration::from_secs(60));
         let mut shutting_down = state.shutting_down.subscribe();
         loop {
             tokio::select! {
@@ -367,8 +377,16 @@ pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
                         tracing::warn!(%error, "cannot prune old refusals");
                     }
                 }
+                _ = reminders.tick() => {
+                    match state.store.queue_invitation_reminders(store::now_ms()).await {
+                        Ok(0) => {}
+                        Ok(queued) => tracing::info!(queued, "invitation reminders queued"),
+                        Err(error) => tracing::warn!(%error, "cannot queue invitation reminders"),
+                    }
+                }
                 _ = deliveries.tick() => {
                     status_delivery::deliver_due(&state).await;
+                    invitation_delivery::deliver_due(&state).await;
                 }
                 _ = shutting_down.changed() => break,
             }

@@ -2,77 +2,17 @@
 //! over SMTP (lettre) and signed webhooks (reqwest). The queue lives in the
 //! database (`store::status`); this loop only claims, sends and reports.
 
-use std::time::Duration;
-
 use api_types::Language;
 use api_types::status::{Incident, IncidentKind};
 use hmac::{Hmac, Mac};
 use i18n::Tr;
-use lettre::message::{Mailbox, header::ContentType};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sha2::Sha256;
 use store::now_ms;
 use store::status::{Delivery, DeliveryEvent};
 
 use crate::AppState;
-
-/// How the control plane sends mail.
-#[derive(Clone)]
-pub struct SmtpSettings {
-    /// `smtp://host:port` (plain, for a local relay), `smtp://host?tls=required`
-    /// (STARTTLS) or `smtps://user:password@host` — lettre's URL format.
-    pub url: String,
-    /// The sender, e.g. `Status <status@provider.example>`.
-    pub from: String,
-}
-
-impl std::fmt::Debug for SmtpSettings {
-    // The URL may carry the relay's password.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpSettings")
-            .field("url", &store::redact_url(&self.url))
-            .field("from", &self.from)
-            .finish()
-    }
-}
-
-/// A ready SMTP transport and sender.
-pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
-}
-
-impl Mailer {
-    pub fn new(settings: &SmtpSettings) -> Result<Mailer, String> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&settings.url)
-            .map_err(|error| format!("invalid SMTP URL: {error}"))?
-            .timeout(Some(Duration::from_secs(20)))
-            .build();
-        let from = settings
-            .from
-            .parse()
-            .map_err(|error| format!("invalid sender address {:?}: {error}", settings.from))?;
-        Ok(Mailer { transport, from })
-    }
-
-    async fn send(&self, to: &str, subject: &str, body: String) -> Result<(), String> {
-        let to: Mailbox = to
-            .parse()
-            .map_err(|error| format!("bad address: {error}"))?;
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
-            .map_err(|error| error.to_string())?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|error| format!("SMTP: {error}"))
-    }
-}
+#[cfg(test)]
+use crate::mail::SmtpSettings;
 
 /// Header carrying `sha256=HEX` of HMAC-SHA256(secret, "TIMESTAMP.BODY").
 pub const SIGNATURE_HEADER: &str = "x-homegate-signature";
@@ -189,7 +129,7 @@ async fn send_mail(state: &AppState, delivery: &Delivery) -> Result<(), Outcome>
         }
     };
     mailer
-        .send(&subscriber.email, &subject, body)
+        .send(&subscriber.email, &subject, body, None)
         .await
         .map_err(Outcome::Retry)
 }

@@ -26,6 +26,7 @@ pub mod gateways;
 pub mod groups;
 pub mod idp;
 pub mod import;
+pub mod invitations;
 pub mod jobs;
 pub mod manual;
 pub mod mfa;

@@ -213,6 +213,12 @@ impl Store {
         .bind(mfa.then_some(now))
         .execute(tx.conn())
         .await?;
+        // The first login is the onboarding step "activated".
+        sqlx::query("UPDATE users SET activated_at = $1 WHERE id = $2 AND activated_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(tx.conn())
+            .await?;
         if mfa {
             sqlx::query("UPDATE users SET last_mfa_at = $1 WHERE id = $2")
                 .bind(now)

@@ -444,6 +444,14 @@ async fn upsert_holding(
     .bind(expires)
     .execute(tx.conn())
     .await?;
+    // The onboarding step "working" (an index lookup once the device has it).
+    sqlx::query(
+        "UPDATE devices SET first_session_at = $1 WHERE id = $2 AND first_session_at IS NULL",
+    )
+    .bind(now)
+    .bind(device_id)
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 

@@ -20,7 +20,7 @@ pub const DEFAULT_SESSION_IDLE_TIMEOUT_SECS: u32 = 300;
 const TENANT_SELECT: &str = "SELECT t.id, t.slug, t.name, t.default_language, t.address_pool, \
      r.name AS region_name, t.max_sessions, t.max_devices, t.priority_seats, \
      g.name AS priority_group_name, t.session_idle_timeout_secs, t.mfa_before_vpn_hours, \
-     t.created_at \
+     t.invitation_reminder_days, t.created_at \
      FROM tenants t LEFT JOIN regions r ON r.id = t.region_id \
      LEFT JOIN user_groups g ON g.id = t.priority_group_id";
 
@@ -38,6 +38,7 @@ struct TenantRow {
     priority_group_name: Option<String>,
     session_idle_timeout_secs: i64,
     mfa_before_vpn_hours: Option<i64>,
+    invitation_reminder_days: Option<i64>,
     created_at: i64,
 }
 
@@ -59,6 +60,7 @@ impl From<TenantRow> for Tenant {
                 priority_group: row.priority_group_name,
                 session_idle_timeout_secs: u32_or_zero(row.session_idle_timeout_secs),
                 mfa_before_vpn_hours: opt_u32(row.mfa_before_vpn_hours),
+                invitation_reminder_days: opt_u32(row.invitation_reminder_days),
             },
             created_at: timestamp(row.created_at),
         }
@@ -348,6 +350,14 @@ impl Store {
                 "must be between 1 and 720 hours",
             ));
         }
+        if let Some(Some(days)) = request.invitation_reminder_days
+            && !(1..=30).contains(&days)
+        {
+            violations.push(Violation::new(
+                "invitation_reminder_days",
+                "must be between 1 and 30 days",
+            ));
+        }
         if !violations.is_empty() {
             return Err(StoreError::Invalid(violations));
         }
@@ -390,6 +400,16 @@ impl Store {
                 "UPDATE tenants SET mfa_before_vpn_hours = $1, updated_at = $2 WHERE id = $3",
             )
             .bind(opt_i64(hours))
+            .bind(now)
+            .bind(access.tenant_id())
+            .execute(tx.conn())
+            .await?;
+        }
+        if let Some(days) = request.invitation_reminder_days {
+            sqlx::query(
+                "UPDATE tenants SET invitation_reminder_days = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(opt_i64(days))
             .bind(now)
             .bind(access.tenant_id())
             .execute(tx.conn())

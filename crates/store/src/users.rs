@@ -437,15 +437,7 @@ impl Store {
         .bind(access.tenant_id())
         .execute(tx.conn())
         .await?;
-        let logins_ended = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND login = 1 \
-             AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(&existing.id)
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+        let logins_ended = end_logins(tx.conn(), &existing.id, None, now).await?;
         if request.second_factor {
             sqlx::query(
                 "UPDATE users SET totp_secret = NULL, totp_enabled = 0, totp_last_step = NULL \
@@ -589,19 +581,15 @@ impl Store {
         .bind(&actor.user_id)
         .execute(tx.conn())
         .await?;
-        // Whoever else is logged in with the old password is logged out
-        // (browser sessions, login tokens — and with them proxy sessions);
-        // this login and API tokens made on purpose stay.
-        let ended = sqlx::query(
-            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND login = 1 \
-             AND revoked_at IS NULL AND id <> $3",
+        // Whoever else is logged in with the old password is logged out;
+        // this login stays.
+        let ended = end_logins(
+            tx.conn(),
+            &actor.user_id,
+            actor.token_id.as_deref(),
+            now_ms(),
         )
-        .bind(now_ms())
-        .bind(&actor.user_id)
-        .bind(actor.token_id.as_deref().unwrap_or(""))
-        .execute(tx.conn())
-        .await?
-        .rows_affected();
+        .await?;
         audit::record(
             &mut tx,
             &actor.audit_source(),
@@ -617,6 +605,27 @@ impl Store {
         .await?;
         tx.commit().await
     }
+}
+
+/// Ends a user's logins (browser sessions and login tokens, and with them
+/// proxy sessions) but `keep`; API tokens made on purpose stay. Returns
+/// how many ended.
+async fn end_logins(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    keep: Option<&str>,
+    now: i64,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND login = 1 \
+         AND revoked_at IS NULL AND id <> $3",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(keep.unwrap_or(""))
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 async fn revoke_user_tokens(conn: &mut AnyConnection, user_id: &str, now: i64) -> Result<()> {

@@ -6,6 +6,7 @@ pub(crate) mod devices;
 pub(crate) mod enrollment;
 pub(crate) mod groups;
 pub(crate) mod infra;
+pub(crate) mod invitations;
 pub(crate) mod manual;
 pub(crate) mod mfa;
 pub(crate) mod sessions;

@@ -272,6 +272,13 @@ pub(crate) enum PolicyCommand {
         /// No second factor needed before the VPN.
         #[arg(long)]
         no_mfa_before_vpn: bool,
+        /// Remind employees who have not used their invitation mail after
+        /// this many days (1–30), once, with a new link.
+        #[arg(long, conflicts_with = "no_invitation_reminders")]
+        invitation_reminder_days: Option<u32>,
+        /// No automatic invitation reminders.
+        #[arg(long)]
+        no_invitation_reminders: bool,
     },
 }
 
@@ -286,6 +293,8 @@ pub(crate) async fn run_policy(context: &Context, command: PolicyCommand) -> any
             idle_timeout,
             mfa_before_vpn_hours,
             no_mfa_before_vpn,
+            invitation_reminder_days,
+            no_invitation_reminders,
         } => {
             let request = SetPolicy {
                 priority_seats,
@@ -299,6 +308,11 @@ pub(crate) async fn run_policy(context: &Context, command: PolicyCommand) -> any
                     Some(None)
                 } else {
                     mfa_before_vpn_hours.map(Some)
+                },
+                invitation_reminder_days: if no_invitation_reminders {
+                    Some(None)
+                } else {
+                    invitation_reminder_days.map(Some)
                 },
             };
             output::one(context.output, &client.set_policy(&tenant, &request).await?)

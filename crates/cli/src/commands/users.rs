@@ -68,6 +68,10 @@ pub(crate) enum UsersCommand {
         /// username (required), display_name, email, role, groups (`;`
         /// between groups), language.
         file: std::path::PathBuf,
+        /// Then invite everyone imported (by e-mail, or printed links for
+        /// letters without SMTP) instead of printing one-time passwords.
+        #[arg(long)]
+        invite: bool,
     },
     /// Delete a user of a tenant.
     Delete {
@@ -102,6 +106,11 @@ pub(crate) struct CreateArgs {
     /// Read the initial password from the first line of stdin.
     #[arg(long)]
     password_stdin: bool,
+    /// Then invite them: a one-time link by e-mail (or printed for a letter
+    /// when the control plane has no SMTP), instead of handing out the
+    /// one-time password.
+    #[arg(long, conflicts_with = "password_stdin")]
+    invite: bool,
 }
 
 #[derive(Debug, Args)]
@@ -194,10 +203,21 @@ pub(crate) async fn run(context: &Context, command: UsersCommand) -> anyhow::Res
                 password,
                 language: args.language,
             };
-            let created = match &super::tenant_or_own(&client, args.tenant).await? {
+            let tenant = super::tenant_or_own(&client, args.tenant).await?;
+            let created = match &tenant {
                 Some(tenant) => client.create_user(tenant, &request).await?,
                 None => client.create_provider_user(&request).await?,
             };
+            if args.invite {
+                let Some(tenant) = tenant else {
+                    anyhow::bail!("--invite is for a municipality's users: give --tenant");
+                };
+                let invite = api_types::invitations::Invite {
+                    users: vec![created.user.id.clone()],
+                    ..Default::default()
+                };
+                return super::invitations::send(context, &client, &tenant, &invite).await;
+            }
             let secret_line = match &created.initial_password {
                 Some(password) => format!(
                     "One-time password (shown only now; they must change it at first login): \
@@ -254,11 +274,15 @@ pub(crate) async fn run(context: &Context, command: UsersCommand) -> anyhow::Res
         UsersCommand::Enable { tenant, user } => {
             set_disabled(context, &client, &tenant, &user, false).await
         }
-        UsersCommand::Import { tenant, file } => {
+        UsersCommand::Import {
+            tenant,
+            file,
+            invite,
+        } => {
             let Some(tenant) = super::tenant_or_own(&client, tenant).await? else {
                 anyhow::bail!("--tenant is required: which municipality's employees are these?");
             };
-            import(context, &client, &tenant, &file).await
+            import(context, &client, &tenant, &file, invite).await
         }
         UsersCommand::Delete { tenant, user } => {
             client.delete_user(&tenant, &user).await?;
@@ -290,6 +314,7 @@ async fn import(
     client: &client::Client,
     tenant: &str,
     file: &std::path::Path,
+    invite: bool,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
     use api_types::jobs::{ImportUsers, JobPhase, JobState, ResultState};
@@ -345,6 +370,21 @@ async fn import(
             }
         );
     };
+    if invite {
+        eprintln!(
+            "{} accounts created; inviting them.",
+            result.passwords.len()
+        );
+        let request = api_types::invitations::Invite {
+            users: result
+                .passwords
+                .iter()
+                .map(|entry| entry.username.clone())
+                .collect(),
+            ..Default::default()
+        };
+        return super::invitations::send(context, client, tenant, &request).await;
+    }
     eprintln!(
         "{} accounts created. One-time passwords (shown only now; each must be changed at first login):",
         result.passwords.len()

@@ -877,6 +877,7 @@ async fn quota_and_policy(server: &TestServer) {
                 priority_group: Some(Some("crisis".into())),
                 session_idle_timeout_secs: Some(600),
                 mfa_before_vpn_hours: Some(Some(8)),
+                invitation_reminder_days: Some(Some(3)),
             },
         )
         .await
@@ -885,6 +886,7 @@ async fn quota_and_policy(server: &TestServer) {
     assert_eq!(tenant.policy.priority_group.as_deref(), Some("crisis"));
     assert_eq!(tenant.policy.session_idle_timeout_secs, 600);
     assert_eq!(tenant.policy.mfa_before_vpn_hours, Some(8));
+    assert_eq!(tenant.policy.invitation_reminder_days, Some(3));
     let (status, _) = problem_of(
         it.set_policy(
             "lemgo",

@@ -24,6 +24,7 @@ mod e2e;
 mod edge;
 mod employees_receive;
 mod hardening;
+mod invitations;
 mod isolation;
 mod jobs;
 mod keys;

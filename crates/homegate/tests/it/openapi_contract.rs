@@ -75,7 +75,7 @@ async fn schemathesis_finds_no_failure() {
     // queued here (no delivery worker runs in tests, nothing is sent).
     server
         .configure(|settings| {
-            settings.smtp = Some(server::status_delivery::SmtpSettings {
+            settings.smtp = Some(server::mail::SmtpSettings {
                 url: "smtp://127.0.0.1:9".to_owned(),
                 from: "status@homegate.test".to_owned(),
             });

@@ -10,7 +10,7 @@ use crate::both_backends;
 use crate::support::{TestServer, public_key};
 
 /// A region with connected gateways, as the store knows them.
-async fn region_with_gateways(
+pub(crate) async fn region_with_gateways(
     server: &TestServer,
     region: &str,
     names: &[&str],

@@ -3,7 +3,6 @@
 //! link; webhooks signed with HMAC-SHA256 and retried after a failure; the
 //! incident CLI.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,77 +11,7 @@ use hmac::Mac as _;
 
 use crate::cli::{fails, json, ok};
 use crate::cli_sticks::login;
-use crate::support::{Backend, TestServer};
-
-/// aiosmtpd writing every mail into a Maildir; stopped on drop.
-struct SmtpSink {
-    child: Child,
-    port: u16,
-    maildir: tempfile::TempDir,
-}
-
-impl SmtpSink {
-    fn start() -> SmtpSink {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let maildir = tempfile::tempdir().unwrap();
-        let child = Command::new("/usr/bin/python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir.path().join("box"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 with aiosmtpd (Debian python3-aiosmtpd)");
-        let sink = SmtpSink {
-            child,
-            port,
-            maildir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        sink
-    }
-
-    /// Every mail received: (to, subject, decoded text body).
-    fn mails(&self) -> Vec<(String, String, String)> {
-        let output = Command::new("/usr/bin/python3")
-            .args([
-                "-c",
-                r#"
-import sys, json, mailbox, email.policy
-box = mailbox.Maildir(sys.argv[1], factory=None, create=True)
-out = []
-for key in sorted(box.keys()):
-    m = email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)
-    out.append([str(m['to']), str(m['subject']), m.get_content()])
-print(json.dumps(out))
-"#,
-            ])
-            .arg(self.maildir.path().join("box"))
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support::{Backend, SmtpSink, TestServer};
 
 /// One webhook request as received.
 #[derive(Clone, Debug)]
@@ -182,7 +111,7 @@ async fn subscriptions_and_webhooks(backend: Backend) {
     let smtp_url = format!("smtp://127.0.0.1:{}", sink.port);
     server
         .configure(move |settings| {
-            settings.smtp = Some(server::status_delivery::SmtpSettings {
+            settings.smtp = Some(server::mail::SmtpSettings {
                 url: smtp_url.clone(),
                 from: "Status <status@provider.example>".into(),
             });

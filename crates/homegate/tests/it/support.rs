@@ -421,3 +421,77 @@ pub fn public_key() -> String {
         .collect();
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// aiosmtpd writing every mail into a Maildir; stopped on drop.
+pub struct SmtpSink {
+    child: std::process::Child,
+    pub port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new("/usr/bin/python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("box"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd (Debian python3-aiosmtpd)");
+        let sink = SmtpSink {
+            child,
+            port,
+            maildir,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        sink
+    }
+
+    /// Every mail received: (to, subject, decoded text body; the plain
+    /// part of a multipart mail).
+    pub fn mails(&self) -> Vec<(String, String, String)> {
+        let output = std::process::Command::new("/usr/bin/python3")
+            .args([
+                "-c",
+                r#"
+import sys, json, mailbox, email.policy
+box = mailbox.Maildir(sys.argv[1], factory=None, create=True)
+out = []
+for key in sorted(box.keys()):
+    m = email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)
+    out.append([str(m['to']), str(m['subject']), m.get_body(preferencelist=('plain',)).get_content()])
+print(json.dumps(out))
+"#,
+            ])
+            .arg(self.maildir.path().join("box"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -135,6 +135,7 @@ fn rules() -> Vec<(&'static str, &'static str, Rule)> {
         ("CreateWebhook", "url", Pattern(patterns::webhook_url())),
         ("SetPolicy", "session_idle_timeout_secs", Range(30, 86_400)),
         ("SetPolicy", "mfa_before_vpn_hours", Range(1, 720)),
+        ("SetPolicy", "invitation_reminder_days", Range(1, 30)),
         ("CreateToken", "expires_in_days", Range(1, 3650)),
         (
             "CreateEnrollmentCode",

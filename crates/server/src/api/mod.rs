@@ -10,6 +10,7 @@ pub(crate) mod enrollment;
 mod groups;
 mod idp;
 mod infra;
+pub(crate) mod invitations;
 pub(crate) mod jobs;
 mod long_poll;
 pub(crate) mod manual;
@@ -93,6 +94,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(idp::router())
         .merge(users::router())
         .merge(jobs::router())
+        .merge(invitations::router())
         .merge(groups::router())
         .merge(devices::router())
         .merge(enrollment::router())

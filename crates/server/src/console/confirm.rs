@@ -20,8 +20,14 @@ pub(super) struct Confirmable {
 
 impl Confirmable {
     pub(super) fn confirmed(&self) -> bool {
-        self.confirmed.as_deref() == Some("yes")
+        answered_yes(self.confirmed.as_ref())
     }
+}
+
+/// Whether a form's `confirmed` field says the user confirmed (for forms
+/// that only sometimes ask, and so carry the field themselves).
+pub(super) fn answered_yes(confirmed: Option<&String>) -> bool {
+    confirmed.is_some_and(|value| value == "yes")
 }
 
 /// What the confirmation page asks.

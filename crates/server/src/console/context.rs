@@ -280,11 +280,7 @@ fn human_bytes(count: u64, language: Language) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    let text = format!("{value:.1} {}", UNITS[unit]);
-    match language {
-        Language::De | Language::Nl => text.replace('.', ","),
-        Language::En => text,
-    }
+    format!("{} {}", Tr::new(language).decimal(value, 1), UNITS[unit])
 }
 
 #[cfg(test)]

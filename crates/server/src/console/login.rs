@@ -59,7 +59,11 @@ pub(super) struct NextQuery {
     next: Option<String>,
 }
 
-fn private_cookie(name: &'static str, value: String, state: &AppState) -> Cookie<'static> {
+pub(super) fn private_cookie(
+    name: &'static str,
+    value: String,
+    state: &AppState,
+) -> Cookie<'static> {
     Cookie::build((name, value))
         .path("/")
         .http_only(true)

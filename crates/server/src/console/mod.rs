@@ -13,10 +13,12 @@ mod confirm;
 mod context;
 mod csrf;
 mod error;
+mod invite;
 mod jobs;
 mod list;
 mod login;
 mod manual;
+mod onboarding;
 mod portal;
 mod provider;
 mod status;
@@ -78,6 +80,14 @@ pub fn router(proxy_origins: Option<&str>) -> Router<AppState> {
         )
         .route("/console/regions", post(provider::create_region))
         .route("/console/capacity", get(capacity::page))
+        .route("/console/onboarding", get(onboarding::overview))
+        .route("/console/t/{tenant}/onboarding", get(onboarding::page))
+        .route("/console/t/{tenant}/invitations", post(onboarding::invite))
+        .route(
+            "/console/t/{tenant}/users/{user}/invitations/revoke",
+            post(onboarding::revoke),
+        )
+        .route("/invite/{token}", get(invite::page).post(invite::submit))
         .route("/console/audit", get(audit::page))
         .route("/console/audit/export", get(audit::export))
         .route(

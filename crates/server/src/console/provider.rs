@@ -225,7 +225,7 @@ pub(super) async fn drain_gateway(
     let access = actor.provider(ProviderNeed::Staff)?;
     let drained = form.action == "drain";
     // Taking a gateway back needs no second thought; draining moves devices.
-    if drained && form.confirmed.as_deref() != Some("yes") {
+    if drained && !super::confirm::answered_yes(form.confirmed.as_ref()) {
         return super::confirm::ask(
             &ctx,
             super::confirm::Question {

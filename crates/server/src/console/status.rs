@@ -257,11 +257,7 @@ fn day_text(ms: i64) -> String {
 /// A share as people of the language write it: 99.78 in English, 99,78 in
 /// German and Dutch.
 fn percent(share: f64, tr: Tr) -> String {
-    let text = format!("{:.2}", share * 100.0);
-    match tr.language {
-        Language::De | Language::Nl => text.replace('.', ","),
-        Language::En => text,
-    }
+    tr.decimal(share * 100.0, 2)
 }
 
 /// The tooltips of the uptime bars. A page has 90 per component, so each

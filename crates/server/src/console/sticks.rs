@@ -284,7 +284,7 @@ pub(super) async fn batch_action(
     let here = format!("/console/t/{tenant}/sticks/{batch}");
     let list = format!("/console/t/{tenant}/sticks");
     if let Some(key) = irreversible(&action)
-        && form.confirmed.as_deref() != Some("yes")
+        && !super::confirm::answered_yes(form.confirmed.as_ref())
     {
         return super::confirm::ask(
             &ctx,
@@ -356,7 +356,7 @@ pub(super) async fn stick_action(
     ctx.check_csrf(&form.csrf)?;
     let access = access(&state, &ctx, &tenant).await?;
     let here = format!("/console/t/{tenant}/sticks/{batch}");
-    if action == "revoke" && form.confirmed.as_deref() != Some("yes") {
+    if action == "revoke" && !super::confirm::answered_yes(form.confirmed.as_ref()) {
         return super::confirm::ask(
             &ctx,
             super::confirm::Question {

@@ -63,6 +63,7 @@ struct Overview {
     max_devices_text: String,
     max_devices_input: String,
     mfa_input: String,
+    reminder_input: String,
     languages: Vec<(&'static str, &'static str, bool)>,
     manage: bool,
     quota: bool,
@@ -150,6 +151,11 @@ pub(super) async fn overview(
             .mfa_before_vpn_hours
             .map(|h| h.to_string())
             .unwrap_or_default(),
+        reminder_input: record
+            .policy
+            .invitation_reminder_days
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         languages: [
             (Language::De, "Deutsch"),
             (Language::Nl, "Nederlands"),
@@ -217,6 +223,8 @@ pub(super) struct PolicyForm {
     priority_group: String,
     idle_timeout: String,
     mfa_hours: String,
+    #[serde(default)]
+    reminder_days: String,
     language: String,
 }
 
@@ -234,16 +242,20 @@ pub(super) async fn set_policy(
         parse(&form.priority_seats),
         parse(&form.idle_timeout),
         parse(&form.mfa_hours),
+        parse(&form.reminder_days),
     );
-    let (seats, idle, mfa) = match numbers {
-        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-        (Err(m), _, _) | (_, Err(m), _) | (_, _, Err(m)) => return Ok(back_with_error(&back, &m)),
+    let (seats, idle, mfa, reminder) = match numbers {
+        (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
+        (Err(m), _, _, _) | (_, Err(m), _, _) | (_, _, Err(m), _) | (_, _, _, Err(m)) => {
+            return Ok(back_with_error(&back, &m));
+        }
     };
     let request = SetPolicy {
         priority_seats: Some(seats.unwrap_or(0)),
         priority_group: Some(Some(form.priority_group).filter(|g| !g.is_empty())),
         session_idle_timeout_secs: idle,
         mfa_before_vpn_hours: Some(mfa),
+        invitation_reminder_days: Some(reminder),
     };
     if let Err(error) = state.store.set_policy(&access, request).await {
         return Ok(back_with_error(&back, &error.to_string()));
@@ -402,6 +414,9 @@ pub(super) struct UserForm {
     display_name: String,
     email: String,
     role: String,
+    /// "1": invite them instead of showing a one-time password.
+    #[serde(default)]
+    invite: Option<String>,
 }
 
 pub(super) async fn create_user(
@@ -422,6 +437,19 @@ pub(super) async fn create_user(
         language: None,
     };
     match state.store.create_tenant_user(&access, request).await {
+        Ok(created) if form.invite.as_deref() == Some("1") => {
+            let has_email = !created.user.email.is_empty();
+            let request = api_types::invitations::Invite {
+                users: vec![created.user.id],
+                delivery: Some(if state.mailer.is_some() && has_email {
+                    api_types::invitations::InvitationDelivery::Email
+                } else {
+                    api_types::invitations::InvitationDelivery::Letter
+                }),
+                ..Default::default()
+            };
+            super::onboarding::invite_and_answer(&state, &ctx, &access, request).await
+        }
         Ok(created) => super::admin::user_created(&ctx, created, &back),
         Err(error) => Ok(back_with_error(&back, &error.to_string())),
     }
@@ -498,7 +526,7 @@ pub(super) async fn set_disabled(
     let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
     let back = format!("/console/t/{tenant}/users");
     // Enabling needs no second thought; disabling ends the user's sessions.
-    if form.disabled == "1" && form.confirmed.as_deref() != Some("yes") {
+    if form.disabled == "1" && !confirm::answered_yes(form.confirmed.as_ref()) {
         let name = state
             .store
             .get_tenant_user(&access, &user)
@@ -552,7 +580,7 @@ pub(super) async fn reset_password(
     let back = format!("/console/t/{tenant}/users");
     let existing = state.store.get_tenant_user(&access, &user).await?;
     let name = existing.display_name;
-    if form.confirmed.as_deref() != Some("yes") {
+    if !confirm::answered_yes(form.confirmed.as_ref()) {
         return confirm::ask(
             &ctx,
             Question {
