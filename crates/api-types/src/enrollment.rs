@@ -104,6 +104,11 @@ pub struct DeviceStatus {
 #[serde(deny_unknown_fields)]
 pub struct CreatePhone {
     pub name: String,
+    /// What the WireGuard app runs on: `phone` (default; the answer is
+    /// shown as a QR code) or `laptop` (Windows, macOS or Linux; the answer
+    /// is downloaded as a tunnel file).
+    #[serde(default)]
+    pub kind: Option<crate::tenancy::DeviceKind>,
 }
 
 /// A phone's configuration for the official WireGuard app. Its key pair was
@@ -117,6 +122,30 @@ pub struct PhoneConfig {
     pub qr_png_base64: String,
     /// The same as a QR code: SVG.
     pub qr_svg: String,
+    /// A name for the configuration as a tunnel file: the WireGuard app
+    /// names the tunnel after it (`{tenant}-{device}.conf`, at most 32
+    /// letters, digits and `_=+.-` before `.conf`).
+    pub file_name: String,
+}
+
+/// A tunnel's file name for the WireGuard apps, whose tunnel names allow
+/// 1–32 of `a-zA-Z0-9_=+.-` (Windows is the strictest).
+pub fn tunnel_file_name(tenant: &str, device: &str) -> String {
+    let mut name: String = format!("{tenant}-{device}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_=+.-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(32)
+        .collect();
+    if name.is_empty() {
+        name.push_str("homegate");
+    }
+    format!("{name}.conf")
 }
 
 /// A wg-quick configuration for a device whose private key is given.

@@ -105,4 +105,10 @@ pub struct JobStarted {
 #[serde(deny_unknown_fields)]
 pub struct ImportUsers {
     pub csv: String,
+    /// Invite every imported employee who has an e-mail address, in the
+    /// same transaction (the mails go out right after): they choose their
+    /// own password on the invitation page and get no one-time password.
+    /// Needs the control plane's SMTP server.
+    #[serde(default)]
+    pub invite: bool,
 }

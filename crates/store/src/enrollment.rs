@@ -663,6 +663,7 @@ impl Store {
         access: &TenantAccess,
         owner: &str,
         name: &str,
+        kind: DeviceKind,
     ) -> Result<(Device, String)> {
         let user = self.get_tenant_user(access, owner).await?;
         self.check_workable(access.tenant_id(), &user.id).await?;
@@ -673,7 +674,7 @@ impl Store {
                 api_types::tenancy::CreateDevice {
                     name: name.to_owned(),
                     owner: Some(owner.to_owned()),
-                    kind: DeviceKind::Phone,
+                    kind,
                     public_key,
                 },
             )

@@ -231,14 +231,14 @@ fn progress_row(row: &sqlx::any::AnyRow) -> Result<ProgressRow> {
 }
 
 /// What [`Store::issue_invitation`] writes.
-struct NewInvitation<'a> {
+pub(crate) struct NewInvitation<'a> {
     /// Id and slug.
-    tenant: (&'a str, &'a str),
-    user_id: &'a str,
-    username: &'a str,
-    delivery: InvitationDelivery,
-    reminder: bool,
-    valid_ms: i64,
+    pub(crate) tenant: (&'a str, &'a str),
+    pub(crate) user_id: &'a str,
+    pub(crate) username: &'a str,
+    pub(crate) delivery: InvitationDelivery,
+    pub(crate) reminder: bool,
+    pub(crate) valid_ms: i64,
 }
 
 /// Who is asked for: resolved users, in the order asked, each once.
@@ -366,7 +366,7 @@ impl Store {
 
     /// Writes one invitation, replacing the user's open ones; returns its
     /// id and token.
-    async fn issue_invitation(
+    pub(crate) async fn issue_invitation(
         &self,
         tx: &mut WriteTx<'_>,
         source: &AuditSource,

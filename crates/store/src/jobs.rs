@@ -134,6 +134,9 @@ pub struct PreparedImport {
     job: String,
     key: [u8; 32],
     rows: Vec<ImportRow>,
+    /// Invite those with an e-mail address instead of giving them a
+    /// one-time password.
+    invite: bool,
 }
 
 fn encrypt(key: &[u8; 32], job: &str, plain: &[u8]) -> Result<String> {
@@ -224,7 +227,16 @@ impl Store {
         &self,
         access: &TenantAccess,
         csv: &str,
+        invite: bool,
+        mail_available: bool,
     ) -> Result<(JobStarted, PreparedImport)> {
+        if invite && !mail_available {
+            return Err(StoreError::invalid(
+                "invite",
+                "this control plane has no SMTP server (serve --smtp-url): import, then \
+                 invite by letter",
+            ));
+        }
         if !access.may_grant(Role::TenantAdmin) {
             return Err(StoreError::Forbidden(
                 "your role may not create users".into(),
@@ -281,6 +293,7 @@ impl Store {
                 job: id,
                 key,
                 rows,
+                invite,
             },
         ))
     }
@@ -319,17 +332,30 @@ impl Store {
             job,
             key,
             rows,
+            invite,
         } = import;
-        let passwords: Arc<Vec<String>> =
-            Arc::new(rows.iter().map(|_| credentials::new_password()).collect());
-        let hashes = self.hash_all(&job, Arc::clone(&passwords)).await?;
+        // Invited employees choose their own password: nothing to hash.
+        let invited = |row: &ImportRow| invite && !row.email.trim().is_empty();
+        let passwords: Arc<Vec<String>> = Arc::new(
+            rows.iter()
+                .filter(|row| !invited(row))
+                .map(|_| credentials::new_password())
+                .collect(),
+        );
+        let mut hashes = self
+            .hash_all(&job, Arc::clone(&passwords))
+            .await?
+            .into_iter()
+            .zip(passwords.iter().cloned());
         self.job_progress(&job, "writing", 0).await?;
+        let mut invitations = 0;
 
         let mut tx = self.write().await?;
         let tenant = Some((access.tenant_id(), access.tenant_slug()));
         let mut group_ids: BTreeMap<String, String> = BTreeMap::new();
         let mut secrets = Vec::with_capacity(rows.len());
-        for ((row, hash), password) in rows.iter().zip(hashes).zip(passwords.iter()) {
+        for row in &rows {
+            let credential = if invited(row) { None } else { hashes.next() };
             if crate::users::username_taken(&mut tx, Some(access.tenant_id()), &row.username)
                 .await?
             {
@@ -348,7 +374,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO users (id, tenant_id, username, display_name, email, role, \
                  password_hash, must_change_password, disabled, language, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 0, $8, $9, $9)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $10, 0, $8, $9, $9)",
             )
             .bind(&id)
             .bind(access.tenant_id())
@@ -356,9 +382,10 @@ impl Store {
             .bind(&display_name)
             .bind(row.email.trim())
             .bind(row.role().as_str())
-            .bind(&hash)
+            .bind(credential.as_ref().map(|(hash, _)| hash))
             .bind(row.language().map(api_types::Language::code))
             .bind(now)
+            .bind(i64::from(credential.is_some()))
             .execute(tx.conn())
             .await?;
             audit::record(
@@ -395,12 +422,32 @@ impl Store {
                     .execute(tx.conn())
                     .await?;
             }
-            secrets.push(OneTimePassword {
-                username: row.username.clone(),
-                password: password.clone(),
-            });
+            match credential {
+                Some((_, password)) => secrets.push(OneTimePassword {
+                    username: row.username.clone(),
+                    password,
+                }),
+                None => {
+                    self.issue_invitation(
+                        &mut tx,
+                        access.audit(),
+                        crate::invitations::NewInvitation {
+                            tenant: (access.tenant_id(), access.tenant_slug()),
+                            user_id: &id,
+                            username: &row.username,
+                            delivery: api_types::invitations::InvitationDelivery::Email,
+                            reminder: false,
+                            valid_ms: i64::from(crate::invitations::DEFAULT_VALID_DAYS)
+                                * 86_400_000,
+                        },
+                        now,
+                    )
+                    .await?;
+                    invitations += 1;
+                }
+            }
         }
-        let count = secrets.len();
+        let count = secrets.len() + invitations;
         audit::record(
             &mut tx,
             access.audit(),
@@ -410,7 +457,7 @@ impl Store {
                 target_id: &job,
                 target_name: KIND_USER_IMPORT,
                 tenant,
-                details: json!({ "users": count }),
+                details: json!({ "users": count, "invited": invitations }),
             },
         )
         .await?;
@@ -425,7 +472,7 @@ impl Store {
         )
         .bind(i64::try_from(count).unwrap_or(i64::MAX))
         .bind(sealed)
-        .bind(json!({ "users": count }).to_string())
+        .bind(json!({ "users": count, "invited": invitations }).to_string())
         .bind(now)
         .bind(&job)
         .execute(tx.conn())

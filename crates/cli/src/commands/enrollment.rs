@@ -128,6 +128,10 @@ pub(crate) enum PhonesCommand {
         /// Write the QR code here (.png or .svg).
         #[arg(long)]
         qr: Option<PathBuf>,
+        /// For the WireGuard app on a laptop or computer (Windows, macOS,
+        /// Linux): listed as a laptop; import the --conf file in the app.
+        #[arg(long)]
+        laptop: bool,
     },
 }
 
@@ -154,8 +158,12 @@ pub(crate) async fn run_phones(context: &Context, command: PhonesCommand) -> any
             user,
             conf,
             qr,
+            laptop,
         } => {
-            let request = CreatePhone { name };
+            let request = CreatePhone {
+                name,
+                kind: laptop.then_some(api_types::tenancy::DeviceKind::Laptop),
+            };
             let phone: PhoneConfig = match (tenant, user) {
                 (Some(tenant), Some(user)) => {
                     client

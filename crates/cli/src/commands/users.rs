@@ -329,7 +329,9 @@ async fn import(
         csv = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
     }
-    let started = client.import_users(tenant, &ImportUsers { csv }).await?;
+    let started = client
+        .import_users(tenant, &ImportUsers { csv, invite })
+        .await?;
     let id = started.job.id.clone();
     let total = started.job.total;
     eprintln!("import job {id}: {total} people");

@@ -45,6 +45,7 @@ async fn phone_configurations_that_cannot_work_are_refused(server: &TestServer) 
         .await;
     let phone = CreatePhone {
         name: "Anna's phone".into(),
+        kind: None,
     };
 
     // No gateway at all: refused with a reason, and no device (no key) made.
@@ -181,6 +182,67 @@ async fn phone_configurations_that_cannot_work_are_refused(server: &TestServer) 
     );
     assert!(out.contains("[Peer]"), "{out}");
     assert_eq!(admin.list_devices("lemgo").await.unwrap().len(), 2);
+
+    // Issue 24 item 6: a laptop with the WireGuard app gets a tunnel file
+    // whose name the app accepts as a tunnel name; a stick is refused.
+    let laptop = anna
+        .create_my_phone(&CreatePhone {
+            name: "Anna's laptop (home)".into(),
+            kind: Some(api_types::tenancy::DeviceKind::Laptop),
+        })
+        .await
+        .unwrap();
+    assert_eq!(laptop.device.kind, api_types::tenancy::DeviceKind::Laptop);
+    assert_eq!(laptop.file_name, "lemgo-Anna-s-laptop--home-.conf");
+    let (status, problem) = problem_of(
+        anna.create_my_phone(&CreatePhone {
+            name: "stick".into(),
+            kind: Some(api_types::tenancy::DeviceKind::Stick),
+        })
+        .await,
+    );
+    assert_eq!(status, 422, "{problem:?}");
+    // In the portal, with no terminal: a download, and the steps in the
+    // employee's language.
+    let browser = console_login(server, "anna", crate::support::USER_PASSWORD).await;
+    let portal = get_text(&browser, &format!("{}/portal", server.url)).await;
+    assert!(
+        portal.contains("https://www.wireguard.com/install/"),
+        "{portal}"
+    );
+    let page = post_text(
+        &browser,
+        &format!("{}/portal/phone", server.url),
+        &[
+            ("csrf", &csrf_of(&portal)),
+            ("name", "Home PC"),
+            ("kind", "laptop"),
+        ],
+    )
+    .await;
+    assert!(page.contains("download=\"lemgo-Home-PC.conf\""), "{page}");
+    assert!(page.contains("Import tunnel(s) from file"), "{page}");
+    let start = page.find("base64,").unwrap() + "base64,".len();
+    let data: String = page[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#x2f;", "/");
+    let file = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data).unwrap();
+    let file = String::from_utf8(file).unwrap();
+    assert!(
+        file.contains("PrivateKey = ") && file.contains("AllowedIPs = 198.18.10.0/24"),
+        "{file}"
+    );
+    let kinds: Vec<_> = admin
+        .list_devices("lemgo")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.name == "Home PC")
+        .map(|d| d.kind)
+        .collect();
+    assert_eq!(kinds, vec![api_types::tenancy::DeviceKind::Laptop]);
 }
 
 /// A browser-like client logged in to the console as `username`.

@@ -815,6 +815,7 @@ async fn usernames_are_unique_per_tenant(server: &TestServer) {
             "detmold",
             &api_types::jobs::ImportUsers {
                 csv: "username,display_name\nlemgo-admin,Namesake\n".into(),
+                invite: false,
             },
         )
         .await

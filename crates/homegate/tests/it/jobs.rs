@@ -75,6 +75,7 @@ async fn the_api_imports_a_thousand_employees_as_one_job(server: &TestServer) {
             "lemgo",
             &ImportUsers {
                 csv: employees("lemgo", PEOPLE),
+                invite: false,
             },
         )
         .await
@@ -176,7 +177,7 @@ async fn one_bad_line_imports_nobody_and_every_bad_line_is_named(server: &TestSe
     csv = csv.replace("lemgo-0900,", "lemgo-0000,");
     let refused = server
         .admin
-        .import_users("lemgo", &ImportUsers { csv })
+        .import_users("lemgo", &ImportUsers { csv, invite: false })
         .await;
     let (status, problem) = problem_of(refused);
     assert_eq!(status, 422);
@@ -196,6 +197,7 @@ async fn a_conflict_while_writing_rolls_the_whole_import_back(server: &TestServe
             "lemgo",
             &ImportUsers {
                 csv: employees("lemgo", PEOPLE),
+                invite: false,
             },
         )
         .await

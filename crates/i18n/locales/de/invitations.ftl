@@ -76,3 +76,4 @@ notice-invitations-queued = Die Einladungs-E-Mails sind unterwegs; ob sie angeko
 policy-reminder-days = Beschäftigte, die ihre Einladung nicht genutzt haben, nach so vielen Tagen erinnern
 policy-reminder-hint = Einmal, mit einem neuen Link. Leer lassen für keine automatischen Erinnerungen.
 user-invite = Einladen (ein einmaliger Link per E-Mail oder Brief), statt ein Einmalpasswort anzuzeigen
+import-invite = Personen mit E-Mail-Adresse einladen (sie wählen ihr Passwort selbst; die anderen erhalten ein Einmalpasswort)

@@ -76,3 +76,4 @@ notice-invitations-queued = The invitation mails are on their way; whether they 
 policy-reminder-days = Remind employees who have not used their invitation after this many days
 policy-reminder-hint = Once, with a new link. Leave empty for no automatic reminders.
 user-invite = Invite them (a one-time link by e-mail, or a letter) instead of showing a one-time password
+import-invite = Invite those with an e-mail address (they choose their own password; the others get a one-time password)

@@ -76,3 +76,4 @@ notice-invitations-queued = De uitnodigingsmails zijn onderweg; of ze zijn aange
 policy-reminder-days = Medewerkers die hun uitnodiging niet hebben gebruikt na zoveel dagen herinneren
 policy-reminder-hint = Eén keer, met een nieuwe link. Leeg laten voor geen automatische herinneringen.
 user-invite = Uitnodigen (een eenmalige link per e-mail of brief) in plaats van een eenmalig wachtwoord te tonen
+import-invite = Mensen met een e-mailadres uitnodigen (zij kiezen zelf hun wachtwoord; de anderen krijgen een eenmalig wachtwoord)

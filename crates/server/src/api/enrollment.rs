@@ -7,7 +7,7 @@ use api_types::enrollment::{
     EnrollmentCode, EnrollmentCodeCreated, PhoneConfig, wg_quick,
 };
 use api_types::problem::Problem;
-use api_types::tenancy::Device;
+use api_types::tenancy::{Device, DeviceKind};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
@@ -280,9 +280,20 @@ pub(crate) async fn phone_config(
     state: &AppState,
     access: &store::TenantAccess,
     owner: &str,
-    name: &str,
+    request: &CreatePhone,
 ) -> ApiResult<PhoneConfig> {
-    let (device, private_key) = state.store.create_phone_device(access, owner, name).await?;
+    let kind = request.kind.unwrap_or(DeviceKind::Phone);
+    if kind == DeviceKind::Stick {
+        return Err(store::StoreError::invalid(
+            "kind",
+            "sticks are made as batches (POST /tenants/{tenant}/sticks)",
+        )
+        .into());
+    }
+    let (device, private_key) = state
+        .store
+        .create_phone_device(access, owner, &request.name, kind)
+        .await?;
     let user = state.store.get_tenant_user(access, owner).await?;
     let config = state
         .store
@@ -312,6 +323,7 @@ pub(crate) async fn phone_config(
     let png = crate::qr::png(&text).map_err(ApiError::BadRequest)?;
     let svg = crate::qr::svg(&text).map_err(ApiError::BadRequest)?;
     Ok(PhoneConfig {
+        file_name: api_types::enrollment::tunnel_file_name(access.tenant_slug(), &device.name),
         device,
         wg_quick: text,
         qr_png_base64: base64::engine::general_purpose::STANDARD.encode(png),
@@ -332,7 +344,7 @@ async fn create_my_phone(
     Me(_actor, me): Me,
     ApiJson(request): ApiJson<CreatePhone>,
 ) -> ApiResult<(StatusCode, Json<PhoneConfig>)> {
-    let config = phone_config(&state, me.tenant(), me.username(), &request.name).await?;
+    let config = phone_config(&state, me.tenant(), me.username(), &request).await?;
     Ok(created(config))
 }
 
@@ -351,6 +363,6 @@ async fn create_phone_for_user(
     ApiPath((_tenant, user)): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<CreatePhone>,
 ) -> ApiResult<(StatusCode, Json<PhoneConfig>)> {
-    let config = phone_config(&state, &access, &user, &request.name).await?;
+    let config = phone_config(&state, &access, &user, &request).await?;
     Ok(created(config))
 }

@@ -41,7 +41,15 @@ async fn import_users(
     TenantManage(_actor, access): TenantManage,
     ApiJson(request): ApiJson<ImportUsers>,
 ) -> ApiResult<(StatusCode, Json<JobStarted>)> {
-    let (started, prepared) = state.store.start_user_import(&access, &request.csv).await?;
+    let (started, prepared) = state
+        .store
+        .start_user_import(
+            &access,
+            &request.csv,
+            request.invite,
+            state.mailer.is_some(),
+        )
+        .await?;
     spawn_import(&state, prepared);
     Ok((StatusCode::ACCEPTED, Json(started)))
 }

@@ -23,6 +23,8 @@ pub(super) struct OneTimePage {
     pub hint: Option<String>,
     pub qr_png: Option<String>,
     pub config: Option<String>,
+    /// A file to download: its name and content (base64).
+    pub download: Option<(String, String)>,
     pub back: String,
 }
 
@@ -61,6 +63,7 @@ pub(super) fn one_time(
         hint,
         qr_png: None,
         config: None,
+        download: None,
         back: back.to_owned(),
     };
     Ok(render(&page)?.into_response())

@@ -2,11 +2,12 @@
 //! connect, my second factors.
 
 use api_types::enrollment::CreatePhone;
-use api_types::tenancy::{Device, Refusal};
+use api_types::tenancy::{Device, DeviceKind, Refusal};
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use serde::Deserialize;
 
 use super::admin::{OneTimePage, one_time};
@@ -139,6 +140,9 @@ pub(super) async fn create_code(
 pub(super) struct PhoneForm {
     csrf: String,
     name: String,
+    /// `laptop`: a tunnel file to download instead of a QR code.
+    #[serde(default)]
+    kind: Option<String>,
 }
 
 pub(super) async fn create_phone(
@@ -149,29 +153,49 @@ pub(super) async fn create_phone(
     let actor = ctx.actor()?;
     ctx.check_csrf(&form.csrf)?;
     let me = state.store.self_access(actor).await?;
-    let phone = match crate::api::enrollment::phone_config(
-        &state,
-        me.tenant(),
-        me.username(),
-        &CreatePhone { name: form.name }.name,
-    )
-    .await
-    {
-        Ok(phone) => phone,
-        Err(crate::error::ApiError::Store(store::StoreError::Unworkable(why))) => {
-            let message = ctx.tr.t(&format!("unworkable-{}", why.code()));
-            return Ok(back_with_error("/portal", &message));
-        }
-        Err(error) => return Ok(back_with_error("/portal", &error.to_string())),
+    let laptop = form.kind.as_deref() == Some("laptop");
+    let request = CreatePhone {
+        name: form.name,
+        kind: Some(if laptop {
+            DeviceKind::Laptop
+        } else {
+            DeviceKind::Phone
+        }),
     };
-    let page = OneTimePage {
-        page: ctx.page("phone-created-title"),
-        intro: ctx.tr.t("phone-created-intro"),
-        secrets: Vec::new(),
-        hint: Some(ctx.tr.t("phone-created-hint")),
-        qr_png: Some(phone.qr_png_base64),
-        config: Some(phone.wg_quick),
-        back: "/portal".into(),
+    let phone =
+        match crate::api::enrollment::phone_config(&state, me.tenant(), me.username(), &request)
+            .await
+        {
+            Ok(phone) => phone,
+            Err(crate::error::ApiError::Store(store::StoreError::Unworkable(why))) => {
+                let message = ctx.tr.t(&format!("unworkable-{}", why.code()));
+                return Ok(back_with_error("/portal", &message));
+            }
+            Err(error) => return Ok(back_with_error("/portal", &error.to_string())),
+        };
+    let page = if laptop {
+        let data = base64::engine::general_purpose::STANDARD.encode(&phone.wg_quick);
+        OneTimePage {
+            page: ctx.page("tunnel-created-title"),
+            intro: ctx.tr.t("tunnel-created-intro"),
+            secrets: Vec::new(),
+            hint: Some(ctx.tr.t("tunnel-created-hint")),
+            qr_png: None,
+            config: Some(phone.wg_quick),
+            download: Some((phone.file_name, data)),
+            back: "/portal".into(),
+        }
+    } else {
+        OneTimePage {
+            page: ctx.page("phone-created-title"),
+            intro: ctx.tr.t("phone-created-intro"),
+            secrets: Vec::new(),
+            hint: Some(ctx.tr.t("phone-created-hint")),
+            qr_png: Some(phone.qr_png_base64),
+            config: Some(phone.wg_quick),
+            download: None,
+            back: "/portal".into(),
+        }
     };
     Ok(render(&page)?.into_response())
 }

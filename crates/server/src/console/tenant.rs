@@ -326,6 +326,16 @@ struct UsersPage {
     list: ListNav,
     csv: String,
     preview: Vec<ImportRow>,
+    /// The import's "invite" box was ticked.
+    invite: bool,
+}
+
+/// What the import form holds while its lines are checked.
+#[derive(Default)]
+struct ImportDraft {
+    csv: String,
+    preview: Vec<ImportRow>,
+    invite: bool,
 }
 
 impl UsersPage {
@@ -359,10 +369,9 @@ async fn users_page(
     state: &AppState,
     ctx: &Ctx,
     tenant: &str,
-    csv: String,
-    preview: Vec<ImportRow>,
+    draft: ImportDraft,
 ) -> ConsoleResult<Response> {
-    users_list_page(state, ctx, tenant, csv, preview, &ListParams::default()).await
+    users_list_page(state, ctx, tenant, draft, &ListParams::default()).await
 }
 
 /// The users page at one page of the list (search, cursor).
@@ -370,8 +379,7 @@ async fn users_list_page(
     state: &AppState,
     ctx: &Ctx,
     tenant: &str,
-    csv: String,
-    preview: Vec<ImportRow>,
+    draft: ImportDraft,
     params: &ListParams,
 ) -> ConsoleResult<Response> {
     let access = access(state, ctx, tenant, TenantNeed::Manage).await?;
@@ -392,8 +400,9 @@ async fn users_list_page(
         slug: access.tenant_slug().to_owned(),
         users: users.items,
         list: params.nav(&base, users.next.as_deref(), error),
-        csv,
-        preview,
+        csv: draft.csv,
+        preview: draft.preview,
+        invite: draft.invite,
     };
     Ok(render(&page)?.into_response())
 }
@@ -404,7 +413,7 @@ pub(super) async fn users(
     Path(tenant): Path<String>,
     Query(params): Query<ListParams>,
 ) -> ConsoleResult<Response> {
-    users_list_page(&state, &ctx, &tenant, String::new(), Vec::new(), &params).await
+    users_list_page(&state, &ctx, &tenant, ImportDraft::default(), &params).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -460,6 +469,9 @@ pub(super) struct ImportForm {
     csrf: String,
     csv: String,
     step: String,
+    /// "1": invite those with an e-mail address (SMTP configured).
+    #[serde(default)]
+    invite: Option<String>,
 }
 
 pub(super) async fn import_users(
@@ -490,10 +502,20 @@ pub(super) async fn import_users(
             problem: row.problem.as_ref().map(text),
         })
         .collect();
+    let invite = form.invite.as_deref() == Some("1");
     if form.step != "import" || preview.iter().any(|r| r.problem.is_some()) {
-        return users_page(&state, &ctx, &tenant, form.csv, preview).await;
+        let draft = ImportDraft {
+            csv: form.csv,
+            preview,
+            invite,
+        };
+        return users_page(&state, &ctx, &tenant, draft).await;
     }
-    match state.store.start_user_import(&access, &form.csv).await {
+    match state
+        .store
+        .start_user_import(&access, &form.csv, invite, state.mailer.is_some())
+        .await
+    {
         Ok((started, prepared)) => {
             crate::api::jobs::spawn_import(&state, prepared);
             let jar = super::jobs::remember_key(jar, &state, &tenant, &started);
@@ -502,7 +524,12 @@ pub(super) async fn import_users(
         }
         // Changed between the check and the start: show the lines again.
         Err(store::StoreError::Import(_)) => {
-            users_page(&state, &ctx, &tenant, form.csv, preview).await
+            let draft = ImportDraft {
+                csv: form.csv,
+                preview,
+                invite,
+            };
+            users_page(&state, &ctx, &tenant, draft).await
         }
         Err(error) => Ok(back_with_error(&back, &error.to_string())),
     }

@@ -198,6 +198,7 @@ async fn code_to_tunnel_to_application_phone_and_revocation() {
     let phone = anna
         .create_my_phone(&CreatePhone {
             name: "Anna's phone".into(),
+            kind: None,
         })
         .await
         .unwrap();

@@ -83,6 +83,7 @@ async fn one_name_and_key_per_region_for_standard_clients() {
     let phone = anna
         .create_my_phone(&CreatePhone {
             name: "Anna's phone".into(),
+            kind: None,
         })
         .await
         .unwrap();
