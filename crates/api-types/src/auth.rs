@@ -197,6 +197,10 @@ pub struct ApiToken {
     pub revoked_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_used_at: Option<OffsetDateTime>,
+    /// Issued by a login (a browser session or a login token), not made on
+    /// purpose; ends with a password change or reset.
+    #[serde(default)]
+    pub login: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -37,6 +37,7 @@ struct TokenRow {
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
     last_used_at: Option<i64>,
+    login: i64,
 }
 
 impl From<TokenRow> for ApiToken {
@@ -53,12 +54,13 @@ impl From<TokenRow> for ApiToken {
             expires_at: opt_timestamp(row.expires_at),
             revoked_at: opt_timestamp(row.revoked_at),
             last_used_at: opt_timestamp(row.last_used_at),
+            login: row.login != 0,
         }
     }
 }
 
 const TOKEN_SELECT: &str = "SELECT k.id, k.name, u.username, t.slug AS scope_slug, k.created_at, \
-     k.expires_at, k.revoked_at, k.last_used_at \
+     k.expires_at, k.revoked_at, k.last_used_at, k.login \
      FROM api_tokens k JOIN users u ON u.id = k.user_id \
      LEFT JOIN tenants t ON t.id = k.tenant_scope_id";
 

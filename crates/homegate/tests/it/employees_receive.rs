@@ -327,6 +327,7 @@ pub(crate) async fn post_text(
 }
 
 both_backends!(
+    sign_ins_are_listed_apart_from_api_tokens,
     the_portal_refuses_a_phone_that_cannot_work,
     revoking_a_device_asks_first,
     error_pages_speak_the_readers_language
@@ -632,4 +633,61 @@ async fn stick_batches_are_private_files() {
     // 2 bundles, 2 images, 2 letters, letters.pdf, manifest.csv.
     assert!(files >= 8, "{files} files");
     server.stop().await;
+}
+
+/// Issue 24 item 7: browser sign-ins are not API tokens: the tokens page
+/// lists them apart (only those still valid), marks this browser, and can
+/// sign out another one.
+async fn sign_ins_are_listed_apart_from_api_tokens(server: &TestServer) {
+    server
+        .admin
+        .create_token(&api_types::auth::CreateToken {
+            name: "deploy".into(),
+            tenant: None,
+            expires_in_days: Some(30),
+        })
+        .await
+        .unwrap();
+    let elsewhere = console_login(server, "admin", crate::support::ADMIN_PASSWORD).await;
+    let here = console_login(server, "admin", crate::support::ADMIN_PASSWORD).await;
+    let url = format!("{}/console/tokens", server.url);
+    let page = get_text(&here, &url).await;
+    let (tokens, sign_ins) = page.split_once("id=\"signins\"").unwrap();
+    assert!(tokens.contains(">deploy<"), "{tokens}");
+    assert!(
+        !tokens.contains(">console<"),
+        "no sign-ins among the tokens: {tokens}"
+    );
+    assert_eq!(sign_ins.matches("(this browser)").count(), 1, "{sign_ins}");
+    let other = sign_ins
+        .split("<tr>")
+        .find(|row| {
+            row.contains(">console") && !row.contains("this browser") && row.contains("/revoke")
+        })
+        .expect("the other browser");
+    let action = other
+        .split("action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let before = sign_ins.matches("<tr>").count();
+    post_text(
+        &here,
+        &format!("{}{action}", server.url),
+        &[("csrf", &csrf_of(&page))],
+    )
+    .await;
+    let page = get_text(&here, &url).await;
+    let (_, sign_ins) = page.split_once("id=\"signins\"").unwrap();
+    assert_eq!(sign_ins.matches("<tr>").count(), before - 1, "{sign_ins}");
+    // The other browser is signed out; this one is not.
+    let response = elsewhere
+        .get(format!("{}/console", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.url().path(), "/login", "{}", response.url());
+    assert!(get_text(&here, &url).await.contains("id=\"signins\""));
 }

@@ -397,6 +397,9 @@ async fn invitations_lead_to_the_first_login(backend: Backend) {
     );
     let page = get_text(&console, &format!("{}/console/onboarding", server.url)).await;
     assert!(page.contains("Alte Hansestadt Lemgo"), "{page}");
+    // Issue 24 item 7: the device list says who is connected, where.
+    let page = get_text(&console, &format!("{}/console/t/lemgo/devices", server.url)).await;
+    assert!(page.contains("online via gw-a"), "{page}");
     server.stop().await;
 }
 

@@ -74,10 +74,18 @@ pub(super) fn one_time(
 struct TokensPage {
     page: Page,
     tokens: Vec<ApiToken>,
+    /// Active logins (browser sessions, login tokens).
+    sessions: Vec<ApiToken>,
+    /// The login of this request.
+    current: Option<String>,
     tenants: Vec<(String, String)>,
 }
 
 impl TokensPage {
+    fn is_current(&self, token: &ApiToken) -> bool {
+        self.current.as_deref() == Some(token.id.as_str())
+    }
+
     fn scope(&self, token: &ApiToken) -> String {
         match &token.scope {
             TokenScope::Full => self.page.t("token-scope-full"),
@@ -88,7 +96,19 @@ impl TokensPage {
 
 pub(super) async fn tokens(State(state): State<AppState>, ctx: Ctx) -> ConsoleResult<Response> {
     let actor = ctx.actor()?;
-    let tokens = state.store.list_tokens(actor).await?;
+    let now = time::OffsetDateTime::now_utc();
+    // Logins (one per browser sign-in) are listed apart, and only while
+    // they can still be used: they would bury the tokens made on purpose.
+    let (sessions, tokens): (Vec<ApiToken>, Vec<ApiToken>) = state
+        .store
+        .list_tokens(actor)
+        .await?
+        .into_iter()
+        .filter(|token| {
+            !token.login
+                || (token.revoked_at.is_none() && token.expires_at.is_none_or(|at| at > now))
+        })
+        .partition(|token| token.login);
     let tenants = state
         .store
         .list_tenants(actor)
@@ -99,6 +119,8 @@ pub(super) async fn tokens(State(state): State<AppState>, ctx: Ctx) -> ConsoleRe
     let page = TokensPage {
         page: ctx.page("tokens-title"),
         tokens,
+        sessions,
+        current: actor.token_id.clone(),
         tenants,
     };
     Ok(render(&page)?.into_response())

@@ -946,9 +946,18 @@ struct DevicesPage {
     devices: Vec<Device>,
     list: ListNav,
     manage: bool,
+    /// Devices in session now: gateway and last handshake, as shown.
+    connections: std::collections::HashMap<String, String>,
 }
 
 impl DevicesPage {
+    fn connection(&self, device: &Device) -> String {
+        self.connections
+            .get(&device.id)
+            .cloned()
+            .unwrap_or_else(|| self.page.t("device-offline"))
+    }
+
     fn kind_key(&self, device: &Device) -> String {
         format!("kind-{}", device.kind.as_str())
     }
@@ -981,12 +990,31 @@ pub(super) async fn devices(
         other => other?,
     };
     let base = format!("/console/t/{}/devices", access.tenant_slug());
+    let page = ctx.page("devices-title");
+    let connections = state
+        .store
+        .list_sessions(&access)
+        .await?
+        .sessions
+        .into_iter()
+        .map(|session| {
+            let handshake = session
+                .last_handshake_at
+                .map_or_else(|| "–".to_owned(), |at| page.time(&at));
+            let text = ctx.tr.args(
+                "device-online",
+                &[("gateway", &session.gateway), ("handshake", &handshake)],
+            );
+            (session.device_id, text)
+        })
+        .collect();
     let page = DevicesPage {
-        page: ctx.page("devices-title"),
+        page,
         slug: access.tenant_slug().to_owned(),
         devices: devices.items,
         list: params.nav(&base, devices.next.as_deref(), error),
         manage,
+        connections,
     };
     Ok(render(&page)?.into_response())
 }
