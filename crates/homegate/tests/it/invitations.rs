@@ -12,7 +12,7 @@ use api_types::invitations::{
 use api_types::tenancy::{CreateDevice, CreateTenant, CreateUser, DeviceKind};
 
 use crate::employees_receive::{console_login, csrf_of, get_text, post_text};
-use crate::support::{Backend, SmtpSink, TestServer, problem_of, public_key};
+use crate::support::{Backend, TestServer, problem_of, public_key};
 
 async fn employee(server: &TestServer, username: &str, email: &str, language: Option<&str>) {
     server
@@ -61,16 +61,7 @@ fn token_of(link: &str) -> String {
 
 async fn invitations_lead_to_the_first_login(backend: Backend) {
     let mut server = TestServer::start(backend).await;
-    let sink = SmtpSink::start();
-    let smtp_url = format!("smtp://127.0.0.1:{}", sink.port);
-    server
-        .configure(move |settings| {
-            settings.smtp = Some(server::mail::SmtpSettings {
-                url: smtp_url.clone(),
-                from: "Lemgo IT <it@lemgo.example>".into(),
-            });
-        })
-        .await;
+    let sink = server.mail_sink("Lemgo IT <it@lemgo.example>").await;
     let gateways = crate::seats::region_with_gateways(&server, "west", &["gw-a"]).await;
     server
         .admin
@@ -425,16 +416,7 @@ async fn invite_a_municipality(backend: Backend) {
         .and_then(|value| value.parse().ok())
         .unwrap_or(40);
     let mut server = TestServer::start(backend).await;
-    let sink = SmtpSink::start();
-    let smtp_url = format!("smtp://127.0.0.1:{}", sink.port);
-    server
-        .configure(move |settings| {
-            settings.smtp = Some(server::mail::SmtpSettings {
-                url: smtp_url.clone(),
-                from: "IT <it@lemgo.example>".into(),
-            });
-        })
-        .await;
+    let sink = server.mail_sink("IT <it@lemgo.example>").await;
     server.tenant("lemgo", "10.20.0.0/16").await;
     let mut csv = String::from("username,display_name,email\n");
     for n in 0..count {

@@ -11,7 +11,7 @@ use hmac::Mac as _;
 
 use crate::cli::{fails, json, ok};
 use crate::cli_sticks::login;
-use crate::support::{Backend, SmtpSink, TestServer};
+use crate::support::{Backend, TestServer};
 
 /// One webhook request as received.
 #[derive(Clone, Debug)]
@@ -107,16 +107,7 @@ async fn press_button(browser: &reqwest::Client, link: &str, form_path: &str) ->
 
 async fn subscriptions_and_webhooks(backend: Backend) {
     let mut server = TestServer::start(backend).await;
-    let sink = SmtpSink::start();
-    let smtp_url = format!("smtp://127.0.0.1:{}", sink.port);
-    server
-        .configure(move |settings| {
-            settings.smtp = Some(server::mail::SmtpSettings {
-                url: smtp_url.clone(),
-                from: "Status <status@provider.example>".into(),
-            });
-        })
-        .await;
+    let sink = server.mail_sink("Status <status@provider.example>").await;
     let dir = tempfile::tempdir().unwrap();
     login(dir.path(), &server);
     let cli = dir.path();

@@ -346,6 +346,22 @@ impl TestServer {
         self.restart(std::time::Duration::ZERO).await;
     }
 
+    /// A local SMTP sink that the control plane sends its mail to
+    /// (status notifications, invitations), sender `from`.
+    pub async fn mail_sink(&mut self, from: &str) -> SmtpSink {
+        let sink = SmtpSink::start();
+        let url = format!("smtp://127.0.0.1:{}", sink.port);
+        let from = from.to_owned();
+        self.configure(move |settings| {
+            settings.smtp = Some(server::mail::SmtpSettings {
+                url: url.clone(),
+                from: from.clone(),
+            });
+        })
+        .await;
+        sink
+    }
+
     pub async fn stop(mut self) {
         self.stop_serving().await;
         self.store.close().await;

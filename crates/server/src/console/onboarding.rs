@@ -89,11 +89,7 @@ pub(super) async fn page(
     ctx: Ctx,
     Path(tenant): Path<String>,
 ) -> ConsoleResult<Response> {
-    let actor = ctx.actor()?;
-    let access = state
-        .store
-        .tenant_access(actor, &tenant, TenantNeed::Manage)
-        .await?;
+    let access = super::tenant::access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
     let onboarding = state.store.onboarding(&access).await?;
     let counts = &onboarding.counts;
     let page = OnboardingPage {
@@ -154,11 +150,7 @@ pub(super) async fn invite(
     axum::Form(form): axum::Form<InviteForm>,
 ) -> ConsoleResult<Response> {
     ctx.check_csrf(&form.csrf)?;
-    let actor = ctx.actor()?;
-    let access = state
-        .store
-        .tenant_access(actor, &tenant, TenantNeed::Manage)
-        .await?;
+    let access = super::tenant::access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
     let request = Invite {
         outstanding: form.user.is_none(),
         users: form.user.into_iter().collect(),
@@ -242,11 +234,7 @@ pub(super) async fn revoke(
     axum::Form(form): axum::Form<Confirmable>,
 ) -> ConsoleResult<Response> {
     ctx.check_csrf(&form.csrf)?;
-    let actor = ctx.actor()?;
-    let access = state
-        .store
-        .tenant_access(actor, &tenant, TenantNeed::Manage)
-        .await?;
+    let access = super::tenant::access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
     let back = format!("/console/t/{}/onboarding", access.tenant_slug());
     let existing = state.store.get_tenant_user(&access, &user).await?;
     if !form.confirmed() {

@@ -33,7 +33,7 @@ pub(crate) fn short_time(at: &time::OffsetDateTime) -> String {
     )
 }
 
-async fn access(
+pub(super) async fn access(
     state: &AppState,
     ctx: &Ctx,
     tenant: &str,
