@@ -39,6 +39,11 @@ impl Drop for Driver {
 }
 
 async fn start_browser() -> Driver {
+    start_browser_saving_to(None).await
+}
+
+/// A browser that saves downloads into `downloads` without asking.
+async fn start_browser_saving_to(downloads: Option<&std::path::Path>) -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -63,7 +68,11 @@ async fn start_browser() -> Driver {
                 "--host-resolver-rules=MAP *.apps.test 127.0.0.1",
                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
                 format!("--user-data-dir={}", profile.path().display()),
-            ]
+            ],
+            "prefs": {
+                "download.default_directory": downloads.map(|d| d.display().to_string()),
+                "download.prompt_for_download": false,
+            }
         }),
     );
     let mut client = None;
@@ -726,5 +735,153 @@ async fn web_application_through_the_proxy() {
     assert!(browser.source().await.unwrap().contains("no access to"));
 
     driver.client.clone().close().await.unwrap();
+    server.stop().await;
+}
+
+/// Issue 28: an employee follows the invitation mail's link in a real
+/// browser, chooses a password, lands in the portal and downloads the
+/// tunnel file for the WireGuard app on a laptop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_leads_to_a_tunnel_file() {
+    let mut server = TestServer::start(Backend::Sqlite).await;
+    let sink = server.mail_sink("IT <it@lemgo.example>").await;
+    let gateways = crate::seats::region_with_gateways(&server, "west", &["gw-a"]).await;
+    let admin = &server.admin;
+    admin
+        .create_tenant(&api_types::tenancy::CreateTenant {
+            slug: "lemgo".into(),
+            name: "Alte Hansestadt Lemgo".into(),
+            default_language: Some(api_types::Language::De),
+            address_pool: "10.20.0.0/16".into(),
+            region: Some("west".into()),
+            max_sessions: None,
+            max_devices: None,
+        })
+        .await
+        .unwrap();
+    admin
+        .create_user(
+            "lemgo",
+            &api_types::tenancy::CreateUser {
+                username: "anna".into(),
+                display_name: Some("Anna Schmidt".into()),
+                email: Some("anna@lemgo.example".into()),
+                role: api_types::Role::Employee,
+                password: None,
+                language: None,
+            },
+        )
+        .await
+        .unwrap();
+    admin
+        .create_group(
+            "lemgo",
+            &api_types::tenancy::CreateGroup {
+                name: "office".into(),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    admin
+        .add_group_member("lemgo", "office", "anna")
+        .await
+        .unwrap();
+    admin
+        .create_application(
+            "lemgo",
+            &api_types::tenancy::CreateApplication {
+                name: "fileserver".into(),
+                description: None,
+                cidr: "198.18.10.0/24".into(),
+                protocol: api_types::tenancy::Protocol::Tcp,
+                ports: vec!["445".into()],
+                web_upstream: None,
+            },
+        )
+        .await
+        .unwrap();
+    admin
+        .create_access_rule(
+            "lemgo",
+            &api_types::tenancy::CreateAccessRule {
+                group: "office".into(),
+                application: "fileserver".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let _: api_types::invitations::InvitationsCreated = admin
+        .post(
+            &["tenants", "lemgo", "invitations"],
+            &api_types::invitations::Invite {
+                users: vec!["anna".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    server::invitation_delivery::deliver_due(&server.state).await;
+    let (_, _, text) = sink.mails().remove(0);
+    let start = text.find("http").unwrap();
+    let link = text[start..].split_whitespace().next().unwrap().to_owned();
+
+    let downloads = tempfile::tempdir().unwrap();
+    let driver = start_browser_saving_to(Some(downloads.path())).await;
+    let browser = &driver.client;
+    browser.goto(&link).await.unwrap();
+    assert_eq!(
+        heading(browser).await,
+        "Willkommen bei Alte Hansestadt Lemgo"
+    );
+    fill(browser, "password", "Annas eigenes Passwort").await;
+    fill(browser, "repeat", "Annas eigenes Passwort!").await;
+    click_and_wait(browser, "#invite-form button[type=submit]").await;
+    let page = browser.source().await.unwrap();
+    assert!(
+        page.contains("Die beiden Passwörter sind verschieden"),
+        "{page}"
+    );
+    fill(browser, "password", "Annas eigenes Passwort").await;
+    fill(browser, "repeat", "Annas eigenes Passwort").await;
+    click_and_wait(browser, "#invite-form button[type=submit]").await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/portal")
+    );
+    let page = browser.source().await.unwrap();
+    assert!(page.contains("Ihr Passwort ist gespeichert"), "{page}");
+
+    // A gateway counts as online for 8 s after it was last heard from; a
+    // slow browser start must not make the portal refuse the file.
+    server.store.gateway_seen(&gateways[0]).await.unwrap();
+    fill(browser, "computer-name", "Heim-PC").await;
+    submit(browser, "/portal/phone").await;
+    assert_eq!(heading(browser).await, "Ihre Tunnel-Datei");
+    browser
+        .find(Locator::Css("a[download]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let file = downloads.path().join("lemgo-Heim-PC.conf");
+    for _ in 0..100 {
+        if file.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let config = std::fs::read_to_string(&file).expect("the tunnel file was downloaded");
+    assert!(config.contains("PrivateKey = "), "{config}");
+    assert!(config.contains("AllowedIPs = 198.18.10.0/24"), "{config}");
+    let devices = server.admin.list_devices("lemgo").await.unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].kind, api_types::tenancy::DeviceKind::Laptop);
+    drop(driver);
     server.stop().await;
 }

@@ -14,7 +14,11 @@ use crate::support::{TestServer, problem_of, public_key};
 both_backends!(phone_configurations_that_cannot_work_are_refused);
 
 /// A gateway of `region` that has connected and is heard from now.
-async fn online_gateway(server: &TestServer, name: &str, region: &str) {
+async fn online_gateway(
+    server: &TestServer,
+    name: &str,
+    region: &str,
+) -> store::gateway_stream::GatewayIdentity {
     let created = server
         .admin
         .create_gateway(&CreateGateway {
@@ -34,6 +38,7 @@ async fn online_gateway(server: &TestServer, name: &str, region: &str) {
         .gateway_connected(&identity, &public_key(), None)
         .await
         .unwrap();
+    identity
 }
 
 async fn phone_configurations_that_cannot_work_are_refused(server: &TestServer) {
@@ -95,7 +100,7 @@ async fn phone_configurations_that_cannot_work_are_refused(server: &TestServer) 
         })
         .await
         .unwrap();
-    online_gateway(server, "gw-1", "south").await;
+    let gateway = online_gateway(server, "gw-1", "south").await;
     let (status, problem) = problem_of(anna.create_my_phone(&phone).await);
     assert_eq!(status, 409);
     assert_eq!(problem.kind, "/docs/problems#no-applications");
@@ -184,7 +189,9 @@ async fn phone_configurations_that_cannot_work_are_refused(server: &TestServer) 
     assert_eq!(admin.list_devices("lemgo").await.unwrap().len(), 2);
 
     // Issue 24 item 6: a laptop with the WireGuard app gets a tunnel file
-    // whose name the app accepts as a tunnel name; a stick is refused.
+    // whose name the app accepts as a tunnel name; a stick is refused. (A
+    // gateway counts as online for 8 s after it was last heard from.)
+    server.store.gateway_seen(&gateway).await.unwrap();
     let laptop = anna
         .create_my_phone(&CreatePhone {
             name: "Anna's laptop (home)".into(),
@@ -210,6 +217,7 @@ async fn phone_configurations_that_cannot_work_are_refused(server: &TestServer) 
         portal.contains("https://www.wireguard.com/install/"),
         "{portal}"
     );
+    server.store.gateway_seen(&gateway).await.unwrap();
     let page = post_text(
         &browser,
         &format!("{}/portal/phone", server.url),
