@@ -120,6 +120,18 @@ pub enum SkipReason {
     TooSoon,
 }
 
+impl SkipReason {
+    /// The wire name (`no_email`), also the key suffix of its message.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Activated => "activated",
+            SkipReason::Disabled => "disabled",
+            SkipReason::NoEmail => "no_email",
+            SkipReason::TooSoon => "too_soon",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SkippedUser {
     pub username: String,
@@ -204,9 +216,50 @@ pub struct StuckEmployee {
     pub invitation: Option<Invitation>,
 }
 
+/// A municipality's counts at the end of one day (UTC; today: now).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OnboardingDay {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub employees: u64,
+    pub invited: u64,
+    pub activated: u64,
+    pub second_factor: u64,
+    pub device: u64,
+    pub working: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Onboarding {
     pub counts: OnboardingCounts,
     /// Everyone not `working` yet, furthest behind first.
     pub stuck: Vec<StuckEmployee>,
+    /// The last 30 days with counts recorded, oldest first, ending with
+    /// today's live counts.
+    pub history: Vec<OnboardingDay>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_wire_names() {
+        for reason in [
+            SkipReason::Activated,
+            SkipReason::Disabled,
+            SkipReason::NoEmail,
+            SkipReason::TooSoon,
+        ] {
+            assert_eq!(
+                serde_json::to_value(reason).unwrap(),
+                serde_json::json!(reason.as_str())
+            );
+        }
+        let step = OnboardingStep::SecondFactor;
+        assert_eq!(
+            serde_json::to_value(step).unwrap(),
+            serde_json::json!(step.as_str())
+        );
+    }
 }

@@ -105,6 +105,10 @@ enum Command {
         /// Tenant slug or id (tenant admins: their own by default).
         #[arg(long)]
         tenant: Option<String>,
+        /// The counts per day over the last 30 days instead (UTC days,
+        /// today: now).
+        #[arg(long)]
+        history: bool,
     },
     /// Groups of a tenant's users.
     #[command(subcommand)]
@@ -264,7 +268,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Policy(command) => commands::tenants::run_policy(&context, command).await,
         Command::Users(command) => commands::users::run(&context, command).await,
         Command::Invitations(command) => commands::invitations::run(&context, command).await,
-        Command::Onboarding { tenant } => commands::invitations::onboarding(&context, tenant).await,
+        Command::Onboarding { tenant, history } => {
+            commands::invitations::onboarding(&context, tenant, history).await
+        }
         Command::Groups(command) => commands::groups::run(&context, command).await,
         Command::Applications(command) => {
             commands::groups::run_applications(&context, command).await

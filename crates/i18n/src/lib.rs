@@ -87,6 +87,17 @@ impl Tr {
         }
     }
 
+    /// A calendar date as the language writes it: 03.12.2026 in German,
+    /// 03-12-2026 in Dutch, 2026-12-03 in English (ISO, unambiguous for
+    /// readers on either side of the Atlantic).
+    pub fn date(&self, year: i32, month: u8, day: u8) -> String {
+        match self.language {
+            Language::De => format!("{day:02}.{month:02}.{year:04}"),
+            Language::Nl => format!("{day:02}-{month:02}-{year:04}"),
+            Language::En => format!("{year:04}-{month:02}-{day:02}"),
+        }
+    }
+
     /// The message `key` with string arguments.
     pub fn args(&self, key: &str, args: &[(&str, &str)]) -> String {
         let map: HashMap<Cow<'static, str>, FluentValue<'_>> = args

@@ -62,3 +62,10 @@ fn accept_language() {
     assert_eq!(negotiate("de-DE"), Language::De);
     assert_eq!(negotiate(""), Language::En);
 }
+
+#[test]
+fn dates_as_each_language_writes_them() {
+    assert_eq!(Tr::new(Language::De).date(2026, 12, 3), "03.12.2026");
+    assert_eq!(Tr::new(Language::Nl).date(2026, 12, 3), "03-12-2026");
+    assert_eq!(Tr::new(Language::En).date(2026, 12, 3), "2026-12-03");
+}

@@ -345,8 +345,13 @@ async fn ready(
 /// How often component statuses are compared with the recorded history.
 pub const STATUS_SAMPLE_EVERY: Duration = Duration::from_secs(5);
 
+/// How often today's onboarding counts are written (a past day keeps the
+/// last ones).
+pub const ONBOARDING_DAY_EVERY: Duration = Duration::from_secs(900);
+
 /// Work the control plane does by itself while it runs: capacity samples,
-/// status history, pruning old refusals, and sending the status page's
+/// status history, onboarding counts per day, pruning old refusals,
+/// invitation reminders, and sending mails and the status page's
 /// notifications. Several
 /// replicas may run it; samples are idempotent per period and deliveries
 /// are claimed.
@@ -359,6 +364,7 @@ pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut deliveries = tokio::time::interval(Duration::from_secs(1));
         let mut pruning = tokio::time::interval(Duration::from_secs(3600));
         let mut reminders = tokio::time::interval(Duration::from_secs(60));
+        let mut onboarding_days = tokio::time::interval(ONBOARDING_DAY_EVERY);
         let mut shutting_down = state.shutting_down.subscribe();
         loop {
             tokio::select! {
@@ -382,6 +388,11 @@ pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
                         Ok(0) => {}
                         Ok(queued) => tracing::info!(queued, "invitation reminders queued"),
                         Err(error) => tracing::warn!(%error, "cannot queue invitation reminders"),
+                    }
+                }
+                _ = onboarding_days.tick() => {
+                    if let Err(error) = state.store.record_onboarding_day(store::now_ms()).await {
+                        tracing::warn!(%error, "cannot record onboarding counts");
                     }
                 }
                 _ = deliveries.tick() => {

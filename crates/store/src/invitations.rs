@@ -1,4 +1,4 @@
-//! Invitations and onboarding progress.
+//! Invitations.
 //!
 //! An invitation is a one-time link to an employee's first login: the
 //! employee chooses a password there and goes on in the portal (second
@@ -8,23 +8,20 @@
 //! yields no usable link. A link is single use, expires, and is revoked
 //! when a newer invitation of the same user replaces it.
 //!
-//! Onboarding progress is derived, not recorded twice: invited (an
-//! invitation), activated (`users.activated_at`, set by the first login or
-//! an accepted invitation), second factor, device, working
-//! (`devices.first_session_at`, set when a gateway first admits a device).
+//! How far employees have come is in [`crate::onboarding`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use api_types::Language;
 use api_types::invitations::{
     Invitation, InvitationDelivery, InvitationLetter, InvitationState, InvitationsCreated, Invite,
-    Onboarding, OnboardingCounts, OnboardingStep, SkipReason, SkippedUser, StuckEmployee,
+    SkipReason, SkippedUser,
 };
 use serde_json::json;
 use sqlx::{FromRow, Row};
 
 use crate::audit::{self, Change};
-use crate::authz::{AuditSource, ProviderAccess, TenantAccess};
+use crate::authz::{AuditSource, TenantAccess};
 use crate::convert::timestamp;
 use crate::validate;
 use crate::{Result, Store, StoreError, Violation, WriteTx, credentials, new_id, now_ms};
@@ -138,96 +135,6 @@ impl InvitationView {
                 | InvitationState::Failed
         )
     }
-}
-
-/// One employee's onboarding facts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Progress {
-    pub invited: bool,
-    pub activated: bool,
-    pub second_factor: bool,
-    pub device: bool,
-    pub working: bool,
-}
-
-impl Progress {
-    /// The last step reached in order; a later fact without the earlier
-    /// ones (a device of a user who never logged in: made by an
-    /// administrator) does not skip a step that is still missing, except
-    /// that a second factor a municipality does not ask for is never
-    /// missing.
-    pub fn step(self, second_factor_required: bool) -> OnboardingStep {
-        let steps = [
-            (self.invited || self.activated, OnboardingStep::Invited),
-            (self.activated, OnboardingStep::Activated),
-            (
-                self.second_factor || !second_factor_required,
-                OnboardingStep::SecondFactor,
-            ),
-            (self.device, OnboardingStep::Device),
-            (self.working, OnboardingStep::Working),
-        ];
-        let mut reached = OnboardingStep::NotInvited;
-        for (done, step) in steps {
-            if !done {
-                break;
-            }
-            reached = step;
-        }
-        reached
-    }
-}
-
-/// Adds one employee's step to a municipality's counts.
-fn count(counts: &mut OnboardingCounts, step: OnboardingStep) {
-    counts.employees += 1;
-    for (threshold, counter) in [
-        (OnboardingStep::Invited, &mut counts.invited),
-        (OnboardingStep::Activated, &mut counts.activated),
-        (OnboardingStep::SecondFactor, &mut counts.second_factor),
-        (OnboardingStep::Device, &mut counts.device),
-        (OnboardingStep::Working, &mut counts.working),
-    ] {
-        if step >= threshold {
-            *counter += 1;
-        }
-    }
-}
-
-/// Per user: facts of the onboarding steps.
-const PROGRESS_SELECT: &str = "SELECT u.id, u.tenant_id, u.username, u.display_name, u.email, \
-     u.activated_at, \
-     u.totp_enabled + (SELECT COUNT(*) FROM webauthn_credentials w WHERE w.user_id = u.id) AS factors, \
-     (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL) AS devices, \
-     (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.first_session_at IS NOT NULL) AS working, \
-     (SELECT COUNT(*) FROM invitations i WHERE i.user_id = u.id AND i.revoked_at IS NULL) AS invitations \
-     FROM users u WHERE u.disabled = 0 AND u.tenant_id IS NOT NULL";
-
-struct ProgressRow {
-    user_id: String,
-    tenant_id: String,
-    username: String,
-    display_name: String,
-    email: String,
-    progress: Progress,
-}
-
-fn progress_row(row: &sqlx::any::AnyRow) -> Result<ProgressRow> {
-    let positive = |column: &str| -> Result<bool> { Ok(row.try_get::<i64, _>(column)? > 0) };
-    Ok(ProgressRow {
-        user_id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        username: row.try_get("username")?,
-        display_name: row.try_get("display_name")?,
-        email: row.try_get("email")?,
-        progress: Progress {
-            invited: positive("invitations")?,
-            activated: row.try_get::<Option<i64>, _>("activated_at")?.is_some(),
-            second_factor: positive("factors")?,
-            device: positive("devices")?,
-            working: positive("working")?,
-        },
-    })
 }
 
 /// What [`Store::issue_invitation`] writes.
@@ -785,41 +692,11 @@ impl Store {
         Ok(user_id)
     }
 
-    /// A municipality's onboarding: counts per step and who is not working
-    /// from home yet, furthest behind first.
-    pub async fn onboarding(&self, access: &TenantAccess) -> Result<Onboarding> {
-        let tenant = self.get_tenant(access).await?;
-        let required = tenant.policy.mfa_before_vpn_hours.is_some();
-        let rows = sqlx::query(&format!(
-            "{PROGRESS_SELECT} AND u.tenant_id = $1 ORDER BY u.username"
-        ))
-        .bind(access.tenant_id())
-        .fetch_all(self.pool())
-        .await?;
-        let latest = self.latest_invitations(access.tenant_id()).await?;
-        let mut counts = empty_counts(tenant.slug, tenant.name, required);
-        let mut stuck = Vec::new();
-        for row in &rows {
-            let row = progress_row(row)?;
-            let step = row.progress.step(required);
-            count(&mut counts, step);
-            if step < OnboardingStep::Working {
-                stuck.push(StuckEmployee {
-                    invitation: latest.get(&row.user_id).cloned(),
-                    user_id: row.user_id,
-                    username: row.username,
-                    display_name: row.display_name,
-                    email: row.email,
-                    step,
-                });
-            }
-        }
-        // Stable: by step, then by username as loaded.
-        stuck.sort_by_key(|employee| employee.step);
-        Ok(Onboarding { counts, stuck })
-    }
-
-    async fn latest_invitations(&self, tenant_id: &str) -> Result<HashMap<String, Invitation>> {
+    /// Each user's newest invitation in a municipality.
+    pub(crate) async fn latest_invitations(
+        &self,
+        tenant_id: &str,
+    ) -> Result<HashMap<String, Invitation>> {
         let rows = sqlx::query_as::<_, InvitationRow>(&format!(
             "{INVITATION_SELECT} WHERE i.tenant_id = $1 ORDER BY i.created_at"
         ))
@@ -831,54 +708,6 @@ impl Store {
             .into_iter()
             .map(|row| (row.user_id.clone(), row.into_api(now)))
             .collect())
-    }
-
-    /// Every municipality's counts side by side (provider staff), by name.
-    pub async fn onboarding_overview(
-        &self,
-        _access: &ProviderAccess,
-    ) -> Result<Vec<OnboardingCounts>> {
-        let tenants =
-            sqlx::query("SELECT id, slug, name, mfa_before_vpn_hours FROM tenants ORDER BY name")
-                .fetch_all(self.pool())
-                .await?;
-        let mut by_tenant: BTreeMap<String, OnboardingCounts> = BTreeMap::new();
-        let mut required: BTreeSet<String> = BTreeSet::new();
-        for row in &tenants {
-            let id: String = row.try_get("id")?;
-            let mfa: Option<i64> = row.try_get("mfa_before_vpn_hours")?;
-            if mfa.is_some() {
-                required.insert(id.clone());
-            }
-            by_tenant.insert(
-                id,
-                empty_counts(row.try_get("slug")?, row.try_get("name")?, mfa.is_some()),
-            );
-        }
-        let rows = sqlx::query(PROGRESS_SELECT).fetch_all(self.pool()).await?;
-        for row in &rows {
-            let row = progress_row(row)?;
-            if let Some(counts) = by_tenant.get_mut(&row.tenant_id) {
-                count(counts, row.progress.step(required.contains(&row.tenant_id)));
-            }
-        }
-        let mut overview: Vec<OnboardingCounts> = by_tenant.into_values().collect();
-        overview.sort_by(|a, b| a.tenant_name.cmp(&b.tenant_name));
-        Ok(overview)
-    }
-}
-
-fn empty_counts(tenant: String, tenant_name: String, required: bool) -> OnboardingCounts {
-    OnboardingCounts {
-        tenant,
-        tenant_name,
-        employees: 0,
-        invited: 0,
-        activated: 0,
-        second_factor: 0,
-        device: 0,
-        working: 0,
-        second_factor_required: required,
     }
 }
 
@@ -944,56 +773,4 @@ async fn candidates(
         });
     }
     Ok(candidates)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn steps_follow_in_order() {
-        let nothing = Progress::default();
-        assert_eq!(nothing.step(false), OnboardingStep::NotInvited);
-        let invited = Progress {
-            invited: true,
-            ..nothing
-        };
-        assert_eq!(invited.step(true), OnboardingStep::Invited);
-        let activated = Progress {
-            activated: true,
-            ..invited
-        };
-        assert_eq!(activated.step(true), OnboardingStep::Activated);
-        // Without a required second factor, logging in is that step too.
-        assert_eq!(activated.step(false), OnboardingStep::SecondFactor);
-        let with_device = Progress {
-            device: true,
-            working: true,
-            ..activated
-        };
-        // A required second factor missing holds the employee back even
-        // with a working device.
-        assert_eq!(with_device.step(true), OnboardingStep::Activated);
-        assert_eq!(with_device.step(false), OnboardingStep::Working);
-        // An administrator's device for someone who never logged in.
-        let device_only = Progress {
-            device: true,
-            ..nothing
-        };
-        assert_eq!(device_only.step(false), OnboardingStep::NotInvited);
-    }
-
-    #[test]
-    fn counts_are_cumulative() {
-        let mut counts = empty_counts("lemgo".into(), "Lemgo".into(), false);
-        count(&mut counts, OnboardingStep::Working);
-        count(&mut counts, OnboardingStep::Activated);
-        count(&mut counts, OnboardingStep::NotInvited);
-        assert_eq!(counts.employees, 3);
-        assert_eq!(counts.invited, 2);
-        assert_eq!(counts.activated, 2);
-        assert_eq!(counts.second_factor, 1);
-        assert_eq!(counts.device, 1);
-        assert_eq!(counts.working, 1);
-    }
 }

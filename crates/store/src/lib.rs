@@ -30,6 +30,7 @@ pub mod invitations;
 pub mod jobs;
 pub mod manual;
 pub mod mfa;
+pub mod onboarding;
 pub mod outbound;
 pub mod paging;
 pub mod proxy;

@@ -82,7 +82,7 @@ pub fn slug(field: &str, input: &str) -> Result<String, Violation> {
 /// A tenant's slug, which also names its pages: not one of the words the
 /// status page uses for its own paths.
 pub fn tenant_slug(field: &str, input: &str) -> Result<String, Violation> {
-    const RESERVED: [&str; 3] = ["api", "subscribe", "subscriptions"];
+    const RESERVED: [&str; 4] = ["api", "history", "subscribe", "subscriptions"];
     let value = slug(field, input)?;
     if RESERVED.contains(&value.as_str()) {
         return Err(Violation::new(

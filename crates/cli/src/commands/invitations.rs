@@ -1,7 +1,7 @@
 //! `homegate invitations …` and `homegate onboarding`.
 
 use api_types::invitations::{
-    Invitation, InvitationDelivery, Invite, OnboardingCounts, StuckEmployee,
+    Invitation, InvitationDelivery, Invite, OnboardingCounts, OnboardingDay, StuckEmployee,
 };
 use clap::Subcommand;
 
@@ -93,6 +93,34 @@ impl Tabular for OnboardingCounts {
     fn row(&self) -> Vec<String> {
         vec![
             self.tenant.clone(),
+            self.employees.to_string(),
+            self.invited.to_string(),
+            self.activated.to_string(),
+            self.second_factor.to_string(),
+            self.device.to_string(),
+            self.working.to_string(),
+            share(self.working, self.employees),
+        ]
+    }
+}
+
+impl Tabular for OnboardingDay {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "day",
+            "employees",
+            "invited",
+            "logged in",
+            "second factor",
+            "device",
+            "working",
+            "working %",
+        ]
+    }
+
+    fn row(&self) -> Vec<String> {
+        vec![
+            self.day.clone(),
             self.employees.to_string(),
             self.invited.to_string(),
             self.activated.to_string(),
@@ -210,19 +238,18 @@ pub(crate) async fn send(
         ));
     }
     for skipped in &created.skipped {
-        let reason = serde_json::to_value(skipped.reason)?;
-        eprintln!(
-            "skipped {}: {}",
-            skipped.username,
-            reason.as_str().unwrap_or_default()
-        );
+        eprintln!("skipped {}: {}", skipped.username, skipped.reason.as_str());
     }
     Ok(())
 }
 
 /// `homegate onboarding`: one municipality's progress and who is stuck, or
 /// all municipalities side by side.
-pub(crate) async fn onboarding(context: &Context, tenant: Option<String>) -> anyhow::Result<()> {
+pub(crate) async fn onboarding(
+    context: &Context,
+    tenant: Option<String>,
+    history: bool,
+) -> anyhow::Result<()> {
     let client = context.client()?;
     match super::tenant_or_own(&client, tenant).await? {
         Some(tenant) => {
@@ -235,9 +262,13 @@ pub(crate) async fn onboarding(context: &Context, tenant: Option<String>) -> any
                 ));
                 return Ok(());
             }
+            if history {
+                return output::list(context.output, &onboarding.history);
+            }
             output::one(context.output, &onboarding.counts)?;
             output::list(context.output, &onboarding.stuck)
         }
+        None if history => anyhow::bail!("--history needs --tenant: it is one municipality's"),
         None => {
             let overview: Vec<OnboardingCounts> = client.get(&["onboarding"]).await?;
             output::list(context.output, &overview)

@@ -245,6 +245,16 @@ fn new_user_walkthrough(database: Option<&str>) {
         ],
     );
     assert!(table.contains("One-time password"));
+    // Onboarding: anna is not invited yet; the history ends with today.
+    let onboarding = ok(dir, &["onboarding", "--tenant", "lemgo"]);
+    assert!(
+        onboarding.contains("anna") && onboarding.contains("not_invited"),
+        "{onboarding}"
+    );
+    let history = ok(dir, &["onboarding", "--tenant", "lemgo", "--history"]);
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    assert!(history.contains(&today), "{history}");
+    assert!(fails(dir, &["onboarding", "--history"]).contains("--history needs --tenant"));
     ok(dir, &["groups", "create", "--tenant", "lemgo", "office"]);
     ok(
         dir,

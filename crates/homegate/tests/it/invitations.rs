@@ -82,6 +82,12 @@ async fn invitations_lead_to_the_first_login(backend: Backend) {
 
     let before = counts(&server).await.counts;
     assert_eq!((before.employees, before.invited), (3, 0), "{before:?}");
+    // Yesterday's counts, as the background loop would have written them
+    // then; written twice, the day keeps one row.
+    let yesterday = store::now_ms() - 86_400_000;
+    for _ in 0..2 {
+        server.store.record_onboarding_day(yesterday).await.unwrap();
+    }
 
     // By mail: carl has no address and is skipped, nothing else.
     let created = invite(
@@ -388,6 +394,31 @@ async fn invitations_lead_to_the_first_login(backend: Backend) {
     );
     let page = get_text(&console, &format!("{}/console/onboarding", server.url)).await;
     assert!(page.contains("Alte Hansestadt Lemgo"), "{page}");
+    // Over time: yesterday as recorded, then today live.
+    let history = counts(&server).await.history;
+    let days: Vec<(&str, u64, u64, u64)> = history
+        .iter()
+        .map(|d| (d.day.as_str(), d.invited, d.activated, d.working))
+        .collect();
+    let yesterday_day = store::onboarding::utc_day(yesterday);
+    let today_day = store::onboarding::utc_day(store::now_ms());
+    assert_eq!(
+        days,
+        [
+            (yesterday_day.as_str(), 0, 0, 0),
+            (today_day.as_str(), 2, 2, 1)
+        ],
+        "{history:?}"
+    );
+    let page = get_text(
+        &console,
+        &format!("{}/console/t/lemgo/onboarding", server.url),
+    )
+    .await;
+    assert!(
+        page.contains("Verlauf") || page.contains("Over time"),
+        "{page}"
+    );
     // Issue 24 item 7: the device list says who is connected, where.
     let page = get_text(&console, &format!("{}/console/t/lemgo/devices", server.url)).await;
     assert!(page.contains("online via gw-a"), "{page}");

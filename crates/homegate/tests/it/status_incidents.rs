@@ -258,6 +258,60 @@ async fn incidents_components_and_maintenance(server: &TestServer) {
     let open: Vec<Incident> = admin.get(&["status", "incidents"]).await.unwrap();
     assert!(open.is_empty());
 
+    // The history keeps 90 days: this incident moved back 40 days leaves
+    // the page's past incidents (7 days) but stays in the history, under
+    // its month; one moved back 120 days is gone from both.
+    let back_then = |days: i64| store::now_ms() - days * 86_400_000;
+    let move_back = |id: String, days: i64| {
+        let pool = server.store.pool().clone();
+        async move {
+            sqlx::query("UPDATE incidents SET created_at = $1, resolved_at = $1 WHERE id = $2")
+                .bind(back_then(days))
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    move_back(incident.id.clone(), 40).await;
+    let detmold = page(server, "/status/detmold?language=en").await;
+    assert!(!detmold.contains("Registry unreachable"), "{detmold}");
+    assert!(detmold.contains("/status/detmold/history"), "{detmold}");
+    let history = page(server, "/status/detmold/history?language=en").await;
+    let month = time::OffsetDateTime::now_utc() - time::Duration::days(40);
+    let month_name = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ][usize::from(u8::from(month.month())) - 1];
+    let heading = format!("{month_name} {}", month.year());
+    let under_month = history.split(&heading).nth(1).unwrap_or_default();
+    assert!(
+        under_month.contains("Registry unreachable") && under_month.contains("Renewed"),
+        "{heading} in {history}"
+    );
+    assert!(history.contains("No incidents reported."), "{history}");
+    let german = page(server, "/status/history?language=de").await;
+    assert!(german.contains("Störungsverlauf"), "{german}");
+    move_back(incident.id.clone(), 120).await;
+    let history = page(server, "/status/detmold/history?language=en").await;
+    assert!(!history.contains("Registry unreachable"), "{history}");
+    // Back to today for the feed below.
+    move_back(incident.id.clone(), 0).await;
+    let unknown = reqwest::get(format!("{}/status/nowhere/history", server.url))
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+
     // An incident nobody updated for two hours is flagged.
     let system = ProviderAccess::system("test");
     let now = store::now_ms();

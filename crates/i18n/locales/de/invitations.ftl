@@ -77,3 +77,7 @@ policy-reminder-days = Beschäftigte, die ihre Einladung nicht genutzt haben, na
 policy-reminder-hint = Einmal, mit einem neuen Link. Leer lassen für keine automatischen Erinnerungen.
 user-invite = Einladen (ein einmaliger Link per E-Mail oder Brief), statt ein Einmalpasswort anzuzeigen
 import-invite = Personen mit E-Mail-Adresse einladen (sie wählen ihr Passwort selbst; die anderen erhalten ein Einmalpasswort)
+onboarding-history = Verlauf
+onboarding-day = Tag
+onboarding-today = heute
+onboarding-history-hint = Stand am Ende jedes Tages (UTC), heute: jetzt.

@@ -88,3 +88,22 @@ mail-confirm-body = Jemand (hoffentlich Sie) hat diese Adresse für die Statusse
 mail-incident-subject = [Status] { $title } – { $state }
 mail-page = Aktueller Stand: { $link }
 mail-unsubscribe = Abbestellen: { $link }
+status-history-link = Alle Störungen der letzten 90 Tage
+status-history-title = Störungsverlauf
+status-history-title-tenant = Störungsverlauf · { $tenant }
+status-history-back = Zurück zur Statusseite
+status-history-none = Keine Störungen gemeldet.
+status-month = { $month ->
+    [1] Januar
+    [2] Februar
+    [3] März
+    [4] April
+    [5] Mai
+    [6] Juni
+    [7] Juli
+    [8] August
+    [9] September
+    [10] Oktober
+    [11] November
+   *[12] Dezember
+}

@@ -77,3 +77,7 @@ policy-reminder-days = Remind employees who have not used their invitation after
 policy-reminder-hint = Once, with a new link. Leave empty for no automatic reminders.
 user-invite = Invite them (a one-time link by e-mail, or a letter) instead of showing a one-time password
 import-invite = Invite those with an e-mail address (they choose their own password; the others get a one-time password)
+onboarding-history = Over time
+onboarding-day = Day
+onboarding-today = today
+onboarding-history-hint = Counts at the end of each day (UTC); today: now.

@@ -88,3 +88,22 @@ mail-confirm-body = Someone (hopefully you) subscribed this address to the statu
 mail-incident-subject = [Status] { $title } – { $state }
 mail-page = Current status: { $link }
 mail-unsubscribe = Unsubscribe: { $link }
+status-history-link = All incidents of the last 90 days
+status-history-title = Incident history
+status-history-title-tenant = Incident history · { $tenant }
+status-history-back = Back to the status page
+status-history-none = No incidents reported.
+status-month = { $month ->
+    [1] January
+    [2] February
+    [3] March
+    [4] April
+    [5] May
+    [6] June
+    [7] July
+    [8] August
+    [9] September
+    [10] October
+    [11] November
+   *[12] December
+}

@@ -77,3 +77,7 @@ policy-reminder-days = Medewerkers die hun uitnodiging niet hebben gebruikt na z
 policy-reminder-hint = Eén keer, met een nieuwe link. Leeg laten voor geen automatische herinneringen.
 user-invite = Uitnodigen (een eenmalige link per e-mail of brief) in plaats van een eenmalig wachtwoord te tonen
 import-invite = Mensen met een e-mailadres uitnodigen (zij kiezen zelf hun wachtwoord; de anderen krijgen een eenmalig wachtwoord)
+onboarding-history = Verloop
+onboarding-day = Dag
+onboarding-today = vandaag
+onboarding-history-hint = Stand aan het eind van elke dag (UTC); vandaag: nu.

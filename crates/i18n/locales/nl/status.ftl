@@ -88,3 +88,22 @@ mail-confirm-body = Iemand (hopelijk u) heeft dit adres aangemeld voor de status
 mail-incident-subject = [Status] { $title } – { $state }
 mail-page = Actuele status: { $link }
 mail-unsubscribe = Afmelden: { $link }
+status-history-link = Alle storingen van de afgelopen 90 dagen
+status-history-title = Storingsgeschiedenis
+status-history-title-tenant = Storingsgeschiedenis · { $tenant }
+status-history-back = Terug naar de statuspagina
+status-history-none = Geen storingen gemeld.
+status-month = { $month ->
+    [1] januari
+    [2] februari
+    [3] maart
+    [4] april
+    [5] mei
+    [6] juni
+    [7] juli
+    [8] augustus
+    [9] september
+    [10] oktober
+    [11] november
+   *[12] december
+}

@@ -186,6 +186,7 @@ pub fn router(proxy_origins: Option<&str>) -> Router<AppState> {
         .route("/manual/{tenant}/pdf", get(manual::pdf))
         .route("/status", get(status::all))
         .route("/status/feed.atom", get(status::feed_all))
+        .route("/status/history", get(status::history_all))
         .route("/status/api/v2/summary.json", get(status::summary_all))
         .route("/status/subscribe", post(status::subscribe))
         .route(
@@ -198,6 +199,7 @@ pub fn router(proxy_origins: Option<&str>) -> Router<AppState> {
         )
         .route("/status/{tenant}", get(status::tenant))
         .route("/status/{tenant}/feed.atom", get(status::feed_tenant))
+        .route("/status/{tenant}/history", get(status::history_tenant))
         .route("/api/v2/summary.json", get(status::summary_all))
         .route(
             "/status/{tenant}/api/v2/summary.json",

@@ -3,8 +3,8 @@
 //! letters, and all municipalities side by side for the provider.
 
 use api_types::invitations::{
-    Invitation, InvitationDelivery, InvitationLetter, Invite, OnboardingCounts, OnboardingStep,
-    StuckEmployee,
+    Invitation, InvitationDelivery, InvitationLetter, Invite, OnboardingCounts, OnboardingDay,
+    OnboardingStep, StuckEmployee,
 };
 use askama::Template;
 use axum::extract::{Path, State};
@@ -29,6 +29,51 @@ struct OnboardingPage {
     headline: String,
     stuck: Vec<StuckEmployee>,
     mail: bool,
+    /// Newest day first.
+    history: Vec<HistoryRow>,
+}
+
+/// One day of the "over time" table.
+struct HistoryRow {
+    day: String,
+    invited: u64,
+    activated: u64,
+    device: u64,
+    working: u64,
+    working_share: String,
+}
+
+fn history(ctx: &Ctx, days: &[OnboardingDay]) -> Vec<HistoryRow> {
+    let last = days.len().saturating_sub(1);
+    days.iter()
+        .enumerate()
+        .rev()
+        .map(|(index, day)| HistoryRow {
+            day: if index == last {
+                ctx.tr.t("onboarding-today")
+            } else {
+                day_label(ctx, &day.day)
+            },
+            invited: day.invited,
+            activated: day.activated,
+            device: day.device,
+            working: day.working,
+            working_share: share(ctx, day.working, day.employees),
+        })
+        .collect()
+}
+
+/// `YYYY-MM-DD` as the reader writes dates.
+fn day_label(ctx: &Ctx, day: &str) -> String {
+    let mut parts = day.splitn(3, '-').map(str::parse::<i32>);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(year)), Some(Ok(month)), Some(Ok(date))) => ctx.tr.date(
+            year,
+            u8::try_from(month).unwrap_or(0),
+            u8::try_from(date).unwrap_or(0),
+        ),
+        _ => day.to_owned(),
+    }
 }
 
 impl OnboardingPage {
@@ -107,6 +152,7 @@ pub(super) async fn page(
         ),
         stuck: onboarding.stuck,
         mail: state.mailer.is_some(),
+        history: history(&ctx, &onboarding.history),
     };
     Ok(render(&page)?.into_response())
 }
@@ -199,14 +245,11 @@ pub(super) async fn invite_and_answer(
         .skipped
         .iter()
         .map(|skipped| {
-            let reason = serde_json::to_value(skipped.reason)
-                .ok()
-                .and_then(|value| value.as_str().map(str::to_owned))
-                .unwrap_or_default();
             format!(
                 "{} ({})",
                 skipped.username,
-                ctx.tr.t(&format!("skip-reason-{reason}"))
+                ctx.tr
+                    .t(&format!("skip-reason-{}", skipped.reason.as_str()))
             )
         })
         .collect();

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use api_types::Language;
 use api_types::status::{
-    ComponentStatus, Impact, Incident, IncidentKind, IncidentState, Localized, StatusSource,
-    Subscribe,
+    Component, ComponentStatus, Impact, Incident, IncidentKind, IncidentState, Localized,
+    StatusSource, Subscribe,
 };
 use askama::Template;
 use axum::body::Bytes;
@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use i18n::Tr;
 use serde::Deserialize;
 use store::now_ms;
-use store::status::{PageComponent, PublicStatus};
+use store::status::{PageComponent, PublicHistory, PublicStatus};
 
 use super::error::{ConsoleError, ConsoleResult};
 use super::render;
@@ -113,18 +113,20 @@ fn headline(tr: Tr, worst: Option<ComponentStatus>) -> (String, &'static str) {
 
 /// Each shown component's display name by its name, for incidents that
 /// name the components they affect.
-fn display_names(tr: Tr, status: &PublicStatus) -> HashMap<&str, String> {
-    status
-        .components
-        .iter()
-        .map(|shown| (shown.component.name.as_str(), component_name(tr, shown)))
+fn display_names<'a>(
+    tr: Tr,
+    components: impl IntoIterator<Item = &'a Component>,
+) -> HashMap<&'a str, String> {
+    components
+        .into_iter()
+        .map(|component| (component.name.as_str(), component_name(tr, component)))
         .collect()
 }
 
-fn component_name(tr: Tr, shown: &PageComponent) -> String {
-    match (&shown.component.region, shown.component.title.is_empty()) {
+fn component_name(tr: Tr, component: &Component) -> String {
+    match (&component.region, component.title.is_empty()) {
         (Some(region), true) => tr.t1("status-vpn-region", "region", region),
-        _ => shown.component.title.clone(),
+        _ => component.title.clone(),
     }
 }
 
@@ -204,7 +206,10 @@ struct StatusPage {
     checked_at: String,
     /// The visitor asked for the page to update itself (`?refresh=1`).
     refreshing: bool,
+    /// The page's own address (`/status`, `/status/{tenant}`).
     path: String,
+    /// Where the language links lead: this page.
+    here: String,
     tenant_slug: String,
     subscribe: bool,
     languages: Vec<(&'static str, &'static str)>,
@@ -361,7 +366,7 @@ fn component_view(tr: Tr, shown: &PageComponent) -> ComponentView {
         })
         .collect();
     ComponentView {
-        name: component_name(tr, shown),
+        name: component_name(tr, &shown.component),
         description: component.description.clone(),
         status: tr.t(status_key(component.status)),
         class: status_class(component.status),
@@ -464,7 +469,7 @@ fn page(
             }),
         }
     }
-    let names = display_names(tr, status);
+    let names = display_names(tr, status.components.iter().map(|shown| &shown.component));
     let stale_minutes = state.settings.incident_stale_after_ms / 60_000;
     let view = |incident: &Incident| incident_view(tr, incident, &names, stale_minutes);
     let open = status
@@ -496,10 +501,88 @@ fn page(
         past,
         checked_at: time_text(&time::OffsetDateTime::now_utc()),
         refreshing,
-        path: slug.map_or_else(|| "/status".to_owned(), |slug| format!("/status/{slug}")),
+        path: page_path(slug),
+        here: page_path(slug),
         tenant_slug: slug.unwrap_or_default().to_owned(),
         subscribe: state.mailer.is_some(),
         languages: vec![("de", "Deutsch"), ("nl", "Nederlands"), ("en", "English")],
+    };
+    render(&page).map(|html| html.0)
+}
+
+fn page_path(slug: Option<&str>) -> String {
+    slug.map_or_else(|| "/status".to_owned(), |slug| format!("/status/{slug}"))
+}
+
+struct MonthView {
+    /// The heading's id.
+    id: String,
+    name: String,
+    incidents: Vec<IncidentView>,
+}
+
+#[derive(Template)]
+#[template(path = "status_history.html")]
+struct HistoryPage {
+    tr: Tr,
+    title: String,
+    path: String,
+    here: String,
+    languages: Vec<(&'static str, &'static str)>,
+    /// Newest first.
+    months: Vec<MonthView>,
+}
+
+/// The incident history: every month of the last
+/// [`INCIDENT_HISTORY_DAYS`](store::status::INCIDENT_HISTORY_DAYS), newest
+/// first, with what was closed in it (by when it began).
+fn history_page(
+    state: &AppState,
+    history: &PublicHistory,
+    tr: Tr,
+    slug: Option<&str>,
+    now: time::OffsetDateTime,
+) -> ConsoleResult<String> {
+    let names = display_names(tr, &history.components);
+    let stale_minutes = state.settings.incident_stale_after_ms / 60_000;
+    let month_of = |at: time::OffsetDateTime| (at.year(), u8::from(at.month()));
+    let first = month_of(now - time::Duration::days(store::status::INCIDENT_HISTORY_DAYS));
+    let mut months = Vec::new();
+    let mut month = month_of(now);
+    while month >= first {
+        let incidents = history
+            .incidents
+            .iter()
+            .filter(|incident| month_of(incident.starts_at.unwrap_or(incident.created_at)) == month)
+            .map(|incident| incident_view(tr, incident, &names, stale_minutes))
+            .collect();
+        months.push(MonthView {
+            id: format!("month-{}-{:02}", month.0, month.1),
+            name: format!(
+                "{} {}",
+                tr.n("status-month", "month", i64::from(month.1)),
+                month.0
+            ),
+            incidents,
+        });
+        month = if month.1 == 1 {
+            (month.0 - 1, 12)
+        } else {
+            (month.0, month.1 - 1)
+        };
+    }
+    let title = match &history.tenant_name {
+        Some(name) => tr.t1("status-history-title-tenant", "tenant", name),
+        None => tr.t("status-history-title"),
+    };
+    let path = page_path(slug);
+    let page = HistoryPage {
+        tr,
+        title,
+        here: format!("{path}/history"),
+        path,
+        languages: vec![("de", "Deutsch"), ("nl", "Nederlands"), ("en", "English")],
+        months,
     };
     render(&page).map(|html| html.0)
 }
@@ -579,7 +662,7 @@ fn statuspage_incident(
 fn summary(status: &PublicStatus, page_url: &str) -> Vec<u8> {
     let tr = Tr::new(Language::En);
     let updated_at = rfc3339(&time::OffsetDateTime::now_utc());
-    let names = display_names(tr, status);
+    let names = display_names(tr, status.components.iter().map(|shown| &shown.component));
     let start_date = |at: &time::OffsetDateTime| {
         format!(
             "{:04}-{:02}-{:02}",
@@ -633,7 +716,7 @@ fn summary(status: &PublicStatus, page_url: &str) -> Vec<u8> {
         let group = (!component.group.is_empty()).then(|| group_id(&component.group));
         components.push(serde_json::json!({
             "id": component.name,
-            "name": component_name(tr, shown),
+            "name": component_name(tr, &shown.component),
             "status": component.status.as_str(),
             "description": component.description,
             "position": components.len() + 1,
@@ -775,12 +858,14 @@ enum Format {
     Html(bool),
     Atom,
     Json,
+    /// The incident history page.
+    History,
 }
 
 impl Format {
     fn content_type(self) -> &'static str {
         match self {
-            Format::Html(_) => "text/html; charset=utf-8",
+            Format::Html(_) | Format::History => "text/html; charset=utf-8",
             Format::Atom => "application/atom+xml; charset=utf-8",
             Format::Json => "application/json",
         }
@@ -804,41 +889,51 @@ async fn serve(
         (None, None) => Language::De,
     };
     let key = format!(
-        "{}:{}:{}:{}",
+        "{}:{}:{}:{}:{}",
         slug.as_deref().unwrap_or(""),
         language.code(),
         format.content_type(),
         matches!(format, Format::Html(true)),
+        matches!(format, Format::History),
     );
     let (content_type, body) = match state.page_cache.get(&key) {
         Some(hit) => hit,
         None => {
             let tr = Tr::new(language);
-            let status = state
-                .store
-                .public_status(
-                    slug.as_deref(),
-                    state.settings.incident_stale_after_ms,
-                    now_ms(),
-                )
-                .await?
-                .ok_or_else(|| {
-                    ConsoleError::NotFound(tr.t1(
-                        "status-no-tenant",
-                        "tenant",
-                        slug.as_deref().unwrap_or(""),
-                    ))
-                })?;
-            let page_url = match &slug {
-                Some(slug) => format!("{}/status/{slug}", state.settings.public_url),
-                None => format!("{}/status", state.settings.public_url),
+            let not_found = || {
+                ConsoleError::NotFound(tr.t1(
+                    "status-no-tenant",
+                    "tenant",
+                    slug.as_deref().unwrap_or(""),
+                ))
             };
-            let body = Bytes::from(match format {
-                Format::Html(refreshing) => {
-                    page(state, &status, tr, slug.as_deref(), refreshing)?.into_bytes()
+            let stale_after_ms = state.settings.incident_stale_after_ms;
+            let body = Bytes::from(if let Format::History = format {
+                let history = state
+                    .store
+                    .public_incident_history(slug.as_deref(), stale_after_ms, now_ms())
+                    .await?
+                    .ok_or_else(not_found)?;
+                let now = time::OffsetDateTime::now_utc();
+                history_page(state, &history, tr, slug.as_deref(), now)?.into_bytes()
+            } else {
+                let status = state
+                    .store
+                    .public_status(slug.as_deref(), stale_after_ms, now_ms())
+                    .await?
+                    .ok_or_else(not_found)?;
+                let page_url = format!(
+                    "{}{}",
+                    state.settings.public_url,
+                    page_path(slug.as_deref())
+                );
+                match format {
+                    Format::Html(refreshing) => {
+                        page(state, &status, tr, slug.as_deref(), refreshing)?.into_bytes()
+                    }
+                    Format::Atom => feed(&status, tr, &page_url),
+                    Format::Json | Format::History => summary(&status, &page_url),
                 }
-                Format::Atom => feed(&status, tr, &page_url),
-                Format::Json => summary(&status, &page_url),
             });
             state
                 .page_cache
@@ -889,6 +984,29 @@ pub(super) async fn tenant(
         Some(slug),
         language(&query, &headers),
         Format::Html(query.refresh.is_some()),
+    )
+    .await
+}
+
+pub(super) async fn history_all(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<StatusQuery>,
+) -> ConsoleResult<Response> {
+    serve(&state, None, language(&query, &headers), Format::History).await
+}
+
+pub(super) async fn history_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Query(query): Query<StatusQuery>,
+) -> ConsoleResult<Response> {
+    serve(
+        &state,
+        Some(slug),
+        language(&query, &headers),
+        Format::History,
     )
     .await
 }

@@ -123,6 +123,24 @@ impl Store {
         self.complete_incidents(rows, stale_after_ms, now).await
     }
 
+    /// Incidents and maintenance created, resolved or ending after
+    /// `since`, newest first.
+    pub(crate) async fn incidents_since(
+        &self,
+        since: i64,
+        stale_after_ms: i64,
+        now: i64,
+    ) -> Result<Vec<Incident>> {
+        let rows: Vec<IncidentRow> = sqlx::query_as(&format!(
+            "{INCIDENT_COLUMNS} WHERE created_at > $1 OR resolved_at > $1 OR ends_at > $1 \
+             ORDER BY created_at DESC"
+        ))
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        self.complete_incidents(rows, stale_after_ms, now).await
+    }
+
     /// Incidents and maintenance, newest first; closed ones only with `all`.
     pub async fn list_incidents(
         &self,

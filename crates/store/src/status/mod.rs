@@ -33,6 +33,8 @@ use crate::{Result, Store, StoreError};
 pub const UPTIME_DAYS: i64 = 90;
 /// Resolved incidents stay on the page this long.
 pub const RECENT_INCIDENT_MS: i64 = 7 * statuspage::DAY_MS;
+/// Days the incident history page covers.
+pub const INCIDENT_HISTORY_DAYS: i64 = 90;
 
 /// Which part of the page: everything, or what concerns one municipality.
 #[derive(Debug, Clone)]
@@ -85,6 +87,39 @@ impl PublicStatus {
     }
 }
 
+/// The incident history page: what was closed within
+/// [`INCIDENT_HISTORY_DAYS`].
+#[derive(Debug, Clone)]
+pub struct PublicHistory {
+    pub tenant_name: Option<String>,
+    /// The components the page concerns, for the names incidents use.
+    pub components: Vec<Component>,
+    /// Newest first.
+    pub incidents: Vec<Incident>,
+}
+
+/// Incidents that concern one of the `components` shown, or all of them
+/// (an incident naming no component).
+fn concerning(
+    components: &[(Component, Option<RegionHealth>)],
+    incidents: Vec<Incident>,
+) -> Vec<Incident> {
+    let names: HashSet<&str> = components
+        .iter()
+        .map(|(component, _)| component.name.as_str())
+        .collect();
+    incidents
+        .into_iter()
+        .filter(|incident| {
+            incident.components.is_empty()
+                || incident
+                    .components
+                    .iter()
+                    .any(|name| names.contains(name.as_str()))
+        })
+        .collect()
+}
+
 /// A component row with what its status is computed from.
 struct Facts {
     component: Component,
@@ -103,37 +138,11 @@ impl Store {
         stale_after_ms: i64,
         now: i64,
     ) -> Result<Option<PublicStatus>> {
-        let (tenant_name, scope) = match tenant_slug {
-            None => (None, Scope::All),
-            Some(slug) => {
-                let row: Option<(String, String, Option<String>)> =
-                    sqlx::query_as("SELECT id, name, region_id FROM tenants WHERE slug = $1")
-                        .bind(slug)
-                        .fetch_optional(self.pool())
-                        .await?;
-                let Some((id, name, region_id)) = row else {
-                    return Ok(None);
-                };
-                (Some(name), Scope::Tenant { id, region_id })
-            }
+        let Some((tenant_name, scope)) = self.public_scope(tenant_slug).await? else {
+            return Ok(None);
         };
         let components = self.effective_components(&scope, now).await?;
-        let names: HashSet<&str> = components
-            .iter()
-            .map(|(component, _)| component.name.as_str())
-            .collect();
-        let incidents = self
-            .page_incidents(stale_after_ms, now)
-            .await?
-            .into_iter()
-            .filter(|incident| {
-                incident.components.is_empty()
-                    || incident
-                        .components
-                        .iter()
-                        .any(|name| names.contains(name.as_str()))
-            })
-            .collect();
+        let incidents = concerning(&components, self.page_incidents(stale_after_ms, now).await?);
         let history = self
             .history_since(now - UPTIME_DAYS * statuspage::DAY_MS)
             .await?;
@@ -161,6 +170,54 @@ impl Store {
             components,
             incidents,
         }))
+    }
+
+    /// Incidents and maintenance closed within [`INCIDENT_HISTORY_DAYS`],
+    /// newest first, for everyone or what concerns one municipality (as
+    /// [`Store::public_status`]). `None` when no tenant has that slug.
+    pub async fn public_incident_history(
+        &self,
+        tenant_slug: Option<&str>,
+        stale_after_ms: i64,
+        now: i64,
+    ) -> Result<Option<PublicHistory>> {
+        let Some((tenant_name, scope)) = self.public_scope(tenant_slug).await? else {
+            return Ok(None);
+        };
+        let components = self.effective_components(&scope, now).await?;
+        let since = now - INCIDENT_HISTORY_DAYS * statuspage::DAY_MS;
+        let incidents = self
+            .incidents_since(since, stale_after_ms, now)
+            .await?
+            .into_iter()
+            .filter(|incident| incident.state.is_closed())
+            .collect();
+        let incidents = concerning(&components, incidents);
+        Ok(Some(PublicHistory {
+            tenant_name,
+            components: components
+                .into_iter()
+                .map(|(component, _)| component)
+                .collect(),
+            incidents,
+        }))
+    }
+
+    /// The tenant's name and page scope for a public page: everything
+    /// without a slug. `None` when no tenant has that slug.
+    async fn public_scope(
+        &self,
+        tenant_slug: Option<&str>,
+    ) -> Result<Option<(Option<String>, Scope)>> {
+        let Some(slug) = tenant_slug else {
+            return Ok(Some((None, Scope::All)));
+        };
+        let row: Option<(String, String, Option<String>)> =
+            sqlx::query_as("SELECT id, name, region_id FROM tenants WHERE slug = $1")
+                .bind(slug)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|(id, name, region_id)| (Some(name), Scope::Tenant { id, region_id })))
     }
 
     /// The default language of the municipality with `slug`, for its public
