@@ -28,6 +28,10 @@ pub struct FieldError {
     /// JSON pointer-ish path of the offending field, e.g. `address_pool`.
     pub field: String,
     pub message: String,
+    /// The rule broken, where it has a code (`empty`, `too-long`,
+    /// `email`, ...): for clients that word it in their own language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 impl std::fmt::Display for Problem {

@@ -98,6 +98,7 @@ impl ApiError {
                     .map(|v| FieldError {
                         field: v.field.clone(),
                         message: v.message.clone(),
+                        code: v.code.map(str::to_owned),
                     })
                     .collect();
                 (status, problem)
@@ -125,6 +126,7 @@ impl ApiError {
                             format!("line {line}")
                         },
                         message: import_problem_text(&tr, p),
+                        code: None,
                     })
                     .collect();
                 (status, problem)

@@ -86,6 +86,12 @@ impl Backend {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
     pub field: String,
+    /// The rule as a code the edge words in the reader's language
+    /// (Fluent `violation-{code}` with `args`); `None` for rules not
+    /// coded yet, whose `message` is the only text.
+    pub code: Option<&'static str>,
+    pub args: Vec<(&'static str, String)>,
+    /// English, for API clients and logs.
     pub message: String,
 }
 
@@ -93,6 +99,26 @@ impl Violation {
     pub fn new(field: &str, message: impl Into<String>) -> Violation {
         Violation {
             field: field.to_owned(),
+            code: None,
+            args: Vec::new(),
+            message: message.into(),
+        }
+    }
+
+    /// A violation of a coded rule; `message` is its English wording.
+    pub fn coded(
+        field: &str,
+        code: &'static str,
+        args: &[(&'static str, &str)],
+        message: impl Into<String>,
+    ) -> Violation {
+        Violation {
+            field: field.to_owned(),
+            code: Some(code),
+            args: args
+                .iter()
+                .map(|(name, value)| (*name, (*value).to_owned()))
+                .collect(),
             message: message.into(),
         }
     }

@@ -335,19 +335,27 @@ impl Store {
         if let Some(role) = request.role
             && !access.may_grant(role)
         {
-            return Err(StoreError::invalid(
+            return Err(Violation::coded(
                 "role",
+                "role-not-grantable",
+                &[("role", role.as_str())],
                 format!("role {} cannot be given to a tenant user", role.as_str()),
-            ));
+            )
+            .into());
         }
-        let display_name = match &request.display_name {
-            Some(name) => Some(validate::name("display_name", name, 200)?),
-            None => None,
-        };
-        let email = match &request.email {
-            Some(email) => Some(validate::email("email", Some(email))?),
-            None => None,
-        };
+        // Every problem at once, so a form can show them all.
+        let (display_name, email) = validate::all((
+            request
+                .display_name
+                .as_deref()
+                .map(|name| validate::name("display_name", name, 200))
+                .transpose(),
+            request
+                .email
+                .as_deref()
+                .map(|email| validate::email("email", Some(email)))
+                .transpose(),
+        ))?;
         let mut tx = self.write().await?;
         let now = now_ms();
         let id = &existing.id;

@@ -67,8 +67,10 @@ pub fn slug(field: &str, input: &str) -> Result<String, Violation> {
         || !starts_with_letter
         || value.ends_with('-')
     {
-        return Err(Violation::new(
+        return Err(Violation::coded(
             field,
+            "slug",
+            &[("value", value)],
             format!(
                 "'{value}' is not a valid slug: use 2–40 lowercase letters, digits and dashes, \
                  starting with a letter"
@@ -85,8 +87,10 @@ pub fn tenant_slug(field: &str, input: &str) -> Result<String, Violation> {
     const RESERVED: [&str; 4] = ["api", "history", "subscribe", "subscriptions"];
     let value = slug(field, input)?;
     if RESERVED.contains(&value.as_str()) {
-        return Err(Violation::new(
+        return Err(Violation::coded(
             field,
+            "slug-reserved",
+            &[("value", &value)],
             format!("'{value}' is reserved for the status page's own addresses"),
         ));
     }
@@ -96,16 +100,18 @@ pub fn tenant_slug(field: &str, input: &str) -> Result<String, Violation> {
 pub fn name(field: &str, input: &str, max: usize) -> Result<String, Violation> {
     let value = input.trim();
     if value.is_empty() {
-        return Err(Violation::new(field, "must not be empty"));
+        return Err(Violation::coded(field, "empty", &[], "must not be empty"));
     }
     if value.chars().count() > max {
-        return Err(Violation::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(too_long(field, max));
     }
     if value.chars().any(char::is_control) {
-        return Err(Violation::new(field, "must not contain control characters"));
+        return Err(Violation::coded(
+            field,
+            "control-characters",
+            &[],
+            "must not contain control characters",
+        ));
     }
     Ok(value.to_owned())
 }
@@ -113,12 +119,18 @@ pub fn name(field: &str, input: &str, max: usize) -> Result<String, Violation> {
 pub fn optional_text(field: &str, input: Option<&str>, max: usize) -> Result<String, Violation> {
     let value = input.unwrap_or("").trim();
     if value.chars().count() > max {
-        return Err(Violation::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(too_long(field, max));
     }
     Ok(value.to_owned())
+}
+
+fn too_long(field: &str, max: usize) -> Violation {
+    Violation::coded(
+        field,
+        "too-long",
+        &[("max", &max.to_string())],
+        format!("must be at most {max} characters"),
+    )
 }
 
 /// Usernames log in: letters, digits and `._-@+`, 2–100 chars, case-folded.
@@ -129,8 +141,10 @@ pub fn username(field: &str, input: &str) -> Result<String, Violation> {
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+'));
     if !valid {
-        return Err(Violation::new(
+        return Err(Violation::coded(
             field,
+            "username",
+            &[("value", input.trim())],
             format!(
                 "'{}' is not a valid username: use 2–100 letters, digits or . _ - @ +",
                 input.trim()
@@ -151,8 +165,10 @@ pub fn email(field: &str, input: Option<&str>) -> Result<String, Violation> {
         })
         && !value.chars().any(|c| c.is_whitespace() || c.is_control());
     if !valid {
-        return Err(Violation::new(
+        return Err(Violation::coded(
             field,
+            "email",
+            &[("value", value)],
             format!("'{value}' is not an e-mail address"),
         ));
     }
@@ -164,13 +180,15 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 pub fn password(field: &str, input: &str) -> Result<(), Violation> {
     let length = input.chars().count();
     if length < MIN_PASSWORD_LEN {
-        return Err(Violation::new(
+        return Err(Violation::coded(
             field,
+            "password-short",
+            &[("min", &MIN_PASSWORD_LEN.to_string())],
             format!("must be at least {MIN_PASSWORD_LEN} characters"),
         ));
     }
     if length > 1024 {
-        return Err(Violation::new(field, "must be at most 1024 characters"));
+        return Err(too_long(field, 1024));
     }
     Ok(())
 }

@@ -473,7 +473,12 @@ async fn console_first_steps_in_a_browser() {
     let mut too_wide = wider_than_the_screen(
         browser,
         &base,
-        &["/portal", "/manual/lemgo", "/status/lemgo"],
+        &[
+            "/portal",
+            "/manual/lemgo",
+            "/status/lemgo",
+            "/status/lemgo/history",
+        ],
     )
     .await;
     browser.goto(&format!("{base}/portal")).await.unwrap();
@@ -491,6 +496,9 @@ async fn console_first_steps_in_a_browser() {
                 "/console/tokens",
                 "/console/t/lemgo",
                 "/console/t/lemgo/users",
+                "/console/t/lemgo/users/anna/edit",
+                "/console/t/lemgo/onboarding",
+                "/console/onboarding",
                 "/console/t/lemgo/groups",
                 "/console/t/lemgo/applications",
                 "/console/t/lemgo/devices",
@@ -502,6 +510,41 @@ async fn console_first_steps_in_a_browser() {
         .await,
     );
     assert!(too_wide.is_empty(), "wider than a phone: {too_wide:?}");
+
+    // Issue 24 items 3 and 7, on the phone: a refused edit comes back with
+    // what was typed and every problem named; the corrected one is saved.
+    browser
+        .goto(&format!("{base}/console/t/lemgo/users/anna/edit"))
+        .await
+        .unwrap();
+    let save = "form[action$='/edit'] button[type=submit]";
+    fill(browser, "display_name", "").await;
+    fill(browser, "email", "anna-at-lemgo").await;
+    click_and_wait(browser, save).await;
+    let summary = browser
+        .find(Locator::Css(".error-summary"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        summary.contains("Full name") && summary.contains("anna-at-lemgo"),
+        "{summary}"
+    );
+    let kept = browser
+        .find(Locator::Id("email"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("anna-at-lemgo"));
+    fill(browser, "display_name", "Anna Schmidt-Meier").await;
+    fill(browser, "email", "anna@lemgo.example").await;
+    click_and_wait(browser, save).await;
+    let users = browser.source().await.unwrap();
+    assert!(users.contains("Anna Schmidt-Meier"), "{users}");
 
     driver.client.clone().close().await.unwrap();
     server.stop().await;

@@ -338,8 +338,114 @@ both_backends!(
     sign_ins_are_listed_apart_from_api_tokens,
     the_portal_refuses_a_phone_that_cannot_work,
     revoking_a_device_asks_first,
-    error_pages_speak_the_readers_language
+    error_pages_speak_the_readers_language,
+    a_refused_edit_keeps_the_input_and_names_every_problem
 );
+
+/// Issue 24 items 3 and 7: the coordinator edits an employee; a refused
+/// change comes back as the form with what was typed and every problem at
+/// its field, in the reader's language; a saved one goes back to the list.
+async fn a_refused_edit_keeps_the_input_and_names_every_problem(server: &TestServer) {
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    server
+        .login_as(Some("lemgo"), "it-lemgo", Role::TenantAdmin)
+        .await;
+    let anna = server.login_as(Some("lemgo"), "anna", Role::Employee).await;
+    let anna_id = anna.me().await.unwrap().user.id;
+    let browser = console_login(server, "it-lemgo", crate::support::USER_PASSWORD).await;
+    choose_language(&browser, server, "de").await;
+    let users = get_text(&browser, &format!("{}/console/t/lemgo/users", server.url)).await;
+    let edit = format!("/console/t/lemgo/users/{anna_id}/edit");
+    assert!(users.contains(&edit), "an edit link per user: {users}");
+    let form = get_text(&browser, &format!("{}{edit}", server.url)).await;
+    let csrf = csrf_of(&form);
+
+    let refused = browser
+        .post(format!("{}{edit}", server.url))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("display_name", "   "),
+            ("email", "anna-at-lemgo"),
+            ("role", "tenant_admin"),
+            ("language", "nl"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("Es gibt ein Problem"), "a summary: {page}");
+    assert!(page.contains("href=\"#display_name\""), "{page}");
+    assert!(page.contains("href=\"#email\""), "every problem: {page}");
+    assert!(page.contains("Bitte ausfüllen."), "{page}");
+    assert!(
+        page.contains("„anna-at-lemgo“ ist keine E-Mail-Adresse"),
+        "{page}"
+    );
+    assert!(
+        page.contains("value=\"anna-at-lemgo\""),
+        "input kept: {page}"
+    );
+    assert!(page.contains("value=\"tenant_admin\" selected"), "{page}");
+    assert!(page.contains("value=\"nl\" selected"), "{page}");
+    assert!(page.contains("aria-invalid=\"true\""), "{page}");
+    let user = || async {
+        server
+            .admin
+            .get::<api_types::tenancy::User>(&["tenants", "lemgo", "users", &anna_id])
+            .await
+            .unwrap()
+    };
+    let unchanged = user().await;
+    assert_eq!(unchanged.role, Role::Employee, "nothing saved");
+
+    let saved = browser
+        .post(format!("{}{edit}", server.url))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("display_name", "Anna Schmidt"),
+            ("email", "anna@lemgo.example"),
+            ("role", "tenant_admin"),
+            ("language", "nl"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(saved.status().is_success());
+    assert!(
+        saved.url().path().ends_with("/console/t/lemgo/users"),
+        "{}",
+        saved.url()
+    );
+    let anna = user().await;
+    assert_eq!(
+        (
+            anna.display_name.as_str(),
+            anna.email.as_str(),
+            anna.role,
+            anna.language
+        ),
+        (
+            "Anna Schmidt",
+            "anna@lemgo.example",
+            Role::TenantAdmin,
+            Some(api_types::Language::Nl)
+        )
+    );
+    // The API says the same with codes a client can word itself.
+    let (status, problem) = crate::support::problem_of(
+        server
+            .admin
+            .patch::<_, api_types::tenancy::User>(
+                &["tenants", "lemgo", "users", &anna_id],
+                &serde_json::json!({ "display_name": "", "email": "x" }),
+            )
+            .await,
+    );
+    assert_eq!(status, 422);
+    let codes: Vec<Option<&str>> = problem.errors.iter().map(|e| e.code.as_deref()).collect();
+    assert_eq!(codes, [Some("empty"), Some("email")], "{problem:?}");
+}
 
 /// Issue 24 item 1: an error page has the console's header and the
 /// reader's language, like every other page.

@@ -469,3 +469,6 @@ signin-end = Abmelden
 device-connection = Verbindung
 device-online = verbunden über { $gateway }, letzter Handshake { $handshake }
 device-offline = nicht verbunden
+user-edit = Bearbeiten
+user-edit-title = { $name } bearbeiten
+user-language-tenant = Sprache der Kommune

@@ -91,7 +91,6 @@ mail-unsubscribe = Abbestellen: { $link }
 status-history-link = Alle Störungen der letzten 90 Tage
 status-history-title = Störungsverlauf
 status-history-title-tenant = Störungsverlauf · { $tenant }
-status-history-back = Zurück zur Statusseite
 status-history-none = Keine Störungen gemeldet.
 status-month = { $month ->
     [1] Januar

@@ -469,3 +469,6 @@ signin-end = Sign out
 device-connection = Connection
 device-online = online via { $gateway }, last handshake { $handshake }
 device-offline = offline
+user-edit = Edit
+user-edit-title = Edit { $name }
+user-language-tenant = the municipality's language

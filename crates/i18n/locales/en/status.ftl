@@ -91,7 +91,6 @@ mail-unsubscribe = Unsubscribe: { $link }
 status-history-link = All incidents of the last 90 days
 status-history-title = Incident history
 status-history-title-tenant = Incident history · { $tenant }
-status-history-back = Back to the status page
 status-history-none = No incidents reported.
 status-month = { $month ->
     [1] January

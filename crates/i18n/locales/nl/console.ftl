@@ -469,3 +469,6 @@ signin-end = Uitloggen
 device-connection = Verbinding
 device-online = verbonden via { $gateway }, laatste handshake { $handshake }
 device-offline = niet verbonden
+user-edit = Bewerken
+user-edit-title = { $name } bewerken
+user-language-tenant = taal van de gemeente

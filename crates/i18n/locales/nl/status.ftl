@@ -91,7 +91,6 @@ mail-unsubscribe = Afmelden: { $link }
 status-history-link = Alle storingen van de afgelopen 90 dagen
 status-history-title = Storingsgeschiedenis
 status-history-title-tenant = Storingsgeschiedenis · { $tenant }
-status-history-back = Terug naar de statuspagina
 status-history-none = Geen storingen gemeld.
 status-month = { $month ->
     [1] januari

@@ -13,6 +13,7 @@ mod confirm;
 mod context;
 mod csrf;
 mod error;
+mod form_errors;
 mod invite;
 mod jobs;
 mod list;
@@ -24,6 +25,7 @@ mod provider;
 mod status;
 mod sticks;
 mod tenant;
+mod user_edit;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -108,6 +110,10 @@ pub fn router(proxy_origins: Option<&str>) -> Router<AppState> {
             post(tenant::import_users),
         )
         .route("/console/t/{tenant}/jobs/{job}", get(jobs::page))
+        .route(
+            "/console/t/{tenant}/users/{user}/edit",
+            get(user_edit::page).post(user_edit::save),
+        )
         .route(
             "/console/t/{tenant}/users/{user}/disabled",
             post(tenant::set_disabled),

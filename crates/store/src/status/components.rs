@@ -296,10 +296,10 @@ async fn resolve_tenants(tx: &mut WriteTx<'_>, keys: &[String]) -> Result<Vec<St
         }
     }
     if !unknown.is_empty() {
-        return Err(StoreError::Invalid(vec![Violation {
-            field: "tenants".into(),
-            message: format!("no such municipality: {}", unknown.join(", ")),
-        }]));
+        return Err(StoreError::Invalid(vec![Violation::new(
+            "tenants",
+            format!("no such municipality: {}", unknown.join(", ")),
+        )]));
     }
     Ok(ids)
 }

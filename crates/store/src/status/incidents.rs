@@ -51,18 +51,18 @@ const INCIDENT_COLUMNS: &str = "SELECT id, kind, title, impact, state, starts_at
 
 fn localized(field: &str, text: &Localized, max: usize) -> Result<Localized, Violation> {
     if text.is_empty() {
-        return Err(Violation {
-            field: field.into(),
-            message: "needs a text in at least one of de, nl, en".into(),
-        });
+        return Err(Violation::new(
+            field,
+            "needs a text in at least one of de, nl, en",
+        ));
     }
     let clean = |value: &Option<String>| -> Result<Option<String>, Violation> {
         match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             None => Ok(None),
-            Some(value) if value.chars().count() > max => Err(Violation {
-                field: field.into(),
-                message: format!("must be at most {max} characters per language"),
-            }),
+            Some(value) if value.chars().count() > max => Err(Violation::new(
+                field,
+                format!("must be at most {max} characters per language"),
+            )),
             Some(value) => Ok(Some(value.to_owned())),
         }
     };
@@ -342,20 +342,17 @@ impl Store {
         let starts = to_ms(request.starts_at);
         let ends = to_ms(request.ends_at);
         let window = if ends <= starts {
-            Err(Violation {
-                field: "ends_at".into(),
-                message: "must be after starts_at".into(),
-            })
+            Err(Violation::new("ends_at", "must be after starts_at"))
         } else if ends - starts > MAX_MAINTENANCE_MS {
-            Err(Violation {
-                field: "ends_at".into(),
-                message: "a maintenance window lasts at most 7 days".into(),
-            })
+            Err(Violation::new(
+                "ends_at",
+                "a maintenance window lasts at most 7 days",
+            ))
         } else if ends <= now || starts > now + MAX_MAINTENANCE_AHEAD_MS {
-            Err(Violation {
-                field: "starts_at".into(),
-                message: "the window must end in the future and start within a year".into(),
-            })
+            Err(Violation::new(
+                "starts_at",
+                "the window must end in the future and start within a year",
+            ))
         } else {
             Ok(())
         };
@@ -590,10 +587,10 @@ async fn resolve_components(
         }
     }
     if !unknown.is_empty() {
-        return Err(StoreError::Invalid(vec![Violation {
-            field: "components".into(),
-            message: format!("no such component: {}", unknown.join(", ")),
-        }]));
+        return Err(StoreError::Invalid(vec![Violation::new(
+            "components",
+            format!("no such component: {}", unknown.join(", ")),
+        )]));
     }
     Ok(found)
 }
