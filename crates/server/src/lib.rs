@@ -255,7 +255,8 @@ pub fn app(state: AppState) -> Router {
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 console::localized_errors,
-            )),
+            ))
+            .layer(axum::middleware::from_fn(console::forget_flash)),
         )
         .route("/healthz", axum::routing::get(healthz))
         .route("/readyz", axum::routing::get(ready))

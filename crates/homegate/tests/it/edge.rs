@@ -500,37 +500,53 @@ async fn enrollment_429_says_when_to_retry() {
     server.stop().await;
 }
 
-/// Item 10: the login page shows only its own messages, whatever a link
-/// puts into `?error=`.
+/// Item 10 (and issue 24 item 3): no page shows text from its URL as an
+/// alert; a refusal's message comes in a short-lived cookie, and the login
+/// page shows only its own messages even from there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_page_shows_only_known_messages() {
     let server = TestServer::start(Backend::Sqlite).await;
-    let page = |query: &'static str, language: &'static str| {
-        let url = format!("{}/login{query}", server.url);
+    let page = |path: &'static str, language: &'static str, flash: &'static str| {
+        let url = format!("{}/login{path}", server.url);
         async move {
-            http()
-                .get(url)
-                .header("accept-language", language)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
+            let mut request = http().get(url).header("accept-language", language);
+            if !flash.is_empty() {
+                request = request.header("cookie", format!("hg_flash={flash}"));
+            }
+            request.send().await.unwrap().text().await.unwrap()
         }
     };
-    let forged = page("?error=Your+account+is+locked.+Call+0800-EVIL+now", "en").await;
+    let forged = page(
+        "?error=Your+account+is+locked.+Call+0800-EVIL+now",
+        "en",
+        "",
+    )
+    .await;
     assert!(!forged.contains("0800-EVIL"), "{forged}");
     assert!(!forged.contains("role=\"alert\""), "{forged}");
-    let known = page("?error=failed", "en").await;
+    let from_the_url = page("?error=failed", "en", "").await;
+    assert!(!from_the_url.contains("Wrong username"), "{from_the_url}");
+    let known = page("", "en", "failed").await;
     assert!(known.contains("Wrong username or password."), "{known}");
-    let german = page("?error=throttled", "de").await;
+    let german = page("", "de", "throttled").await;
     assert!(
         german.contains("Zu viele fehlgeschlagene Anmeldungen"),
         "{german}"
     );
-    let mfa = page("/mfa?error=%3Cb%3Eevil%3C/b%3E", "en").await;
+    let unknown = page("", "en", "Call+0800-EVIL").await;
+    assert!(!unknown.contains("0800-EVIL"), "{unknown}");
+    let mfa = page("/mfa", "en", "%3Cb%3Eevil%3C/b%3E").await;
     assert!(!mfa.contains("evil"), "{mfa}");
+    // Nor does a console page show what a link put into `?error=`.
+    let console =
+        crate::employees_receive::console_login(&server, "admin", crate::support::ADMIN_PASSWORD)
+            .await;
+    let planted = crate::employees_receive::get_text(
+        &console,
+        &format!("{}/console?error=Call+0800-EVIL", server.url),
+    )
+    .await;
+    assert!(!planted.contains("0800-EVIL"), "{planted}");
 
     // A failed console login comes back with the key.
     let browser = reqwest::Client::builder()
@@ -557,6 +573,19 @@ async fn login_page_shows_only_known_messages() {
         .unwrap();
     assert_eq!(answer.status(), 303);
     let location = answer.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.ends_with("error=failed"), "{location}");
+    assert!(
+        location.starts_with("/login") && !location.contains("error"),
+        "{location}"
+    );
+    let cookies: Vec<&str> = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap())
+        .collect();
+    assert!(
+        cookies.iter().any(|c| c.starts_with("hg_flash=failed;")),
+        "{cookies:?}"
+    );
     server.stop().await;
 }

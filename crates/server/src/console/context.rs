@@ -180,7 +180,15 @@ impl FromRequestParts<AppState> for Ctx {
             notice: query
                 .get("notice")
                 .map(|key| tr.t(&format!("notice-{key}"))),
-            error: query.get("error").cloned(),
+            // Set by `back_with_error`; never from the URL.
+            error: jar
+                .get(super::error::FLASH_COOKIE)
+                .map(|cookie| {
+                    url::form_urlencoded::parse(format!("m={}", cookie.value()).as_bytes())
+                        .map(|(_, value)| value.into_owned())
+                        .collect::<String>()
+                })
+                .filter(|message| !message.is_empty()),
             tr,
             session,
             csrf,

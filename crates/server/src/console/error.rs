@@ -30,10 +30,53 @@ pub(crate) fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// Where to go back to with an error message.
+/// The cookie that carries a refusal's message to the page shown next.
+pub(super) const FLASH_COOKIE: &str = "hg_flash";
+
+/// Where to go back to with an error message. The message travels in a
+/// short-lived cookie, never in the URL: a link from anyone could put any
+/// text there, which the page would show as our own alert.
 pub(super) fn back_with_error(back: &str, message: &str) -> Response {
-    let separator = if back.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{back}{separator}error={}", encode(message))).into_response()
+    // Bounded: a cookie holds about 4 KB.
+    let message: String = message.chars().take(600).collect();
+    let cookie = format!(
+        "{FLASH_COOKIE}={}; Path=/; Max-Age=120; HttpOnly; SameSite=Strict",
+        encode(&message)
+    );
+    let mut response = Redirect::to(back).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// Forgets a refusal's message once a page has been shown with it.
+pub(crate) async fn forget_flash(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let had_flash = request
+        .headers()
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|cookies| {
+            cookies
+                .split(';')
+                .any(|cookie| cookie.trim().starts_with(&format!("{FLASH_COOKIE}=")))
+        });
+    let mut response = next.run(request).await;
+    if had_flash && !response.status().is_redirection() {
+        response.headers_mut().append(
+            axum::http::header::SET_COOKIE,
+            axum::http::HeaderValue::from_static(
+                "hg_flash=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict",
+            ),
+        );
+    }
+    response
 }
 
 /// Where to go back to with a notice (a message key).

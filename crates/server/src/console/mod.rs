@@ -35,7 +35,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use context::Ctx;
 pub use error::{ConsoleError, ConsoleResult, request_language, too_large_page};
-pub(crate) use error::{encode, escape, localized_errors};
+pub(crate) use error::{encode, escape, forget_flash, localized_errors};
 pub use status::PageCache;
 pub(crate) use tenant::short_time;
 

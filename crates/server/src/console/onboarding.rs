@@ -8,13 +8,13 @@ use api_types::invitations::{
 };
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use store::{ProviderNeed, TenantAccess, TenantNeed};
 
 use super::confirm::{self, Confirmable, Question};
 use super::context::Page;
-use super::error::{ConsoleResult, back_with_error, back_with_notice, encode};
+use super::error::{ConsoleResult, back_with_error, back_with_notice};
 use super::{Ctx, render};
 use crate::AppState;
 use crate::invitation_delivery::link_base;
@@ -259,11 +259,9 @@ pub(super) async fn invite_and_answer(
     });
     Ok(match (created.invitations.is_empty(), skipped) {
         (false, None) => back_with_notice(&back, "invitations-queued"),
-        (false, Some(skipped)) => Redirect::to(&format!(
-            "{back}?notice=invitations-queued&error={}",
-            encode(&skipped)
-        ))
-        .into_response(),
+        (false, Some(skipped)) => {
+            back_with_error(&format!("{back}?notice=invitations-queued"), &skipped)
+        }
         (true, Some(skipped)) => back_with_error(&back, &skipped),
         (true, None) => back_with_error(&back, &ctx.tr.t("invitations-none")),
     })
