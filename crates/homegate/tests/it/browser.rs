@@ -459,12 +459,46 @@ async fn console_first_steps_in_a_browser() {
         "no PDF link"
     );
 
-    // And the status page of the municipality, anonymous and in Dutch too.
+    // And the status page of the municipality, anonymous and in Dutch too;
+    // an incident's times in the reader's time zone, UTC on hover.
+    // (The admin's API token ended with the password change above.)
+    server
+        .store
+        .create_incident(
+            &store::ProviderAccess::system("test"),
+            api_types::status::CreateIncident {
+                title: api_types::status::Localized {
+                    nl: Some("Telefoons maken geen verbinding".into()),
+                    ..api_types::status::Localized::default()
+                },
+                impact: api_types::status::Impact::Minor,
+                components: vec![],
+                state: None,
+                message: api_types::status::Localized {
+                    nl: Some("We onderzoeken het.".into()),
+                    ..api_types::status::Localized::default()
+                },
+            },
+            3_600_000,
+            store::now_ms(),
+        )
+        .await
+        .unwrap();
     browser.goto(&format!("{base}/portal")).await.unwrap();
     click_and_wait(browser, "a[href^='/status/lemgo']").await;
     assert_eq!(
         heading(browser).await,
         "Status van de dienst voor Alte Hansestadt Lemgo"
+    );
+    let time = browser
+        .find(Locator::Css("time[data-local]"))
+        .await
+        .unwrap();
+    let utc = time.attr("title").await.unwrap().unwrap_or_default();
+    let local = time.text().await.unwrap();
+    assert!(
+        utc.ends_with("UTC") && !local.contains("UTC") && !local.is_empty(),
+        "{utc} / {local}"
     );
 
     // On a phone no page is wider than the screen: the employee's pages,

@@ -225,6 +225,7 @@ pub fn router(proxy_origins: Option<&str>) -> Router<AppState> {
         .route("/portal/webauthn/finish", post(portal::webauthn_finish))
         .route("/assets/console.css", get(css))
         .route("/assets/webauthn.js", get(js))
+        .route("/assets/local-time.js", get(local_time_js))
         // A page with a policy of its own (the manual) keeps it.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -257,6 +258,16 @@ async fn js() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../assets/webauthn.js"),
+    )
+}
+
+async fn local_time_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/local-time.js"),
     )
 }
 

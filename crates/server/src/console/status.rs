@@ -175,6 +175,8 @@ struct GroupView {
 
 struct UpdateView {
     at: String,
+    /// RFC 3339, for the reader's local time where scripts run.
+    datetime: String,
     state: String,
     message: TextView,
 }
@@ -434,6 +436,7 @@ fn incident_view(
             .iter()
             .map(|update| UpdateView {
                 at: time_text(&update.created_at),
+                datetime: rfc3339(&update.created_at),
                 state: tr.t(&format!("incident-state-{}", update.state.as_str())),
                 message: text_view(tr, &update.message),
             })
