@@ -64,15 +64,19 @@ fn validate_new_user(request: CreateUser) -> Result<NewUser> {
         Some(password) => validate::password("password", password),
         None => Ok(()),
     };
-    let (username, email, ()) = validate::all((
+    let display_name_check = match request.display_name.as_deref() {
+        Some(name) if !name.trim().is_empty() => {
+            validate::name("display_name", name, 200).map(Some)
+        }
+        _ => Ok(None),
+    };
+    let (username, email, (), display_name) = validate::all((
         validate::username("username", &request.username),
         validate::email("email", request.email.as_deref()),
         password_check,
+        display_name_check,
     ))?;
-    let display_name = match request.display_name.as_deref() {
-        Some(name) if !name.trim().is_empty() => validate::name("display_name", name, 200)?,
-        _ => username.clone(),
-    };
+    let display_name = display_name.unwrap_or_else(|| username.clone());
     Ok(NewUser {
         username,
         display_name,

@@ -432,6 +432,33 @@ async fn a_refused_edit_keeps_the_input_and_names_every_problem(server: &TestSer
             Some(api_types::Language::Nl)
         )
     );
+    // Adding a person: the same, on the list page.
+    let refused = browser
+        .post(format!("{}/console/t/lemgo/users", server.url))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "bad name"),
+            ("display_name", "Ben Becker"),
+            ("email", "ben-at-lemgo"),
+            ("role", "tenant_admin"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("href=\"#username\""), "{page}");
+    assert!(
+        page.contains("„bad name“ ist kein gültiger Benutzername"),
+        "{page}"
+    );
+    assert!(
+        page.contains("„ben-at-lemgo“ ist keine E-Mail-Adresse"),
+        "{page}"
+    );
+    assert!(page.contains("value=\"Ben Becker\""), "input kept: {page}");
+    assert!(page.contains("value=\"tenant_admin\" selected"), "{page}");
+
     // The API says the same with codes a client can word itself.
     let (status, problem) = crate::support::problem_of(
         server

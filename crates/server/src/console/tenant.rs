@@ -18,6 +18,7 @@ use super::admin::one_time;
 use super::confirm::{self, Confirmable, Question};
 use super::context::Page;
 use super::error::{ConsoleError, ConsoleResult, back_with_error, back_with_notice};
+use super::form_errors::FormErrors;
 use super::list::{ListNav, ListParams};
 use super::{Ctx, render};
 use crate::AppState;
@@ -328,14 +329,38 @@ struct UsersPage {
     preview: Vec<ImportRow>,
     /// The import's "invite" box was ticked.
     invite: bool,
+    /// The "add a person" form as typed after a refusal.
+    new_user: NewUserDraft,
+    /// Its text inputs: `(field, label key, input type, value)`.
+    new_user_fields: Vec<(&'static str, &'static str, &'static str, String)>,
+    errors: FormErrors,
 }
 
-/// What the import form holds while its lines are checked.
+impl UsersPage {
+    fn error_at(&self, field: &str) -> Option<&str> {
+        self.errors.at(field)
+    }
+}
+
+/// What the users page's forms hold: the import while its lines are
+/// checked, the "add a person" form after a refusal.
 #[derive(Default)]
-struct ImportDraft {
+struct UsersDraft {
     csv: String,
     preview: Vec<ImportRow>,
     invite: bool,
+    /// The "add a person" form as typed, with its problems.
+    new_user: NewUserDraft,
+}
+
+#[derive(Default)]
+struct NewUserDraft {
+    username: String,
+    display_name: String,
+    email: String,
+    role: String,
+    invite: bool,
+    errors: FormErrors,
 }
 
 impl UsersPage {
@@ -369,7 +394,7 @@ async fn users_page(
     state: &AppState,
     ctx: &Ctx,
     tenant: &str,
-    draft: ImportDraft,
+    draft: UsersDraft,
 ) -> ConsoleResult<Response> {
     users_list_page(state, ctx, tenant, draft, &ListParams::default()).await
 }
@@ -379,7 +404,7 @@ async fn users_list_page(
     state: &AppState,
     ctx: &Ctx,
     tenant: &str,
-    draft: ImportDraft,
+    draft: UsersDraft,
     params: &ListParams,
 ) -> ConsoleResult<Response> {
     let access = access(state, ctx, tenant, TenantNeed::Manage).await?;
@@ -403,8 +428,33 @@ async fn users_list_page(
         csv: draft.csv,
         preview: draft.preview,
         invite: draft.invite,
+        errors: draft.new_user.errors,
+        new_user_fields: vec![
+            (
+                "username",
+                "user-username",
+                "text",
+                draft.new_user.username.clone(),
+            ),
+            (
+                "display_name",
+                "user-display-name",
+                "text",
+                draft.new_user.display_name.clone(),
+            ),
+            ("email", "user-email", "email", draft.new_user.email.clone()),
+        ],
+        new_user: NewUserDraft {
+            errors: FormErrors::default(),
+            ..draft.new_user
+        },
     };
-    Ok(render(&page)?.into_response())
+    let status = if page.errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, render(&page)?).into_response())
 }
 
 pub(super) async fn users(
@@ -413,7 +463,7 @@ pub(super) async fn users(
     Path(tenant): Path<String>,
     Query(params): Query<ListParams>,
 ) -> ConsoleResult<Response> {
-    users_list_page(&state, &ctx, &tenant, ImportDraft::default(), &params).await
+    users_list_page(&state, &ctx, &tenant, UsersDraft::default(), &params).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -438,9 +488,9 @@ pub(super) async fn create_user(
     let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
     let back = format!("/console/t/{tenant}/users");
     let request = CreateUser {
-        username: form.username,
-        display_name: Some(form.display_name).filter(|n| !n.trim().is_empty()),
-        email: Some(form.email).filter(|e| !e.trim().is_empty()),
+        username: form.username.clone(),
+        display_name: Some(form.display_name.clone()).filter(|n| !n.trim().is_empty()),
+        email: Some(form.email.clone()).filter(|e| !e.trim().is_empty()),
         role: Role::parse(&form.role).unwrap_or(Role::Employee),
         password: None,
         language: None,
@@ -460,9 +510,34 @@ pub(super) async fn create_user(
             super::onboarding::invite_and_answer(&state, &ctx, &access, request).await
         }
         Ok(created) => super::admin::user_created(&ctx, created, &back),
-        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+        Err(error) => match FormErrors::from_store(&ctx.tr, &error, &NEW_USER_LABELS) {
+            // The list again, the form as typed, every problem at its field.
+            Some(errors) => {
+                let draft = UsersDraft {
+                    new_user: NewUserDraft {
+                        username: form.username,
+                        display_name: form.display_name,
+                        email: form.email,
+                        role: form.role,
+                        invite: form.invite.as_deref() == Some("1"),
+                        errors,
+                    },
+                    ..UsersDraft::default()
+                };
+                users_list_page(&state, &ctx, &tenant, draft, &ListParams::default()).await
+            }
+            None => Ok(back_with_error(&back, &error.to_string())),
+        },
     }
 }
+
+/// Fields of the "add a person" form and the label each is shown with.
+const NEW_USER_LABELS: [(&str, &str); 4] = [
+    ("username", "user-username"),
+    ("display_name", "user-display-name"),
+    ("email", "user-email"),
+    ("role", "user-role"),
+];
 
 #[derive(Debug, Deserialize)]
 pub(super) struct ImportForm {
@@ -504,10 +579,11 @@ pub(super) async fn import_users(
         .collect();
     let invite = form.invite.as_deref() == Some("1");
     if form.step != "import" || preview.iter().any(|r| r.problem.is_some()) {
-        let draft = ImportDraft {
+        let draft = UsersDraft {
             csv: form.csv,
             preview,
             invite,
+            new_user: NewUserDraft::default(),
         };
         return users_page(&state, &ctx, &tenant, draft).await;
     }
@@ -524,10 +600,11 @@ pub(super) async fn import_users(
         }
         // Changed between the check and the start: show the lines again.
         Err(store::StoreError::Import(_)) => {
-            let draft = ImportDraft {
+            let draft = UsersDraft {
                 csv: form.csv,
                 preview,
                 invite,
+                new_user: NewUserDraft::default(),
             };
             users_page(&state, &ctx, &tenant, draft).await
         }
