@@ -186,12 +186,10 @@ impl OnboardingStep {
     }
 }
 
-/// How many of a municipality's employees reached each step (a user who
-/// reached a step counts for every step before it too).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct OnboardingCounts {
-    pub tenant: String,
-    pub tenant_name: String,
+/// How many employees reached each step (a user who reached a step
+/// counts for every step before it too).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StepCounts {
     /// Employees (not disabled).
     pub employees: u64,
     pub invited: u64,
@@ -199,6 +197,15 @@ pub struct OnboardingCounts {
     pub second_factor: u64,
     pub device: u64,
     pub working: u64,
+}
+
+/// A municipality's counts now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OnboardingCounts {
+    pub tenant: String,
+    pub tenant_name: String,
+    #[serde(flatten)]
+    pub steps: StepCounts,
     /// Whether the municipality asks for a second factor before the VPN.
     pub second_factor_required: bool,
 }
@@ -221,12 +228,8 @@ pub struct StuckEmployee {
 pub struct OnboardingDay {
     /// `YYYY-MM-DD`.
     pub day: String,
-    pub employees: u64,
-    pub invited: u64,
-    pub activated: u64,
-    pub second_factor: u64,
-    pub device: u64,
-    pub working: u64,
+    #[serde(flatten)]
+    pub steps: StepCounts,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use api_types::invitations::{
-    Onboarding, OnboardingCounts, OnboardingDay, OnboardingStep, StuckEmployee,
+    Onboarding, OnboardingCounts, OnboardingDay, OnboardingStep, StepCounts, StuckEmployee,
 };
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -60,8 +60,8 @@ impl Progress {
     }
 }
 
-/// Adds one employee's step to a municipality's counts.
-fn count(counts: &mut OnboardingCounts, step: OnboardingStep) {
+/// Adds one employee's step to the counts.
+fn count(counts: &mut StepCounts, step: OnboardingStep) {
     counts.employees += 1;
     for (threshold, counter) in [
         (OnboardingStep::Invited, &mut counts.invited),
@@ -138,7 +138,7 @@ impl Store {
         for row in &rows {
             let row = progress_row(row)?;
             let step = row.progress.step(required);
-            count(&mut counts, step);
+            count(&mut counts.steps, step);
             if step < OnboardingStep::Working {
                 stuck.push(StuckEmployee {
                     invitation: latest.get(&row.user_id).cloned(),
@@ -195,7 +195,10 @@ impl Store {
         for row in &rows {
             let row = progress_row(row)?;
             if let Some(counts) = by_tenant.get_mut(&row.tenant_id) {
-                count(counts, row.progress.step(required.contains(&row.tenant_id)));
+                count(
+                    &mut counts.steps,
+                    row.progress.step(required.contains(&row.tenant_id)),
+                );
             }
         }
         Ok(by_tenant)
@@ -220,12 +223,12 @@ impl Store {
             )
             .bind(tenant_id)
             .bind(&day)
-            .bind(signed(counts.employees))
-            .bind(signed(counts.invited))
-            .bind(signed(counts.activated))
-            .bind(signed(counts.second_factor))
-            .bind(signed(counts.device))
-            .bind(signed(counts.working))
+            .bind(signed(counts.steps.employees))
+            .bind(signed(counts.steps.invited))
+            .bind(signed(counts.steps.activated))
+            .bind(signed(counts.steps.second_factor))
+            .bind(signed(counts.steps.device))
+            .bind(signed(counts.steps.working))
             .bind(now)
             .execute(tx.conn())
             .await?;
@@ -260,22 +263,19 @@ impl Store {
         for row in &rows {
             history.push(OnboardingDay {
                 day: row.try_get("day")?,
-                employees: number(row, "employees")?,
-                invited: number(row, "invited")?,
-                activated: number(row, "activated")?,
-                second_factor: number(row, "second_factor")?,
-                device: number(row, "device")?,
-                working: number(row, "working")?,
+                steps: StepCounts {
+                    employees: number(row, "employees")?,
+                    invited: number(row, "invited")?,
+                    activated: number(row, "activated")?,
+                    second_factor: number(row, "second_factor")?,
+                    device: number(row, "device")?,
+                    working: number(row, "working")?,
+                },
             });
         }
         history.push(OnboardingDay {
             day: today,
-            employees: counts.employees,
-            invited: counts.invited,
-            activated: counts.activated,
-            second_factor: counts.second_factor,
-            device: counts.device,
-            working: counts.working,
+            steps: counts.steps,
         });
         Ok(history)
     }
@@ -285,12 +285,7 @@ fn empty_counts(tenant: String, tenant_name: String, required: bool) -> Onboardi
     OnboardingCounts {
         tenant,
         tenant_name,
-        employees: 0,
-        invited: 0,
-        activated: 0,
-        second_factor: 0,
-        device: 0,
-        working: 0,
+        steps: StepCounts::default(),
         second_factor_required: required,
     }
 }
@@ -361,7 +356,7 @@ mod tests {
 
     #[test]
     fn counts_are_cumulative() {
-        let mut counts = empty_counts("lemgo".into(), "Lemgo".into(), false);
+        let mut counts = StepCounts::default();
         count(&mut counts, OnboardingStep::Working);
         count(&mut counts, OnboardingStep::Activated);
         count(&mut counts, OnboardingStep::NotInvited);

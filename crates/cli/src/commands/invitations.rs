@@ -1,7 +1,8 @@
 //! `homegate invitations …` and `homegate onboarding`.
 
 use api_types::invitations::{
-    Invitation, InvitationDelivery, Invite, OnboardingCounts, OnboardingDay, StuckEmployee,
+    Invitation, InvitationDelivery, Invite, OnboardingCounts, OnboardingDay, StepCounts,
+    StuckEmployee,
 };
 use clap::Subcommand;
 
@@ -76,60 +77,66 @@ impl Tabular for Invitation {
     }
 }
 
+/// The column names after the first of a table of [`StepCounts`].
+const STEP_HEADERS: [&str; 7] = [
+    "employees",
+    "invited",
+    "logged in",
+    "second factor",
+    "device",
+    "working",
+    "working %",
+];
+
+/// The cells of one row of counts, in [`STEP_HEADERS`] order.
+fn step_cells(first: String, steps: &StepCounts) -> Vec<String> {
+    let mut cells = vec![first];
+    cells.extend(
+        [
+            steps.employees,
+            steps.invited,
+            steps.activated,
+            steps.second_factor,
+            steps.device,
+            steps.working,
+        ]
+        .map(|count| count.to_string()),
+    );
+    cells.push(share(steps.working, steps.employees));
+    cells
+}
+
 impl Tabular for OnboardingCounts {
     fn headers() -> &'static [&'static str] {
-        &[
-            "tenant",
-            "employees",
-            "invited",
-            "logged in",
-            "second factor",
-            "device",
-            "working",
-            "working %",
-        ]
+        const HEADERS: [&str; 8] = concat_headers("tenant");
+        &HEADERS
     }
 
     fn row(&self) -> Vec<String> {
-        vec![
-            self.tenant.clone(),
-            self.employees.to_string(),
-            self.invited.to_string(),
-            self.activated.to_string(),
-            self.second_factor.to_string(),
-            self.device.to_string(),
-            self.working.to_string(),
-            share(self.working, self.employees),
-        ]
+        step_cells(self.tenant.clone(), &self.steps)
     }
 }
 
 impl Tabular for OnboardingDay {
     fn headers() -> &'static [&'static str] {
-        &[
-            "day",
-            "employees",
-            "invited",
-            "logged in",
-            "second factor",
-            "device",
-            "working",
-            "working %",
-        ]
+        const HEADERS: [&str; 8] = concat_headers("day");
+        &HEADERS
     }
 
     fn row(&self) -> Vec<String> {
-        vec![
-            self.day.clone(),
-            self.employees.to_string(),
-            self.invited.to_string(),
-            self.activated.to_string(),
-            self.second_factor.to_string(),
-            self.device.to_string(),
-            self.working.to_string(),
-            share(self.working, self.employees),
-        ]
+        step_cells(self.day.clone(), &self.steps)
     }
+}
+
+/// `first` followed by [`STEP_HEADERS`].
+const fn concat_headers(first: &'static str) -> [&'static str; 8] {
+    let mut headers = [first; 8];
+    let mut index = 0;
+    while index < STEP_HEADERS.len() {
+        headers[index + 1] = STEP_HEADERS[index];
+        index += 1;
+    }
+    headers
 }
 
 impl Tabular for StuckEmployee {

@@ -81,7 +81,11 @@ async fn invitations_lead_to_the_first_login(backend: Backend) {
     employee(&server, "carl", "", None).await;
 
     let before = counts(&server).await.counts;
-    assert_eq!((before.employees, before.invited), (3, 0), "{before:?}");
+    assert_eq!(
+        (before.steps.employees, before.steps.invited),
+        (3, 0),
+        "{before:?}"
+    );
     // Yesterday's counts, as the background loop would have written them
     // then; written twice, the day keeps one row.
     let yesterday = store::now_ms() - 86_400_000;
@@ -108,7 +112,7 @@ async fn invitations_lead_to_the_first_login(backend: Backend) {
             .iter()
             .all(|i| i.state == InvitationState::Queued)
     );
-    assert_eq!(counts(&server).await.counts.invited, 2);
+    assert_eq!(counts(&server).await.counts.steps.invited, 2);
 
     server::invitation_delivery::deliver_due(&server.state).await;
     let mails = sink.mails();
@@ -211,9 +215,9 @@ async fn invitations_lead_to_the_first_login(backend: Backend) {
     );
     assert_eq!(status, 404);
     let progress = counts(&server).await;
-    assert_eq!(progress.counts.activated, 1, "{progress:?}");
+    assert_eq!(progress.counts.steps.activated, 1, "{progress:?}");
     // Lemgo asks for no second factor: logging in is that step too.
-    assert_eq!(progress.counts.second_factor, 1);
+    assert_eq!(progress.counts.steps.second_factor, 1);
     let anna = progress
         .stuck
         .iter()
@@ -242,7 +246,7 @@ async fn invitations_lead_to_the_first_login(backend: Backend) {
         )
         .await
         .unwrap();
-    assert_eq!(counts(&server).await.counts.device, 1);
+    assert_eq!(counts(&server).await.counts.steps.device, 1);
     let outcome = server
         .store
         .admit_session(&gateways[0], &key, 60_000)
@@ -250,7 +254,7 @@ async fn invitations_lead_to_the_first_login(backend: Backend) {
         .unwrap();
     assert!(outcome.admitted, "{outcome:?}");
     let progress = counts(&server).await;
-    assert_eq!(progress.counts.working, 1);
+    assert_eq!(progress.counts.steps.working, 1);
     assert!(progress.stuck.iter().all(|e| e.username != "anna"));
 
     // Carl has no mail address: a letter. Its link works through the API.
@@ -278,7 +282,7 @@ async fn invitations_lead_to_the_first_login(backend: Backend) {
         .await
         .unwrap();
     assert!(login.token.is_some());
-    assert_eq!(counts(&server).await.counts.activated, 2);
+    assert_eq!(counts(&server).await.counts.steps.activated, 2);
 
     // Lemgo reminds after 2 days: three days on, Ben (who did nothing)
     // gets one reminder with a new link, once; his old link says it was
@@ -388,7 +392,11 @@ async fn invitations_lead_to_the_first_login(backend: Backend) {
     let overview: Vec<OnboardingCounts> = server.admin.get(&["onboarding"]).await.unwrap();
     let lemgo = overview.iter().find(|c| c.tenant == "lemgo").unwrap();
     assert_eq!(
-        (lemgo.employees, lemgo.activated, lemgo.working),
+        (
+            lemgo.steps.employees,
+            lemgo.steps.activated,
+            lemgo.steps.working
+        ),
         (3, 2, 1),
         "{lemgo:?}"
     );
@@ -398,7 +406,14 @@ async fn invitations_lead_to_the_first_login(backend: Backend) {
     let history = counts(&server).await.history;
     let days: Vec<(&str, u64, u64, u64)> = history
         .iter()
-        .map(|d| (d.day.as_str(), d.invited, d.activated, d.working))
+        .map(|d| {
+            (
+                d.day.as_str(),
+                d.steps.invited,
+                d.steps.activated,
+                d.steps.working,
+            )
+        })
         .collect();
     let yesterday_day = store::onboarding::utc_day(yesterday);
     let today_day = store::onboarding::utc_day(store::now_ms());
@@ -488,7 +503,7 @@ async fn invite_a_municipality(backend: Backend) {
     assert_eq!(result.passwords[0].username, "nomail");
     let progress = counts(&server).await.counts;
     assert_eq!(
-        (progress.employees, progress.invited),
+        (progress.steps.employees, progress.steps.invited),
         (count as u64 + 1, count as u64)
     );
     while server::invitation_delivery::deliver_due(&server.state).await > 0 {}
@@ -513,7 +528,7 @@ async fn invite_a_municipality(backend: Backend) {
             .unwrap();
         assert!(login.token.is_some());
     }
-    assert_eq!(counts(&server).await.counts.activated, 3);
+    assert_eq!(counts(&server).await.counts.steps.activated, 3);
     println!(
         "invitations ({backend:?}, {count} employees): import job with invitations {:.2} s, \
          all mails delivered {:.2} s after the start",

@@ -54,11 +54,11 @@ fn history(ctx: &Ctx, days: &[OnboardingDay]) -> Vec<HistoryRow> {
             } else {
                 day_label(ctx, &day.day)
             },
-            invited: day.invited,
-            activated: day.activated,
-            device: day.device,
-            working: day.working,
-            working_share: share(ctx, day.working, day.employees),
+            invited: day.steps.invited,
+            activated: day.steps.activated,
+            device: day.steps.device,
+            working: day.steps.working,
+            working_share: share(ctx, day.steps.working, day.steps.employees),
         })
         .collect()
 }
@@ -111,18 +111,18 @@ fn share(ctx: &Ctx, part: u64, whole: u64) -> String {
 
 fn steps(ctx: &Ctx, counts: &OnboardingCounts) -> Vec<(String, u64, String)> {
     [
-        (OnboardingStep::Invited, counts.invited),
-        (OnboardingStep::Activated, counts.activated),
-        (OnboardingStep::SecondFactor, counts.second_factor),
-        (OnboardingStep::Device, counts.device),
-        (OnboardingStep::Working, counts.working),
+        (OnboardingStep::Invited, counts.steps.invited),
+        (OnboardingStep::Activated, counts.steps.activated),
+        (OnboardingStep::SecondFactor, counts.steps.second_factor),
+        (OnboardingStep::Device, counts.steps.device),
+        (OnboardingStep::Working, counts.steps.working),
     ]
     .into_iter()
     .map(|(step, count)| {
         (
             ctx.tr.t(&format!("onboarding-step-{}", step.as_str())),
             count,
-            share(ctx, count, counts.employees),
+            share(ctx, count, counts.steps.employees),
         )
     })
     .collect()
@@ -148,7 +148,7 @@ pub(super) async fn page(
         headline: ctx.tr.t1(
             "onboarding-working-share",
             "percent",
-            &share(&ctx, counts.working, counts.employees),
+            &share(&ctx, counts.steps.working, counts.steps.employees),
         ),
         stuck: onboarding.stuck,
         mail: state.mailer.is_some(),
@@ -321,7 +321,7 @@ pub(super) async fn overview(State(state): State<AppState>, ctx: Ctx) -> Console
             (
                 counts.tenant.clone(),
                 counts.tenant_name.clone(),
-                counts.employees,
+                counts.steps.employees,
                 steps(&ctx, counts)
                     .into_iter()
                     .map(|(_, count, share)| (count, share))
