@@ -99,6 +99,35 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// A struct given as a JSON object only: serde would also take a list of
+/// its fields in order (`[null, null]`), which no client means.
+pub fn object<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = serde_json::Value::deserialize(deserializer)?;
+    if !value.is_object() {
+        return Err(serde::de::Error::custom("expected an object"));
+    }
+    T::deserialize(value).map_err(serde::de::Error::custom)
+}
+
+/// [`object`], or `null` for none.
+pub fn object_or_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::Null => Ok(None),
+        value if value.is_object() => T::deserialize(value)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        _ => Err(serde::de::Error::custom("expected an object or null")),
+    }
+}
+
 /// For PATCH bodies: distinguishes an absent field (`None`, leave unchanged)
 /// from an explicit `null` (`Some(None)`, clear the value).
 pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>

@@ -144,9 +144,96 @@ pub struct Component {
     /// automatic one, absent when the gateways decide.
     pub operator_status: Option<ComponentStatus>,
     pub operator_note: String,
+    /// The operator's note in other languages, where it was given.
+    #[serde(default, skip_serializing_if = "Localized::is_empty")]
+    pub operator_note_translations: Localized,
+    /// Title, description and group in other languages; where a language
+    /// has none, the page shows the texts above.
+    #[serde(default, skip_serializing_if = "ComponentTranslations::is_empty")]
+    pub translations: ComponentTranslations,
     pub position: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+/// A component's texts per language.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentTranslations {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::object_or_null"
+    )]
+    pub de: Option<ComponentTexts>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::object_or_null"
+    )]
+    pub nl: Option<ComponentTexts>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::object_or_null"
+    )]
+    pub en: Option<ComponentTexts>,
+}
+
+/// A component's texts in one language. In a change, an absent text stays
+/// as it is and an empty one is removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentTexts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+impl ComponentTranslations {
+    pub fn get(&self, language: Language) -> Option<&ComponentTexts> {
+        match language {
+            Language::De => self.de.as_ref(),
+            Language::Nl => self.nl.as_ref(),
+            Language::En => self.en.as_ref(),
+        }
+    }
+
+    pub fn get_mut(&mut self, language: Language) -> &mut Option<ComponentTexts> {
+        match language {
+            Language::De => &mut self.de,
+            Language::Nl => &mut self.nl,
+            Language::En => &mut self.en,
+        }
+    }
+
+    /// One text in `language`, if it was given and is not blank.
+    pub fn text(
+        &self,
+        language: Language,
+        field: fn(&ComponentTexts) -> &Option<String>,
+    ) -> Option<&str> {
+        self.get(language)
+            .and_then(|texts| field(texts).as_deref())
+            .filter(|text| !text.trim().is_empty())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        Language::ALL
+            .iter()
+            .all(|language| self.get(*language).is_none_or(ComponentTexts::is_empty))
+    }
+}
+
+impl ComponentTexts {
+    pub fn is_empty(&self) -> bool {
+        [&self.title, &self.description, &self.group]
+            .iter()
+            .all(|text| text.as_deref().is_none_or(|text| text.trim().is_empty()))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -163,6 +250,9 @@ pub struct CreateComponent {
     pub tenants: Vec<String>,
     #[serde(default)]
     pub position: Option<i64>,
+    /// Title, description and group in other languages.
+    #[serde(default, deserialize_with = "crate::object")]
+    pub translations: ComponentTranslations,
 }
 
 /// Changes to a component; absent fields stay as they are.
@@ -179,6 +269,10 @@ pub struct UpdateComponent {
     pub tenants: Option<Vec<String>>,
     #[serde(default)]
     pub position: Option<i64>,
+    /// Texts per language, each as a change: an absent text stays, an
+    /// empty one is removed.
+    #[serde(default, deserialize_with = "crate::object_or_null")]
+    pub translations: Option<ComponentTranslations>,
 }
 
 /// An operator's status for a component.
@@ -188,6 +282,9 @@ pub struct SetComponentStatus {
     pub status: ComponentStatus,
     #[serde(default)]
     pub note: Option<String>,
+    /// The note in other languages; replaces those of the last status.
+    #[serde(default, deserialize_with = "crate::object")]
+    pub note_translations: Localized,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -384,6 +481,29 @@ pub struct Subscribe {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn component_texts_are_objects_not_lists() {
+        let parse = |body: &str| serde_json::from_str::<UpdateComponent>(body);
+        assert!(parse(r#"{"translations": {"nl": [null, null]}}"#).is_err());
+        assert!(parse(r#"{"translations": [null]}"#).is_err());
+        assert!(
+            parse(r#"{"translations": null}"#)
+                .unwrap()
+                .translations
+                .is_none()
+        );
+        let update =
+            parse(r#"{"translations": {"nl": {"title": "Videovergaderen"}, "de": null}}"#).unwrap();
+        let translations = update.translations.unwrap();
+        assert_eq!(
+            translations.text(Language::Nl, |t| &t.title),
+            Some("Videovergaderen")
+        );
+        assert!(translations.de.is_none());
+        let set = r#"{"status": "operational", "note_translations": [null, null]}"#;
+        assert!(serde_json::from_str::<SetComponentStatus>(set).is_err());
+    }
     use super::*;
 
     #[test]

@@ -1,7 +1,7 @@
-// Times on public pages are written in UTC, which every reader can trust
-// without a script. Where scripts run, each <time data-local> shows the
-// reader's own time zone in the page's language instead, with the UTC
-// original on hover.
+// Times on the status page and in the console are written in UTC, which
+// every reader can trust without a script. Where scripts run, each
+// <time data-local> shows the reader's own time zone in the page's language
+// instead, with the UTC original on hover.
 "use strict";
 (function () {
   var format;

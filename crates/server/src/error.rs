@@ -48,6 +48,14 @@ pub fn import_problem_text(tr: &i18n::Tr, problem: &store::import::ImportProblem
     }
 }
 
+fn field_error(violation: &store::Violation) -> FieldError {
+    FieldError {
+        field: violation.field.clone(),
+        message: violation.message.clone(),
+        code: violation.code.map(str::to_owned),
+    }
+}
+
 impl ApiError {
     pub fn problem(&self) -> (StatusCode, Problem) {
         let make = |status: StatusCode, kind: &str, title: &str, detail: Option<String>| Problem {
@@ -72,6 +80,17 @@ impl ApiError {
                     make(status, "conflict", "Conflict", Some(message.clone())),
                 )
             }
+            ApiError::Store(StoreError::Taken(violation)) => {
+                let status = StatusCode::CONFLICT;
+                let mut problem = make(
+                    status,
+                    "conflict",
+                    "Conflict",
+                    Some(violation.message.clone()),
+                );
+                problem.errors = vec![field_error(violation)];
+                (status, problem)
+            }
             ApiError::Store(StoreError::Unworkable(why)) => {
                 let status = StatusCode::CONFLICT;
                 let detail =
@@ -93,14 +112,7 @@ impl ApiError {
                         if count == 1 { "" } else { "s" }
                     )),
                 );
-                problem.errors = violations
-                    .iter()
-                    .map(|v| FieldError {
-                        field: v.field.clone(),
-                        message: v.message.clone(),
-                        code: v.code.map(str::to_owned),
-                    })
-                    .collect();
+                problem.errors = violations.iter().map(field_error).collect();
                 (status, problem)
             }
             ApiError::Store(StoreError::Import(problems)) => {

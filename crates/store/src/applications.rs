@@ -55,8 +55,10 @@ fn check_name_fits_web(name: &str, web_upstream: &str) -> Result<(), Violation> 
     if web_upstream.is_empty() || label {
         Ok(())
     } else {
-        Err(Violation::new(
+        Err(Violation::coded(
             "name",
+            "web-name",
+            &[("value", name)],
             format!(
                 "'{name}' cannot be part of a web address; to publish it on the web, name the \
                  application with lower-case letters, digits and '-' (e.g. 'files')"
@@ -70,8 +72,10 @@ fn check_ports_fit_protocol(protocol: Protocol, ports: &[PortRange]) -> Result<(
     match protocol {
         Protocol::Tcp | Protocol::Udp => Ok(()),
         Protocol::Any | Protocol::Icmp if ports.is_empty() => Ok(()),
-        Protocol::Any | Protocol::Icmp => Err(Violation::new(
+        Protocol::Any | Protocol::Icmp => Err(Violation::coded(
             "ports",
+            "ports-need-tcp-udp",
+            &[("protocol", protocol.as_str())],
             format!("ports need protocol tcp or udp, not {}", protocol.as_str()),
         )),
     }
@@ -137,9 +141,11 @@ impl Store {
             .fetch_optional(tx.conn())
             .await?;
         if exists.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "an application named '{name}' already exists"
-            )));
+            return Err(StoreError::taken(
+                "name",
+                &name,
+                format!("an application named '{name}' already exists"),
+            ));
         }
         let id = new_id();
         sqlx::query(

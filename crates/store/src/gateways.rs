@@ -101,9 +101,11 @@ impl Store {
             .fetch_optional(tx.conn())
             .await?;
         if exists.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "a gateway named '{name}' already exists"
-            )));
+            return Err(StoreError::taken(
+                "name",
+                &name,
+                format!("a gateway named '{name}' already exists"),
+            ));
         }
         let id = new_id();
         let token = credentials::new_secret("hgg");

@@ -91,9 +91,11 @@ impl Store {
             .fetch_optional(tx.conn())
             .await?;
         if exists.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "a group named '{name}' already exists"
-            )));
+            return Err(StoreError::taken(
+                "name",
+                &name,
+                format!("a group named '{name}' already exists"),
+            ));
         }
         let id = new_id();
         sqlx::query(

@@ -306,7 +306,9 @@ impl Store {
         if let Err(error) = self.run_import(import).await {
             let (code, detail) = match &error {
                 StoreError::Conflict(message) => ("conflict", message.clone()),
-                StoreError::NotFound { .. } => ("conflict", error.to_string()),
+                StoreError::NotFound { .. } | StoreError::Taken(_) => {
+                    ("conflict", error.to_string())
+                }
                 _ => ("internal", error.to_string()),
             };
             tracing::warn!(job, code, %error, "import failed; nothing was written");

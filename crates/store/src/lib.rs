@@ -130,6 +130,9 @@ pub enum StoreError {
     NotFound { what: &'static str, key: String },
     #[error("{0}")]
     Conflict(String),
+    /// A name that must be unique is in use: a conflict about one field.
+    #[error("{}", .0.message)]
+    Taken(Violation),
     #[error("invalid input: {}", .0.iter().map(|v| format!("{}: {}", v.field, v.message)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<Violation>),
     #[error("{0}")]
@@ -201,6 +204,25 @@ impl Unworkable {
 impl StoreError {
     pub fn invalid(field: &str, message: impl Into<String>) -> StoreError {
         StoreError::Invalid(vec![Violation::new(field, message)])
+    }
+
+    /// `value` of `field` is in use (code `taken`).
+    pub fn taken(field: &str, value: &str, message: String) -> StoreError {
+        StoreError::Taken(Violation::coded(
+            field,
+            "taken",
+            &[("value", value)],
+            message,
+        ))
+    }
+
+    /// The problems with the input, one field each, for a form to show.
+    pub fn violations(&self) -> Option<&[Violation]> {
+        match self {
+            StoreError::Invalid(violations) => Some(violations),
+            StoreError::Taken(violation) => Some(std::slice::from_ref(violation)),
+            _ => None,
+        }
     }
 
     pub fn not_found(what: &'static str, key: &str) -> StoreError {

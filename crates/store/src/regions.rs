@@ -70,9 +70,11 @@ impl Store {
             .fetch_optional(tx.conn())
             .await?;
         if exists.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "a region named '{name}' already exists"
-            )));
+            return Err(StoreError::taken(
+                "name",
+                &name,
+                format!("a region named '{name}' already exists"),
+            ));
         }
         let id = new_id();
         let now = now_ms();

@@ -121,9 +121,11 @@ impl Store {
             .await?
             .is_some()
         {
-            return Err(StoreError::Conflict(format!(
-                "a tenant with slug '{slug}' already exists"
-            )));
+            return Err(StoreError::taken(
+                "slug",
+                &slug,
+                format!("a tenant with slug '{slug}' already exists"),
+            ));
         }
         check_pool_is_free(&mut tx, &pool).await?;
         let region_id = match &request.region {

@@ -144,10 +144,11 @@ async fn insert_user(
         generated,
     } = hashed;
     if username_taken(tx, tenant.map(|(id, _)| id), &user.username).await? {
-        return Err(StoreError::Conflict(format!(
-            "the username '{}' is taken",
-            user.username
-        )));
+        return Err(StoreError::taken(
+            "username",
+            &user.username,
+            format!("the username '{}' is taken", user.username),
+        ));
     }
     let id = new_id();
     let now = now_ms();

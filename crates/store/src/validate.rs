@@ -202,20 +202,22 @@ pub fn cidr(field: &str, input: &str) -> Result<IpNet, Violation> {
         Err(_) => match value.parse::<IpAddr>() {
             Ok(address) => IpNet::from(address),
             Err(_) => {
-                return Err(Violation::new(
+                return Err(Violation::coded(
                     field,
+                    "cidr",
+                    &[("value", value)],
                     format!("'{value}' is not a CIDR network such as 198.18.10.0/24"),
                 ));
             }
         },
     };
     if network.trunc() != network {
-        return Err(Violation::new(
+        let network_address = network.trunc().to_string();
+        return Err(Violation::coded(
             field,
-            format!(
-                "'{value}' has host bits set; did you mean {}?",
-                network.trunc()
-            ),
+            "cidr-host-bits",
+            &[("value", value), ("network", &network_address)],
+            format!("'{value}' has host bits set; did you mean {network_address}?"),
         ));
     }
     Ok(network)
@@ -229,8 +231,10 @@ pub fn address_pool(field: &str, input: &str) -> Result<IpNet, Violation> {
         IpNet::V6(v6) => v6.prefix_len() <= 125,
     };
     if !room_ok {
-        return Err(Violation::new(
+        return Err(Violation::coded(
             field,
+            "pool-too-small",
+            &[("value", &network.to_string())],
             format!("pool {network} is too small; use at least a /29 (IPv4) or /125 (IPv6)"),
         ));
     }
@@ -280,8 +284,10 @@ pub fn port_ranges(field: &str, inputs: &[String]) -> Result<Vec<PortRange>, Vio
                 last: first.max(last),
             }),
             None => {
-                return Err(Violation::new(
+                return Err(Violation::coded(
                     field,
+                    "port",
+                    &[("value", text)],
                     format!("'{text}' is not a port (1–65535) or a range such as 8000-8100"),
                 ));
             }
@@ -306,14 +312,18 @@ pub fn public_key(field: &str, input: &str) -> Result<String, Violation> {
         .ok()
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
     {
-        Some(key) if api_types::keys::is_low_order(&key) => Err(Violation::new(
+        Some(key) if api_types::keys::is_low_order(&key) => Err(Violation::coded(
             field,
+            "public-key-low-order",
+            &[],
             "is a low-order point (such as all zeros), not a WireGuard public key; \
              generate the key with `wg genkey | wg pubkey`",
         )),
         Some(_) => Ok(value.to_owned()),
-        None => Err(Violation::new(
+        None => Err(Violation::coded(
             field,
+            "public-key",
+            &[],
             "is not a WireGuard public key (base64 of 32 bytes, as `wg pubkey` prints)",
         )),
     }
@@ -328,8 +338,10 @@ pub fn endpoint(field: &str, input: &str) -> Result<String, Violation> {
             && !host.chars().any(char::is_whitespace)
     });
     if !valid {
-        return Err(Violation::new(
+        return Err(Violation::coded(
             field,
+            "endpoint",
+            &[("value", value)],
             format!("'{value}' is not host:port, e.g. vpn-south.example.org:51820"),
         ));
     }
@@ -344,28 +356,32 @@ pub fn web_upstream(field: &str, input: &str) -> Result<String, Violation> {
     if value.is_empty() {
         return Ok(String::new());
     }
-    let bad = |why: &str| {
-        Violation::new(
+    let bad = |code: &'static str, why: &str| {
+        Violation::coded(
             field,
+            code,
+            &[("value", value)],
             format!("'{value}' {why}; expected e.g. http://198.18.10.5:8080/"),
         )
     };
-    let url = url::Url::parse(value).map_err(|_| bad("is not a URL"))?;
+    let url = url::Url::parse(value).map_err(|_| bad("url", "is not a URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("must start with http:// or https://"));
+        return Err(bad("url-scheme", "must start with http:// or https://"));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("has no host"));
+        return Err(bad("url-host", "has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
         // Not echoed: the value holds a password.
-        return Err(Violation::new(
+        return Err(Violation::coded(
             field,
+            "url-credentials",
+            &[],
             "the address must not contain a user name or password",
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("must not have a query or fragment"));
+        return Err(bad("url-query", "must not have a query or fragment"));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }

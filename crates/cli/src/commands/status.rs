@@ -1,9 +1,11 @@
 //! The status page: components, incidents, maintenance and webhooks.
 
+use api_types::Language;
 use api_types::status::{
-    Component, ComponentStatus, CreateComponent, CreateIncident, CreateMaintenance, CreateWebhook,
-    Impact, Incident, IncidentKind, IncidentState, Localized, PostIncidentUpdate,
-    SetComponentStatus, UpdateComponent, Webhook, WebhookCreated,
+    Component, ComponentStatus, ComponentTexts, ComponentTranslations, CreateComponent,
+    CreateIncident, CreateMaintenance, CreateWebhook, Impact, Incident, IncidentKind,
+    IncidentState, Localized, PostIncidentUpdate, SetComponentStatus, UpdateComponent, Webhook,
+    WebhookCreated,
 };
 use clap::{Args, Subcommand};
 use time::OffsetDateTime;
@@ -111,7 +113,8 @@ pub(crate) enum ComponentsCommand {
         #[arg(long)]
         position: Option<i64>,
     },
-    /// Change a component.
+    /// Change a component. With `--language`, the title, description and
+    /// group given are those readers of that language see ("" removes one).
     Update {
         component: String,
         /// The title people read.
@@ -123,6 +126,9 @@ pub(crate) enum ComponentsCommand {
         /// Group name or id.
         #[arg(long)]
         group: Option<String>,
+        /// de, nl or en: the texts given are this language's.
+        #[arg(long, value_parser = super::tenants::parse_language)]
+        language: Option<Language>,
         /// Municipality it concerns (repeat); replaces the list.
         #[arg(long = "tenant", conflicts_with = "all_tenants")]
         tenants: Vec<String>,
@@ -143,6 +149,15 @@ pub(crate) enum ComponentsCommand {
         /// Shown next to the status.
         #[arg(long)]
         note: Option<String>,
+        /// The note for German readers.
+        #[arg(long)]
+        note_de: Option<String>,
+        /// The note for Dutch readers.
+        #[arg(long)]
+        note_nl: Option<String>,
+        /// The note for English readers.
+        #[arg(long)]
+        note_en: Option<String>,
     },
     /// Back to automatic (a region's VPN) or operational (others).
     Clear {
@@ -206,6 +221,7 @@ pub(crate) async fn run_components(
                 group,
                 tenants,
                 position,
+                translations: ComponentTranslations::default(),
             };
             let component: Component = client.post(&["status", "components"], &request).await?;
             output::one(format, &component)
@@ -215,14 +231,29 @@ pub(crate) async fn run_components(
             title,
             description,
             group,
+            language,
             tenants,
             all_tenants,
             position,
         } => {
-            let request = UpdateComponent {
+            let texts = ComponentTexts {
                 title,
                 description,
                 group,
+            };
+            let (texts, translations) = match language {
+                None => (texts, None),
+                Some(language) => {
+                    let mut translations = ComponentTranslations::default();
+                    *translations.get_mut(language) = Some(texts);
+                    (ComponentTexts::default(), Some(translations))
+                }
+            };
+            let request = UpdateComponent {
+                title: texts.title,
+                description: texts.description,
+                group: texts.group,
+                translations,
                 tenants: if all_tenants {
                     Some(Vec::new())
                 } else {
@@ -239,12 +270,21 @@ pub(crate) async fn run_components(
             component,
             status,
             note,
+            note_de,
+            note_nl,
+            note_en,
         } => {
+            let request = SetComponentStatus {
+                status,
+                note,
+                note_translations: Localized {
+                    de: note_de,
+                    nl: note_nl,
+                    en: note_en,
+                },
+            };
             let component: Component = client
-                .put_json(
-                    &["status", "components", &component, "status"],
-                    &SetComponentStatus { status, note },
-                )
+                .put_json(&["status", "components", &component, "status"], &request)
                 .await?;
             output::one(format, &component)
         }

@@ -318,7 +318,7 @@ async fn console_first_steps_in_a_browser() {
         .goto(&format!("{base}/console/t/lemgo/groups"))
         .await
         .unwrap();
-    fill(browser, "group-name", "office").await;
+    fill(browser, "name", "office").await;
     submit(browser, "/console/t/lemgo/groups").await;
     browser
         .goto(&format!("{base}/console/t/lemgo/users"))
@@ -375,9 +375,9 @@ async fn console_first_steps_in_a_browser() {
         .goto(&format!("{base}/console/t/lemgo/applications"))
         .await
         .unwrap();
-    fill(browser, "app-name", "fileserver").await;
-    fill(browser, "app-cidr", "198.18.10.0/24").await;
-    fill(browser, "app-ports", "445").await;
+    fill(browser, "name", "fileserver").await;
+    fill(browser, "cidr", "198.18.10.0/24").await;
+    fill(browser, "ports", "445").await;
     submit(browser, "/console/t/lemgo/applications").await;
     submit(browser, "/console/t/lemgo/rules").await;
     let page = browser.source().await.unwrap();
@@ -490,16 +490,7 @@ async fn console_first_steps_in_a_browser() {
         heading(browser).await,
         "Status van de dienst voor Alte Hansestadt Lemgo"
     );
-    let time = browser
-        .find(Locator::Css("time[data-local]"))
-        .await
-        .unwrap();
-    let utc = time.attr("title").await.unwrap().unwrap_or_default();
-    let local = time.text().await.unwrap();
-    assert!(
-        utc.ends_with("UTC") && !local.contains("UTC") && !local.is_empty(),
-        "{utc} / {local}"
-    );
+    shows_local_times(browser).await;
 
     // On a phone no page is wider than the screen: the employee's pages,
     // then the administrators'.
@@ -544,6 +535,14 @@ async fn console_first_steps_in_a_browser() {
         .await,
     );
     assert!(too_wide.is_empty(), "wider than a phone: {too_wide:?}");
+
+    // Issue 24 item 9: the console's times too are the reader's, UTC on
+    // hover.
+    browser
+        .goto(&format!("{base}/console/audit"))
+        .await
+        .unwrap();
+    shows_local_times(browser).await;
 
     // Issue 24 items 3 and 7, on the phone: a refused edit comes back with
     // what was typed and every problem named; the corrected one is saved.
@@ -961,4 +960,19 @@ async fn an_invitation_leads_to_a_tunnel_file() {
     assert_eq!(devices[0].kind, api_types::tenancy::DeviceKind::Laptop);
     drop(driver);
     server.stop().await;
+}
+
+/// The page's first time reads in the browser's time zone, with the UTC
+/// written in the page on hover.
+async fn shows_local_times(browser: &Client) {
+    let time = browser
+        .find(Locator::Css("time[data-local]"))
+        .await
+        .unwrap();
+    let utc = time.attr("title").await.unwrap().unwrap_or_default();
+    let local = time.text().await.unwrap();
+    assert!(
+        utc.ends_with("UTC") && !local.contains("UTC") && !local.is_empty(),
+        "{utc} / {local}"
+    );
 }

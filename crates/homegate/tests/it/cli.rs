@@ -391,6 +391,68 @@ fn new_user_walkthrough(database: Option<&str>) {
     );
     assert!(csv.lines().count() >= 7, "{csv}");
 
+    // A status page component, named for Dutch readers too.
+    ok(
+        dir,
+        &[
+            "components",
+            "add",
+            "mail",
+            "--title",
+            "E-Mail",
+            "--group",
+            "Kommunikation",
+        ],
+    );
+    let mail = json(
+        dir,
+        &[
+            "components",
+            "update",
+            "mail",
+            "--language",
+            "nl",
+            "--title",
+            "E-mail",
+            "--group",
+            "Communicatie",
+        ],
+    );
+    assert_eq!(mail["title"], "E-Mail", "{mail}");
+    assert_eq!(
+        mail["translations"]["nl"]["group"], "Communicatie",
+        "{mail}"
+    );
+    let mail = json(
+        dir,
+        &[
+            "components",
+            "set",
+            "mail",
+            "degraded",
+            "--note",
+            "Langsam",
+            "--note-nl",
+            "Traag",
+        ],
+    );
+    assert_eq!(mail["operator_note_translations"]["nl"], "Traag", "{mail}");
+    assert!(
+        fails(
+            dir,
+            &[
+                "components",
+                "update",
+                "mail",
+                "--language",
+                "fr",
+                "--title",
+                "x"
+            ]
+        )
+        .contains("fr")
+    );
+
     // The employee logs in with their one-time password and may not manage users.
     let anna_password = {
         let reset = json(

@@ -339,8 +339,94 @@ both_backends!(
     the_portal_refuses_a_phone_that_cannot_work,
     revoking_a_device_asks_first,
     error_pages_speak_the_readers_language,
-    a_refused_edit_keeps_the_input_and_names_every_problem
+    a_refused_edit_keeps_the_input_and_names_every_problem,
+    refused_groups_and_applications_keep_the_input
 );
+
+/// Issue 24 items 2 and 3: the "new group" and "new application" forms
+/// come back with what was typed and every problem at its field, in the
+/// reader's language; a name in use is a problem at the name.
+async fn refused_groups_and_applications_keep_the_input(server: &TestServer) {
+    server.tenant("lemgo", "10.20.0.0/16").await;
+    server
+        .login_as(Some("lemgo"), "it-lemgo", Role::TenantAdmin)
+        .await;
+    let browser = console_login(server, "it-lemgo", crate::support::USER_PASSWORD).await;
+    choose_language(&browser, server, "nl").await;
+    let groups = format!("{}/console/t/lemgo/groups", server.url);
+    let csrf = csrf_of(&get_text(&browser, &groups).await);
+    let post = |path: &str, form: Vec<(&str, &str)>| {
+        let request = browser.post(format!("{}{path}", server.url)).form(&form);
+        async move { request.send().await.unwrap() }
+    };
+    let created = post(
+        "/console/t/lemgo/groups",
+        vec![("csrf", &csrf), ("name", "kantoor"), ("description", "")],
+    )
+    .await;
+    assert!(created.status().is_success());
+    let taken = post(
+        "/console/t/lemgo/groups",
+        vec![
+            ("csrf", &csrf),
+            ("name", "kantoor"),
+            ("description", "Tweede"),
+        ],
+    )
+    .await;
+    assert_eq!(taken.status(), 422);
+    let page = taken.text().await.unwrap();
+    assert!(page.contains("href=\"#name\""), "{page}");
+    assert!(page.contains("‘kantoor’ is al in gebruik."), "{page}");
+    assert!(page.contains("value=\"Tweede\""), "input kept: {page}");
+
+    let refused = post(
+        "/console/t/lemgo/applications",
+        vec![
+            ("csrf", &csrf),
+            ("name", "bestanden"),
+            ("cidr", "198.18.10.5/24"),
+            ("protocol", "icmp"),
+            ("ports", "445"),
+            ("description", "Bestandsserver"),
+            ("web_upstream", "ftp://198.18.10.5/"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), 422);
+    let page = refused.text().await.unwrap();
+    for expected in [
+        "In ‘198.18.10.5/24’ zijn hostbits gezet; bedoelt u 198.18.10.0/24?",
+        "‘ftp://198.18.10.5/’ moet beginnen met http:// of https://.",
+        "href=\"#cidr\"",
+        "href=\"#web_upstream\"",
+        "value=\"Bestandsserver\"",
+        "value=\"icmp\" selected",
+        "aria-describedby=\"cidr-error\"",
+    ] {
+        assert!(page.contains(expected), "{expected} in {page}");
+    }
+    let applications = server
+        .admin
+        .get::<Vec<api_types::tenancy::Application>>(&["tenants", "lemgo", "applications"])
+        .await
+        .unwrap();
+    assert!(applications.is_empty(), "nothing saved: {applications:?}");
+
+    // The API names the field and the code of a name in use, still as 409.
+    let (status, problem) = crate::support::problem_of(
+        server
+            .admin
+            .post::<_, serde_json::Value>(
+                &["tenants", "lemgo", "groups"],
+                &serde_json::json!({ "name": "kantoor" }),
+            )
+            .await,
+    );
+    assert_eq!(status, 409);
+    assert_eq!(problem.errors[0].field, "name");
+    assert_eq!(problem.errors[0].code.as_deref(), Some("taken"));
+}
 
 /// Issue 24 items 3 and 7: the coordinator edits an employee; a refused
 /// change comes back as the form with what was typed and every problem at

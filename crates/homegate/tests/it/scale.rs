@@ -47,6 +47,7 @@ async fn logins_and_the_status_page_leave_gateways_alone(server: &TestServer) {
                 group: None,
                 tenants: Vec::new(),
                 position: None,
+                translations: Default::default(),
             },
         )
         .await

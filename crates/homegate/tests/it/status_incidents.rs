@@ -6,8 +6,9 @@
 use api_types::infra::{CreateGateway, CreateRegion};
 use api_types::status::ComponentStatus;
 use api_types::status::{
-    Component, CreateComponent, CreateIncident, CreateMaintenance, Impact, Incident, IncidentState,
-    Localized, PostIncidentUpdate, SetComponentStatus,
+    Component, ComponentTexts, ComponentTranslations, CreateComponent, CreateIncident,
+    CreateMaintenance, Impact, Incident, IncidentState, Localized, PostIncidentUpdate,
+    SetComponentStatus, UpdateComponent,
 };
 use api_types::tenancy::CreateTenant;
 use store::ProviderAccess;
@@ -91,6 +92,7 @@ async fn incidents_components_and_maintenance(server: &TestServer) {
         group: Some(group.into()),
         tenants,
         position: None,
+        translations: Default::default(),
     };
     let _: Component = admin
         .post(
@@ -138,13 +140,82 @@ async fn incidents_components_and_maintenance(server: &TestServer) {
     let detmold = page(server, "/status/detmold?language=de").await;
     assert!(detmold.contains("Fachverfahren") && detmold.contains("Meldewesen"));
 
-    // An operator's status, with its note and who set it.
+    // Title, description and group in other languages: each reader sees
+    // their own, or the operator's texts where none was given. A group's
+    // name given on one member names the whole group.
+    let texts = |title: &str, description: &str, group: &str| {
+        Some(ComponentTexts {
+            title: Some(title.into()),
+            description: Some(description.into()),
+            group: Some(group.into()),
+        })
+    };
+    let translated: Component = admin
+        .patch(
+            &["status", "components", "conferencing"],
+            &UpdateComponent {
+                translations: Some(ComponentTranslations {
+                    nl: texts("Videovergaderen", "Voor overleg op afstand", "Samenwerking"),
+                    en: texts("Video conferencing", "", "Collaboration"),
+                    de: None,
+                }),
+                ..UpdateComponent::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        translated.title, "Videokonferenz",
+        "the operator's text stays"
+    );
+    assert_eq!(
+        translated.translations.en,
+        Some(ComponentTexts {
+            title: Some("Video conferencing".into()),
+            description: None,
+            group: Some("Collaboration".into()),
+        }),
+        "an empty text is no text"
+    );
+    let dutch = page(server, "/status/lemgo?language=nl").await;
+    assert!(
+        dutch.contains("Videovergaderen")
+            && dutch.contains("Voor overleg op afstand")
+            && dutch.contains("Samenwerking"),
+        "{dutch}"
+    );
+    assert!(!dutch.contains("Videokonferenz") && !dutch.contains("Zusammenarbeit"));
+    let german = page(server, "/status/lemgo?language=de").await;
+    assert!(german.contains("Videokonferenz") && !german.contains("Videovergaderen"));
+    let too_long = admin
+        .patch::<_, Component>(
+            &["status", "components", "conferencing"],
+            &UpdateComponent {
+                translations: Some(ComponentTranslations {
+                    de: texts(&"x".repeat(121), "", &"y".repeat(61)),
+                    ..ComponentTranslations::default()
+                }),
+                ..UpdateComponent::default()
+            },
+        )
+        .await;
+    let (status, problem) = problem_of(too_long);
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["translations.de.title", "translations.de.group"]);
+
+    // An operator's status, with its note (in other languages too) and who
+    // set it.
     let set: Component = admin
         .put_json(
             &["status", "components", "conferencing", "status"],
             &SetComponentStatus {
                 status: ComponentStatus::MajorOutage,
                 note: Some("Anbieter gestört".into()),
+                note_translations: Localized {
+                    nl: Some("Storing bij de leverancier".into()),
+                    ..Localized::default()
+                },
             },
         )
         .await
@@ -155,7 +226,12 @@ async fn incidents_components_and_maintenance(server: &TestServer) {
         all.contains("Major outage") && all.contains("set by the operator"),
         "{all}"
     );
-    assert!(all.contains("Anbieter gestört"));
+    assert!(all.contains("Anbieter gestört") && all.contains("Video conferencing"));
+    let dutch = page(server, "/status?language=nl").await;
+    assert!(
+        dutch.contains("Storing bij de leverancier") && !dutch.contains("Anbieter gestört"),
+        "{dutch}"
+    );
 
     // An incident on Meldewesen: only Detmold's page shows it. Its message
     // exists in English only, which the Dutch page says.
@@ -499,6 +575,7 @@ async fn incidents_components_and_maintenance(server: &TestServer) {
             &SetComponentStatus {
                 status: ComponentStatus::PartialOutage,
                 note: None,
+                note_translations: Localized::default(),
             },
         )
         .await

@@ -92,9 +92,10 @@ impl Page {
         human_bytes(*count, self.tr.language)
     }
 
-    /// A time for people: `2026-11-23 08:15 UTC`.
-    pub fn time(&self, at: &time::OffsetDateTime) -> String {
-        super::tenant::short_time(at)
+    /// A time for people: `2026-11-23 08:15 UTC`, which the page's script
+    /// shows in the reader's time zone and language.
+    pub fn time(&self, at: &time::OffsetDateTime) -> LocalTime {
+        LocalTime(*at)
     }
 
     /// Languages for the switcher: `(code, name, selected)`.
@@ -183,11 +184,7 @@ impl FromRequestParts<AppState> for Ctx {
             // Set by `back_with_error`; never from the URL.
             error: jar
                 .get(super::error::FLASH_COOKIE)
-                .map(|cookie| {
-                    url::form_urlencoded::parse(format!("m={}", cookie.value()).as_bytes())
-                        .map(|(_, value)| value.into_owned())
-                        .collect::<String>()
-                })
+                .map(|cookie| super::error::decode(cookie.value()))
                 .filter(|message| !message.is_empty()),
             tr,
             session,
@@ -291,6 +288,27 @@ fn human_bytes(count: u64, language: Language) -> String {
     format!("{} {}", Tr::new(language).decimal(value, 1), UNITS[unit])
 }
 
+/// A `<time>` element: UTC in the markup (true without a script), the
+/// reader's own time zone where `/assets/local-time.js` runs.
+pub struct LocalTime(time::OffsetDateTime);
+
+impl std::fmt::Display for LocalTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let utc = self.0.to_offset(time::UtcOffset::UTC);
+        let datetime = utc
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|_| std::fmt::Error)?;
+        write!(
+            f,
+            "<time datetime=\"{datetime}\" data-local>{}</time>",
+            super::tenant::short_time(&utc)
+        )
+    }
+}
+
+// Made only from a timestamp: nothing in it needs escaping.
+impl askama::filters::HtmlSafe for LocalTime {}
+
 #[cfg(test)]
 mod tests {
     use api_types::Language;
@@ -303,5 +321,14 @@ mod tests {
         assert_eq!(super::human_bytes(1_500_000, Language::De), "1,5 MB");
         assert_eq!(super::human_bytes(2_340_000_000, Language::Nl), "2,3 GB");
         assert_eq!(super::human_bytes(u64::MAX, Language::En), "18446.7 PB");
+    }
+
+    #[test]
+    fn a_time_is_utc_in_the_markup_for_the_script_to_localise() {
+        let at = time::macros::datetime!(2026-12-03 21:05:09 +01:00);
+        assert_eq!(
+            super::LocalTime(at).to_string(),
+            "<time datetime=\"2026-12-03T20:05:09Z\" data-local>2026-12-03 20:05 UTC</time>"
+        );
     }
 }

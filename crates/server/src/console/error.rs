@@ -30,8 +30,30 @@ pub(crate) fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
+/// Text back from [`encode`], which leaves no bare `&` or `=`: the whole
+/// text parses as one key.
+pub(super) fn decode(text: &str) -> String {
+    url::form_urlencoded::parse(text.as_bytes())
+        .map(|(key, _)| key.into_owned())
+        .collect()
+}
+
 /// The cookie that carries a refusal's message to the page shown next.
 pub(super) const FLASH_COOKIE: &str = "hg_flash";
+
+/// The flash cookie with `value`; an empty value with no lifetime forgets it.
+fn flash_cookie(
+    value: String,
+    max_age_seconds: i64,
+) -> axum_extra::extract::cookie::Cookie<'static> {
+    use axum_extra::extract::cookie::{Cookie, SameSite};
+    Cookie::build((FLASH_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::seconds(max_age_seconds))
+        .build()
+}
 
 /// Where to go back to with an error message. The message travels in a
 /// short-lived cookie, never in the URL: a link from anyone could put any
@@ -39,12 +61,9 @@ pub(super) const FLASH_COOKIE: &str = "hg_flash";
 pub(super) fn back_with_error(back: &str, message: &str) -> Response {
     // Bounded: a cookie holds about 4 KB.
     let message: String = message.chars().take(600).collect();
-    let cookie = format!(
-        "{FLASH_COOKIE}={}; Path=/; Max-Age=120; HttpOnly; SameSite=Strict",
-        encode(&message)
-    );
+    let cookie = flash_cookie(encode(&message), 120);
     let mut response = Redirect::to(back).into_response();
-    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie.to_string()) {
         response
             .headers_mut()
             .append(axum::http::header::SET_COOKIE, value);
@@ -57,24 +76,18 @@ pub(crate) async fn forget_flash(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let had_flash = request
-        .headers()
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .any(|cookies| {
-            cookies
-                .split(';')
-                .any(|cookie| cookie.trim().starts_with(&format!("{FLASH_COOKIE}=")))
-        });
+    let had_flash = axum_extra::extract::CookieJar::from_headers(request.headers())
+        .get(FLASH_COOKIE)
+        .is_some();
     let mut response = next.run(request).await;
-    if had_flash && !response.status().is_redirection() {
-        response.headers_mut().append(
-            axum::http::header::SET_COOKIE,
-            axum::http::HeaderValue::from_static(
-                "hg_flash=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict",
-            ),
-        );
+    let forget = flash_cookie(String::new(), 0).to_string();
+    if had_flash
+        && !response.status().is_redirection()
+        && let Ok(value) = axum::http::HeaderValue::from_str(&forget)
+    {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
     }
     response
 }
@@ -113,6 +126,7 @@ impl From<StoreError> for ConsoleError {
                 ConsoleError::NotLoggedIn { next: "/".into() }
             }
             StoreError::Conflict(_)
+            | StoreError::Taken(_)
             | StoreError::Invalid(_)
             | StoreError::Unworkable(_)
             | StoreError::Page(_)
@@ -307,5 +321,17 @@ pub(crate) async fn localized_errors(
     match askama::Template::render(&page) {
         Ok(body) => (status, Html(body)).into_response(),
         Err(_) => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_text_decodes_to_itself() {
+        for text in ["", "plain", "a=b & c; d", "Größe: 100 % „ja“", "x+y%20z"] {
+            assert_eq!(decode(&encode(text)), text);
+        }
     }
 }

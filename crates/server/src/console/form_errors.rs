@@ -22,14 +22,8 @@ impl FormErrors {
     /// The violations of `error`, with the label of each field from
     /// `labels` (`(field, message key)`); `None` when the error is not about
     /// the input.
-    pub(super) fn from_store(
-        tr: &Tr,
-        error: &StoreError,
-        labels: &[(&str, &str)],
-    ) -> Option<FormErrors> {
-        let StoreError::Invalid(violations) = error else {
-            return None;
-        };
+    pub(super) fn from_store(tr: &Tr, error: &StoreError, labels: &Labels) -> Option<FormErrors> {
+        let violations = error.violations()?;
         let problems = violations
             .iter()
             .map(|violation| FieldProblem {
@@ -54,6 +48,107 @@ impl FormErrors {
             .iter()
             .find(|problem| problem.field == field)
             .map(|problem| problem.message.as_str())
+    }
+}
+
+/// One input of a form as `form_field.html` shows it: labelled, with what
+/// was typed and its problem, if any.
+pub(super) struct Field {
+    /// The input's `name` and `id`.
+    pub(super) name: &'static str,
+    pub(super) label: String,
+    pub(super) kind: FieldKind,
+    pub(super) value: String,
+    pub(super) required: bool,
+    pub(super) placeholder: &'static str,
+    /// Shown under the input, read with it by screen readers.
+    pub(super) hint: Option<String>,
+    pub(super) error: Option<String>,
+}
+
+#[derive(Clone)]
+pub(super) enum FieldKind {
+    /// An `<input>` of this `type`.
+    Input(&'static str),
+    /// A `<select>` of `(value, label)` choices.
+    Choice(Vec<(&'static str, String)>),
+}
+
+impl Field {
+    pub(super) fn is_choice(&self) -> bool {
+        matches!(self.kind, FieldKind::Choice(_))
+    }
+
+    /// The input's `type`; empty for a choice.
+    pub(super) fn input_type(&self) -> &'static str {
+        match self.kind {
+            FieldKind::Input(kind) => kind,
+            FieldKind::Choice(_) => "",
+        }
+    }
+
+    pub(super) fn choices(&self) -> &[(&'static str, String)] {
+        match &self.kind {
+            FieldKind::Input(_) => &[],
+            FieldKind::Choice(choices) => choices,
+        }
+    }
+
+    pub(super) fn required(mut self) -> Field {
+        self.required = true;
+        self
+    }
+
+    pub(super) fn placeholder(mut self, example: &'static str) -> Field {
+        self.placeholder = example;
+        self
+    }
+
+    pub(super) fn hint(mut self, text: String) -> Field {
+        self.hint = Some(text);
+        self
+    }
+
+    /// The ids of the error and hint the input is described by.
+    pub(super) fn described_by(&self) -> String {
+        let mut ids = Vec::new();
+        if self.error.is_some() {
+            ids.push(format!("{}-error", self.name));
+        }
+        if self.hint.is_some() {
+            ids.push(format!("{}-hint", self.name));
+        }
+        ids.join(" ")
+    }
+}
+
+/// A form's fields and the message key each is labelled with, in order.
+pub(super) type Labels = [(&'static str, &'static str)];
+
+impl FormErrors {
+    /// The field `name`, labelled as `labels` say, holding `value`, with
+    /// its problem.
+    pub(super) fn field(
+        &self,
+        tr: &Tr,
+        labels: &Labels,
+        name: &'static str,
+        kind: FieldKind,
+        value: &str,
+    ) -> Field {
+        Field {
+            name,
+            label: labels
+                .iter()
+                .find(|(field, _)| *field == name)
+                .map_or_else(|| name.to_owned(), |(_, key)| tr.t(key)),
+            kind,
+            value: value.to_owned(),
+            required: false,
+            placeholder: "",
+            hint: None,
+            error: self.at(name).map(str::to_owned),
+        }
     }
 }
 

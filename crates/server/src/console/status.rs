@@ -123,10 +123,24 @@ fn display_names<'a>(
         .collect()
 }
 
+/// A component's title in the reader's language where the operator gave
+/// one; a region's VPN without a title is named by the page.
 fn component_name(tr: Tr, component: &Component) -> String {
+    if let Some(title) = component.translations.text(tr.language, |t| &t.title) {
+        return title.to_owned();
+    }
     match (&component.region, component.title.is_empty()) {
         (Some(region), true) => tr.t1("status-vpn-region", "region", region),
         _ => component.title.clone(),
+    }
+}
+
+/// The group a component is shown in, named in the reader's language.
+fn group_name(tr: Tr, component: &Component) -> String {
+    match component.translations.text(tr.language, |t| &t.group) {
+        Some(name) => name.to_owned(),
+        None if component.group.is_empty() => tr.t("status-group-other"),
+        None => component.group.clone(),
     }
 }
 
@@ -349,8 +363,12 @@ fn component_view(tr: Tr, shown: &PageComponent) -> ComponentView {
             detail.push(tr.t("status-quota-full"));
         }
     }
-    if !component.operator_note.is_empty() && component.status_source == StatusSource::Operator {
-        detail.push(component.operator_note.clone());
+    let note = component
+        .operator_note_translations
+        .get(tr.language)
+        .unwrap_or(&component.operator_note);
+    if !note.is_empty() && component.status_source == StatusSource::Operator {
+        detail.push(note.to_owned());
     }
     let labels = BarLabels::new(tr);
     let bars = shown
@@ -369,7 +387,11 @@ fn component_view(tr: Tr, shown: &PageComponent) -> ComponentView {
         .collect();
     ComponentView {
         name: component_name(tr, &shown.component),
-        description: component.description.clone(),
+        description: component
+            .translations
+            .text(tr.language, |t| &t.description)
+            .unwrap_or(&component.description)
+            .to_owned(),
         status: tr.t(status_key(component.status)),
         class: status_class(component.status),
         source,
@@ -456,22 +478,33 @@ fn page(
         Some(name) => tr.t1("status-title-tenant", "tenant", name),
         None => tr.t("status-title"),
     };
-    let mut groups: Vec<GroupView> = Vec::new();
+    // Grouped by the group as operators name it, shown as any of its
+    // members names it in the reader's language: a group's translation
+    // need not be repeated on each member.
+    let mut groups: Vec<(&str, GroupView)> = Vec::new();
     for shown in &status.components {
-        let name = if shown.component.group.is_empty() {
-            tr.t("status-group-other")
-        } else {
-            shown.component.group.clone()
-        };
+        let component = &shown.component;
         let view = component_view(tr, shown);
-        match groups.iter_mut().find(|group| group.name == name) {
-            Some(group) => group.components.push(view),
-            None => groups.push(GroupView {
-                name,
-                components: vec![view],
-            }),
+        match groups
+            .iter_mut()
+            .find(|(group, _)| *group == component.group)
+        {
+            Some((_, group)) => {
+                if let Some(name) = component.translations.text(tr.language, |t| &t.group) {
+                    name.clone_into(&mut group.name);
+                }
+                group.components.push(view);
+            }
+            None => groups.push((
+                &component.group,
+                GroupView {
+                    name: group_name(tr, component),
+                    components: vec![view],
+                },
+            )),
         }
     }
+    let groups: Vec<GroupView> = groups.into_iter().map(|(_, group)| group).collect();
     let names = display_names(tr, status.components.iter().map(|shown| &shown.component));
     let stale_minutes = state.settings.incident_stale_after_ms / 60_000;
     let view = |incident: &Incident| incident_view(tr, incident, &names, stale_minutes);
@@ -699,7 +732,10 @@ fn summary(status: &PublicStatus, page_url: &str) -> Vec<u8> {
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
         components.push(serde_json::json!({
             "id": group_id(group),
-            "name": group,
+            "name": members
+                .iter()
+                .find_map(|shown| shown.component.translations.text(Language::En, |t| &t.group))
+                .unwrap_or(group),
             "status": worst.as_str(),
             "description": null,
             "position": components.len() + 1,
@@ -721,7 +757,10 @@ fn summary(status: &PublicStatus, page_url: &str) -> Vec<u8> {
             "id": component.name,
             "name": component_name(tr, &shown.component),
             "status": component.status.as_str(),
-            "description": component.description,
+            "description": component
+                .translations
+                .text(Language::En, |t| &t.description)
+                .unwrap_or(&component.description),
             "position": components.len() + 1,
             "group": false,
             "group_id": group,

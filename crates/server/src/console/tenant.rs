@@ -18,7 +18,7 @@ use super::admin::one_time;
 use super::confirm::{self, Confirmable, Question};
 use super::context::Page;
 use super::error::{ConsoleError, ConsoleResult, back_with_error, back_with_notice};
-use super::form_errors::FormErrors;
+use super::form_errors::{Field, FieldKind, FormErrors};
 use super::list::{ListNav, ListParams};
 use super::{Ctx, render};
 use crate::AppState;
@@ -330,16 +330,9 @@ struct UsersPage {
     /// The import's "invite" box was ticked.
     invite: bool,
     /// The "add a person" form as typed after a refusal.
-    new_user: NewUserDraft,
-    /// Its text inputs: `(field, label key, input type, value)`.
-    new_user_fields: Vec<(&'static str, &'static str, &'static str, String)>,
+    new_user_fields: Vec<Field>,
+    new_user_invite: bool,
     errors: FormErrors,
-}
-
-impl UsersPage {
-    fn error_at(&self, field: &str) -> Option<&str> {
-        self.errors.at(field)
-    }
 }
 
 /// What the users page's forms hold: the import while its lines are
@@ -349,7 +342,7 @@ struct UsersDraft {
     csv: String,
     preview: Vec<ImportRow>,
     invite: bool,
-    /// The "add a person" form as typed, with its problems.
+    /// The "add a person" form as typed.
     new_user: NewUserDraft,
 }
 
@@ -360,7 +353,6 @@ struct NewUserDraft {
     email: String,
     role: String,
     invite: bool,
-    errors: FormErrors,
 }
 
 impl UsersPage {
@@ -396,15 +388,25 @@ async fn users_page(
     tenant: &str,
     draft: UsersDraft,
 ) -> ConsoleResult<Response> {
-    users_list_page(state, ctx, tenant, draft, &ListParams::default()).await
+    users_list_page(
+        state,
+        ctx,
+        tenant,
+        draft,
+        FormErrors::default(),
+        &ListParams::default(),
+    )
+    .await
 }
 
-/// The users page at one page of the list (search, cursor).
+/// The users page at one page of the list (search, cursor); `errors` are
+/// the "add a person" form's problems.
 async fn users_list_page(
     state: &AppState,
     ctx: &Ctx,
     tenant: &str,
     draft: UsersDraft,
+    errors: FormErrors,
     params: &ListParams,
 ) -> ConsoleResult<Response> {
     let access = access(state, ctx, tenant, TenantNeed::Manage).await?;
@@ -428,33 +430,11 @@ async fn users_list_page(
         csv: draft.csv,
         preview: draft.preview,
         invite: draft.invite,
-        errors: draft.new_user.errors,
-        new_user_fields: vec![
-            (
-                "username",
-                "user-username",
-                "text",
-                draft.new_user.username.clone(),
-            ),
-            (
-                "display_name",
-                "user-display-name",
-                "text",
-                draft.new_user.display_name.clone(),
-            ),
-            ("email", "user-email", "email", draft.new_user.email.clone()),
-        ],
-        new_user: NewUserDraft {
-            errors: FormErrors::default(),
-            ..draft.new_user
-        },
+        new_user_fields: new_user_fields(&ctx.tr, &errors, &draft.new_user),
+        new_user_invite: draft.new_user.invite,
+        errors,
     };
-    let status = if page.errors.is_empty() {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, render(&page)?).into_response())
+    form_page(&page, &page.errors)
 }
 
 pub(super) async fn users(
@@ -463,7 +443,29 @@ pub(super) async fn users(
     Path(tenant): Path<String>,
     Query(params): Query<ListParams>,
 ) -> ConsoleResult<Response> {
-    users_list_page(&state, &ctx, &tenant, UsersDraft::default(), &params).await
+    users_list_page(
+        &state,
+        &ctx,
+        &tenant,
+        UsersDraft::default(),
+        FormErrors::default(),
+        &params,
+    )
+    .await
+}
+
+fn new_user_fields(tr: &i18n::Tr, errors: &FormErrors, typed: &NewUserDraft) -> Vec<Field> {
+    let field = |name, kind, value: &str| errors.field(tr, &NEW_USER_LABELS, name, kind, value);
+    vec![
+        field("username", FieldKind::Input("text"), &typed.username).required(),
+        field(
+            "display_name",
+            FieldKind::Input("text"),
+            &typed.display_name,
+        ),
+        field("email", FieldKind::Input("email"), &typed.email),
+        field("role", super::user_edit::role_choices(tr), &typed.role),
+    ]
 }
 
 #[derive(Debug, Deserialize)]
@@ -520,11 +522,10 @@ pub(super) async fn create_user(
                         email: form.email,
                         role: form.role,
                         invite: form.invite.as_deref() == Some("1"),
-                        errors,
                     },
                     ..UsersDraft::default()
                 };
-                users_list_page(&state, &ctx, &tenant, draft, &ListParams::default()).await
+                users_list_page(&state, &ctx, &tenant, draft, errors, &ListParams::default()).await
             }
             None => Ok(back_with_error(&back, &error.to_string())),
         },
@@ -757,14 +758,40 @@ struct GroupsPage {
     slug: String,
     groups: Vec<Group>,
     users: Vec<String>,
+    /// The "new group" form, as typed after a refusal.
+    new_group_fields: Vec<Field>,
+    errors: FormErrors,
 }
 
-pub(super) async fn groups(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(tenant): Path<String>,
+/// Fields of the "new group" form and the label each is shown with.
+const NEW_GROUP_LABELS: [(&str, &str); 2] =
+    [("name", "group-name"), ("description", "description")];
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct GroupForm {
+    csrf: String,
+    name: String,
+    description: String,
+}
+
+/// The groups page; `typed` and `errors` are the "new group" form's.
+async fn groups_page(
+    state: &AppState,
+    ctx: &Ctx,
+    tenant: &str,
+    typed: &GroupForm,
+    errors: FormErrors,
 ) -> ConsoleResult<Response> {
-    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
+    let access = access(state, ctx, tenant, TenantNeed::Manage).await?;
+    let field = |name, value: &str| {
+        errors.field(
+            &ctx.tr,
+            &NEW_GROUP_LABELS,
+            name,
+            FieldKind::Input("text"),
+            value,
+        )
+    };
     let page = GroupsPage {
         page: ctx.page("groups-title"),
         slug: access.tenant_slug().to_owned(),
@@ -776,15 +803,38 @@ pub(super) async fn groups(
             .into_iter()
             .map(|u| u.username)
             .collect(),
+        new_group_fields: vec![
+            field("name", &typed.name).required(),
+            field("description", &typed.description),
+        ],
+        errors,
     };
-    Ok(render(&page)?.into_response())
+    form_page(&page, &page.errors)
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct GroupForm {
-    csrf: String,
-    name: String,
-    description: String,
+/// A page with a form: 422 when it comes back with problems.
+fn form_page<T: askama::Template>(page: &T, errors: &FormErrors) -> ConsoleResult<Response> {
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, render(page)?).into_response())
+}
+
+pub(super) async fn groups(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+) -> ConsoleResult<Response> {
+    groups_page(
+        &state,
+        &ctx,
+        &tenant,
+        &GroupForm::default(),
+        FormErrors::default(),
+    )
+    .await
 }
 
 pub(super) async fn create_group(
@@ -797,12 +847,15 @@ pub(super) async fn create_group(
     let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
     let back = format!("/console/t/{tenant}/groups");
     let request = CreateGroup {
-        name: form.name,
-        description: Some(form.description).filter(|d| !d.is_empty()),
+        name: form.name.clone(),
+        description: Some(form.description.clone()).filter(|d| !d.is_empty()),
     };
     match state.store.create_group(&access, request).await {
         Ok(_) => Ok(back_with_notice(&back, "saved")),
-        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+        Err(error) => match FormErrors::from_store(&ctx.tr, &error, &NEW_GROUP_LABELS) {
+            Some(errors) => groups_page(&state, &ctx, &tenant, &form, errors).await,
+            None => Err(ConsoleError::refused(&back, error)),
+        },
     }
 }
 
@@ -858,29 +911,20 @@ struct ApplicationsPage {
     applications: Vec<Application>,
     rules: Vec<AccessRule>,
     groups: Vec<String>,
+    /// The "new application" form, as typed after a refusal.
+    new_application_fields: Vec<Field>,
+    errors: FormErrors,
 }
 
-pub(super) async fn applications(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(tenant): Path<String>,
-) -> ConsoleResult<Response> {
-    let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
-    let page = ApplicationsPage {
-        page: ctx.page("applications-title"),
-        slug: access.tenant_slug().to_owned(),
-        applications: crate::proxy::applications_with_web_urls(&state, &access).await?,
-        rules: state.store.list_access_rules(&access).await?,
-        groups: state
-            .store
-            .list_groups(&access)
-            .await?
-            .into_iter()
-            .map(|g| g.name)
-            .collect(),
-    };
-    Ok(render(&page)?.into_response())
-}
+/// Fields of the "new application" form and the label each is shown with.
+const NEW_APPLICATION_LABELS: [(&str, &str); 6] = [
+    ("name", "application-name"),
+    ("cidr", "application-network"),
+    ("protocol", "application-protocol"),
+    ("ports", "application-ports"),
+    ("description", "description"),
+    ("web_upstream", "application-web-upstream"),
+];
 
 #[derive(Debug, Deserialize)]
 pub(super) struct ApplicationForm {
@@ -894,6 +938,89 @@ pub(super) struct ApplicationForm {
     web_upstream: String,
 }
 
+impl Default for ApplicationForm {
+    fn default() -> ApplicationForm {
+        ApplicationForm {
+            csrf: String::new(),
+            name: String::new(),
+            cidr: String::new(),
+            protocol: "tcp".to_owned(),
+            ports: String::new(),
+            description: String::new(),
+            web_upstream: String::new(),
+        }
+    }
+}
+
+/// The applications page; `typed` and `errors` are the "new application"
+/// form's.
+async fn applications_page(
+    state: &AppState,
+    ctx: &Ctx,
+    tenant: &str,
+    typed: &ApplicationForm,
+    errors: FormErrors,
+) -> ConsoleResult<Response> {
+    let access = access(state, ctx, tenant, TenantNeed::Manage).await?;
+    let tr = &ctx.tr;
+    let field =
+        |name, kind, value: &str| errors.field(tr, &NEW_APPLICATION_LABELS, name, kind, value);
+    let text = FieldKind::Input("text");
+    let new_application_fields = vec![
+        field("name", text.clone(), &typed.name).required(),
+        field("cidr", text.clone(), &typed.cidr)
+            .required()
+            .placeholder("198.18.10.0/24"),
+        field(
+            "protocol",
+            FieldKind::Choice(vec![
+                ("tcp", "TCP".to_owned()),
+                ("udp", "UDP".to_owned()),
+                ("icmp", "ICMP".to_owned()),
+                ("any", tr.t("protocol-any")),
+            ]),
+            &typed.protocol,
+        ),
+        field("ports", text.clone(), &typed.ports)
+            .placeholder("443, 8000-8100")
+            .hint(tr.t("application-ports-hint")),
+        field("description", text, &typed.description),
+        field("web_upstream", FieldKind::Input("url"), &typed.web_upstream)
+            .hint(tr.t("application-web-upstream-hint")),
+    ];
+    let page = ApplicationsPage {
+        page: ctx.page("applications-title"),
+        slug: access.tenant_slug().to_owned(),
+        applications: crate::proxy::applications_with_web_urls(state, &access).await?,
+        rules: state.store.list_access_rules(&access).await?,
+        groups: state
+            .store
+            .list_groups(&access)
+            .await?
+            .into_iter()
+            .map(|g| g.name)
+            .collect(),
+        new_application_fields,
+        errors,
+    };
+    form_page(&page, &page.errors)
+}
+
+pub(super) async fn applications(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(tenant): Path<String>,
+) -> ConsoleResult<Response> {
+    applications_page(
+        &state,
+        &ctx,
+        &tenant,
+        &ApplicationForm::default(),
+        FormErrors::default(),
+    )
+    .await
+}
+
 pub(super) async fn create_application(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -904,16 +1031,20 @@ pub(super) async fn create_application(
     let access = access(&state, &ctx, &tenant, TenantNeed::Manage).await?;
     let back = format!("/console/t/{tenant}/applications");
     let request = CreateApplication {
-        name: form.name,
-        description: Some(form.description).filter(|d| !d.is_empty()),
-        cidr: form.cidr,
+        name: form.name.clone(),
+        description: Some(form.description.clone()).filter(|d| !d.is_empty()),
+        cidr: form.cidr.clone(),
+        // An unknown protocol is the store's to refuse, at the field.
         protocol: Protocol::parse(&form.protocol).unwrap_or(Protocol::Any),
-        ports: vec![form.ports],
-        web_upstream: Some(form.web_upstream).filter(|u| !u.trim().is_empty()),
+        ports: vec![form.ports.clone()],
+        web_upstream: Some(form.web_upstream.clone()).filter(|u| !u.trim().is_empty()),
     };
     match state.store.create_application(&access, request).await {
         Ok(_) => Ok(back_with_notice(&back, "saved")),
-        Err(error) => Ok(back_with_error(&back, &error.to_string())),
+        Err(error) => match FormErrors::from_store(&ctx.tr, &error, &NEW_APPLICATION_LABELS) {
+            Some(errors) => applications_page(&state, &ctx, &tenant, &form, errors).await,
+            None => Err(ConsoleError::refused(&back, error)),
+        },
     }
 }
 
@@ -1077,7 +1208,7 @@ pub(super) async fn devices(
         .map(|session| {
             let handshake = session
                 .last_handshake_at
-                .map_or_else(|| "–".to_owned(), |at| page.time(&at));
+                .map_or_else(|| "–".to_owned(), |at| short_time(&at));
             let text = ctx.tr.args(
                 "device-online",
                 &[("gateway", &session.gateway), ("handshake", &handshake)],

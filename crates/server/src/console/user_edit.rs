@@ -15,7 +15,7 @@ use store::TenantNeed;
 
 use super::context::Page;
 use super::error::{ConsoleError, ConsoleResult, back_with_notice};
-use super::form_errors::FormErrors;
+use super::form_errors::{Field, FieldKind, FormErrors};
 use super::{Ctx, render};
 use crate::AppState;
 
@@ -43,43 +43,43 @@ struct EditPage {
     page: Page,
     slug: String,
     user: User,
-    form: EditForm,
     errors: FormErrors,
-    /// `(field, label, input type, value)` of the text inputs.
-    text_fields: Vec<(&'static str, String, &'static str, String)>,
-    /// `(value, label)` of the language choices.
-    languages: Vec<(&'static str, String)>,
+    fields: Vec<Field>,
 }
 
-impl EditPage {
-    fn error_at(&self, field: &str) -> Option<&str> {
-        self.errors.at(field)
-    }
-}
-
-fn edit_page(ctx: &Ctx, slug: &str, user: User, form: EditForm, errors: FormErrors) -> EditPage {
+fn edit_page(ctx: &Ctx, slug: &str, user: User, form: &EditForm, errors: FormErrors) -> EditPage {
+    let tr = &ctx.tr;
+    let field = |name, kind, value: &str| errors.field(tr, &LABELS, name, kind, value);
+    let fields = vec![
+        field("display_name", FieldKind::Input("text"), &form.display_name),
+        field("email", FieldKind::Input("email"), &form.email),
+        field("role", role_choices(tr), &form.role),
+        field(
+            "language",
+            FieldKind::Choice(vec![
+                ("", tr.t("user-language-tenant")),
+                ("de", "Deutsch".to_owned()),
+                ("nl", "Nederlands".to_owned()),
+                ("en", "English".to_owned()),
+            ]),
+            &form.language,
+        ),
+    ];
     EditPage {
-        page: ctx.page_titled(ctx.tr.t1("user-edit-title", "name", &user.display_name)),
+        page: ctx.page_titled(tr.t1("user-edit-title", "name", &user.display_name)),
         slug: slug.to_owned(),
-        text_fields: vec![
-            (
-                "display_name",
-                ctx.tr.t("user-display-name"),
-                "text",
-                form.display_name.clone(),
-            ),
-            ("email", ctx.tr.t("user-email"), "email", form.email.clone()),
-        ],
         user,
-        form,
         errors,
-        languages: vec![
-            ("", ctx.tr.t("user-language-tenant")),
-            ("de", "Deutsch".to_owned()),
-            ("nl", "Nederlands".to_owned()),
-            ("en", "English".to_owned()),
-        ],
+        fields,
     }
+}
+
+/// The roles a municipality's administrator gives its people.
+pub(super) fn role_choices(tr: &i18n::Tr) -> FieldKind {
+    FieldKind::Choice(vec![
+        ("employee", tr.t("role-employee")),
+        ("tenant_admin", tr.t("role-tenant_admin")),
+    ])
 }
 
 /// `GET /console/t/{tenant}/users/{user}/edit`.
@@ -101,7 +101,7 @@ pub(super) async fn page(
         &ctx,
         access.tenant_slug(),
         user,
-        form,
+        &form,
         FormErrors::default(),
     );
     Ok(render(&page)?.into_response())
@@ -141,7 +141,7 @@ pub(super) async fn save(
                 ));
             };
             let user = state.store.get_tenant_user(&access, &user).await?;
-            let page = edit_page(&ctx, access.tenant_slug(), user, form, errors);
+            let page = edit_page(&ctx, access.tenant_slug(), user, &form, errors);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
     }

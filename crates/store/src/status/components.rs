@@ -1,20 +1,18 @@
 //! Components: created by operators, or one per region for its VPN.
 
 use api_types::status::{
-    Component, ComponentStatus, CreateComponent, SetComponentStatus, UpdateComponent,
+    Component, ComponentStatus, CreateComponent, Localized, SetComponentStatus, UpdateComponent,
 };
 use serde_json::json;
 
 use super::Scope;
+use super::translations::{self, MAX_DESCRIPTION, MAX_GROUP, MAX_TITLE};
 use crate::audit::{self, Change};
 use crate::authz::ProviderAccess;
 use crate::{Result, Store, StoreError, Violation, WriteTx, new_id, now_ms, validate};
 
-const MAX_TITLE: usize = 120;
-const MAX_DESCRIPTION: usize = 500;
-
 fn group(input: Option<&str>) -> Result<String, Violation> {
-    validate::optional_text("group", input, 60)
+    validate::optional_text("group", input, MAX_GROUP)
 }
 
 impl Store {
@@ -61,27 +59,32 @@ impl Store {
             ),
             group(request.group.as_deref()),
         ))?;
+        let texts = translations::merged(Default::default(), &request.translations)?;
         let mut tx = self.write().await?;
         let taken = sqlx::query("SELECT id FROM status_components WHERE name = $1")
             .bind(&name)
             .fetch_optional(tx.conn())
             .await?;
         if taken.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "a component named '{name}' already exists"
-            )));
+            return Err(StoreError::taken(
+                "name",
+                &name,
+                format!("a component named '{name}' already exists"),
+            ));
         }
         let tenant_ids = resolve_tenants(&mut tx, &request.tenants).await?;
         let id = new_id();
         sqlx::query(
             "INSERT INTO status_components (id, name, title, description, group_name, \
-             operator_status, position, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             translations, operator_status, position, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&id)
         .bind(&name)
         .bind(&title)
         .bind(&description)
         .bind(&group)
+        .bind(translations::encode(&texts))
         .bind(ComponentStatus::Operational.as_str())
         .bind(request.position.unwrap_or(0))
         .bind(now_ms())
@@ -126,16 +129,32 @@ impl Store {
             request.group.as_deref().map(|g| group(Some(g))).transpose(),
         ))?;
         let mut tx = self.write().await?;
+        let texts = match &request.translations {
+            Some(change) => {
+                let stored: String =
+                    sqlx::query_scalar("SELECT translations FROM status_components WHERE id = $1")
+                        .bind(&id)
+                        .fetch_one(tx.conn())
+                        .await?;
+                let current = serde_json::from_str(&stored).unwrap_or_default();
+                Some(translations::encode(&translations::merged(
+                    current, change,
+                )?))
+            }
+            None => None,
+        };
         sqlx::query(
             "UPDATE status_components SET title = COALESCE($2, title), \
              description = COALESCE($3, description), group_name = COALESCE($4, group_name), \
-             position = COALESCE($5, position) WHERE id = $1",
+             position = COALESCE($5, position), translations = COALESCE($6, translations) \
+             WHERE id = $1",
         )
         .bind(&id)
         .bind(&title)
         .bind(&description)
         .bind(&group)
         .bind(request.position)
+        .bind(&texts)
         .execute(tx.conn())
         .await?;
         if let Some(tenants) = &request.tenants {
@@ -158,6 +177,7 @@ impl Store {
                 details: json!({
                     "title": title, "description": description, "group": group,
                     "tenants": request.tenants, "position": request.position,
+                    "translations": request.translations,
                 }),
             },
         )
@@ -175,7 +195,8 @@ impl Store {
         request: SetComponentStatus,
     ) -> Result<Component> {
         let note = validate::optional_text("note", request.note.as_deref(), MAX_DESCRIPTION)?;
-        self.write_operator_status(access, key, Some(request.status), &note)
+        let notes = translations::notes(&request.note_translations)?;
+        self.write_operator_status(access, key, Some(request.status), &note, &notes)
             .await
     }
 
@@ -188,7 +209,8 @@ impl Store {
     ) -> Result<Component> {
         let (_, _, is_region) = self.find_component(key).await?;
         let status = (!is_region).then_some(ComponentStatus::Operational);
-        self.write_operator_status(access, key, status, "").await
+        self.write_operator_status(access, key, status, "", &Default::default())
+            .await
     }
 
     async fn write_operator_status(
@@ -197,15 +219,18 @@ impl Store {
         key: &str,
         status: Option<ComponentStatus>,
         note: &str,
+        notes: &Localized,
     ) -> Result<Component> {
         let (id, name, _) = self.find_component(key).await?;
         let mut tx = self.write().await?;
         sqlx::query(
-            "UPDATE status_components SET operator_status = $2, operator_note = $3 WHERE id = $1",
+            "UPDATE status_components SET operator_status = $2, operator_note = $3, \
+             operator_note_translations = $4 WHERE id = $1",
         )
         .bind(&id)
         .bind(status.map(ComponentStatus::as_str))
         .bind(note)
+        .bind(translations::encode(notes))
         .execute(tx.conn())
         .await?;
         audit::record(
@@ -217,7 +242,10 @@ impl Store {
                 target_id: &id,
                 target_name: &name,
                 tenant: None,
-                details: json!({ "status": status.map(ComponentStatus::as_str), "note": note }),
+                details: json!({
+                    "status": status.map(ComponentStatus::as_str), "note": note,
+                    "note_translations": notes,
+                }),
             },
         )
         .await?;

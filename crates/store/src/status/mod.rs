@@ -12,6 +12,7 @@ mod components;
 mod history;
 mod incidents;
 mod notify;
+mod translations;
 
 use std::collections::{HashMap, HashSet};
 
@@ -300,11 +301,14 @@ impl Store {
             Option<String>,
             Option<String>,
             String,
+            String,
+            String,
             i64,
             i64,
         )> = sqlx::query_as(
             "SELECT c.id, c.name, c.title, c.description, c.group_name, c.region_id, r.name, \
-             c.operator_status, c.operator_note, c.position, c.created_at \
+             c.operator_status, c.operator_note, c.operator_note_translations, c.translations, \
+             c.position, c.created_at \
              FROM status_components c LEFT JOIN regions r ON r.id = c.region_id \
              ORDER BY CASE WHEN c.region_id IS NULL THEN 1 ELSE 0 END, c.group_name, \
              c.position, c.name",
@@ -334,6 +338,8 @@ impl Store {
                     region,
                     operator_status,
                     operator_note,
+                    operator_note_translations,
+                    translations,
                     position,
                     created_at,
                 )| {
@@ -357,6 +363,12 @@ impl Store {
                                 .as_deref()
                                 .and_then(ComponentStatus::parse),
                             operator_note,
+                            // Written only by this store, from these types.
+                            operator_note_translations: serde_json::from_str(
+                                &operator_note_translations,
+                            )
+                            .unwrap_or_default(),
+                            translations: serde_json::from_str(&translations).unwrap_or_default(),
                             position,
                             created_at: timestamp(created_at),
                         },
